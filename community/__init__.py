@@ -1,0 +1,168 @@
+"""GI Community: the listener community of the Generally Intelligent podcast."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask, g, jsonify, render_template, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+from community import config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The CSP has no 'unsafe-inline' anywhere: injected markup can neither run script nor
+# restyle the page; media may stream from the podcast host.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self' https: http:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("INSTANCE_PATH") or str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(config.DEFAULTS)
+    app.config.update({k: v for k, v in config.from_environment(app.instance_path).items() if v is not None})
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        if not (app.debug or app.testing):
+            raise RuntimeError(
+                "SECRET_KEY is not set. Set it in the environment, e.g. "
+                "export SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+        app.config["SECRET_KEY"] = "dev-only-not-secret"
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_security_headers(app)
+    register_error_handlers(app)
+    register_template_helpers(app)
+    register_cli(app)
+    return app
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    """WAL lets readers go on during a write; the busy timeout waits instead of failing."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def register_extensions(app: Flask) -> None:
+    from community.extensions import cache, csrf, db, limiter, login_manager, migrate
+    from community.services import accounts
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    redis_url = app.config.get("REDIS_URL")
+    app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
+    limiter.init_app(app)
+    if redis_url:
+        app.config.setdefault("CACHE_TYPE", "RedisCache")
+        app.config.setdefault("CACHE_REDIS_URL", redis_url)
+    else:
+        app.config.setdefault("CACHE_TYPE", "SimpleCache")
+    cache.init_app(app)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Log in to do that."
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(accounts.load_session_user)
+
+
+def register_blueprints(app: Flask) -> None:
+    from community import api
+    from community.views import accounts, episodes, main
+
+    app.register_blueprint(main.bp)
+    app.register_blueprint(accounts.bp)
+    app.register_blueprint(episodes.bp)
+    app.register_blueprint(api.bp)
+
+
+def register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        return response
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def register_error_handlers(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+
+    from community.extensions import db, login_manager
+
+    messages = {
+        400: "The request could not be understood.",
+        403: "You do not have permission to see this page.",
+        404: "There is nothing at this address.",
+        405: "That method is not allowed here.",
+        413: "That was too large to accept.",
+        429: "Too many requests: slow down and try again in a little while.",
+        500: "Something went wrong on our side. It has been logged.",
+        503: "The site is briefly unavailable (the database cannot be reached). Try again in a minute.",
+    }
+
+    def render_error(code: int, message: str | None = None):
+        message = message or messages.get(code, "Error")
+        if _wants_json():
+            return jsonify({"error": message, "status": code}), code
+        return render_template("errors/error.html", code=code, message=message), code
+
+    for code in messages:
+        app.register_error_handler(code, lambda error, code=code: render_error(code))
+
+    @app.errorhandler(429)
+    def rate_limited(error):
+        return render_error(429, f"Too many requests (the limit is {error.description}). Please wait a little and try again.")
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(400, "Your form expired or was sent from elsewhere (missing or bad CSRF token). Reload the page and try again.")
+
+    @app.errorhandler(OperationalError)
+    def database_down(error):
+        db.session.rollback()
+        g._login_user = login_manager.anonymous_user()  # the page must not ask the database who you are
+        app.logger.error("Database unavailable: %s", error)
+        return render_error(503)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from community.views import helpers
+
+    helpers.init_app(app)
+
+
+def register_cli(app: Flask) -> None:
+    from community import cli
+
+    cli.init_app(app)

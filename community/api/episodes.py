@@ -1,0 +1,39 @@
+from flask import abort, current_app, request, url_for
+
+from community.api import bp
+from community.services import episodes
+
+
+def episode_json(episode, detail: bool = False) -> dict:
+    data = {
+        "slug": episode.slug,
+        "number": episode.number,
+        "title": episode.title,
+        "published_at": episode.published_at.isoformat() if episode.published_at else None,
+        "duration_seconds": episode.duration_seconds,
+        "audio_url": episode.audio_url,
+        "url": url_for("episodes.show", slug=episode.slug, _external=True),
+        "guests": [{"name": p.name, "affiliation": p.affiliation} for p in episode.guests],
+    }
+    if detail:
+        data["summary"] = episode.summary
+        data["show_notes_html"] = episode.show_notes_html
+        data["hosts"] = [{"name": p.name, "affiliation": p.affiliation} for p in episode.hosts]
+    return data
+
+
+@bp.get("/episodes")
+def list_episodes():
+    page = episodes.list_page(request.args.get("page", 1, type=int), current_app.config["EPISODES_PER_PAGE"])
+    return {
+        "episodes": [episode_json(e) for e in page.items],
+        "next": url_for("api.list_episodes", page=page.next_num, _external=True) if page.has_next else None,
+    }
+
+
+@bp.get("/episodes/<slug>")
+def get_episode(slug: str):
+    episode = episodes.get_by_slug(slug)
+    if episode is None:
+        abort(404)
+    return episode_json(episode, detail=True)

@@ -1,0 +1,79 @@
+"""flask --app community <command>: operator commands."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from community import feed_parser
+from community.extensions import db
+from community.models import Role
+from community.services import DomainError, accounts, demo_data, episodes
+
+users_cli = AppGroup("users", help="Create users and change their roles.")
+ROLE_CHOICE = click.Choice([role.value for role in Role])
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--email", required=True)
+@click.option("--role", type=ROLE_CHOICE, default=Role.member.value, show_default=True)
+@click.option("--password", help="For scripts; asked for (hidden) when left out.")
+def create_user(username: str, email: str, role: str, password: str | None) -> None:
+    """Create an account."""
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = accounts.register(username, email, password, role=Role(role))
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"created {user.username} ({user.role.value})")
+
+
+@users_cli.command("set-role")
+@click.argument("username")
+@click.argument("role", type=ROLE_CHOICE)
+def set_role(username: str, role: str) -> None:
+    """Give an existing account a role."""
+    user = accounts.find_by_username(username)
+    if user is None:
+        raise click.ClickException(f"no user named {username}")
+    accounts.set_role(None, user, Role(role))
+    db.session.commit()
+    click.echo(f"{user.username} is now {role}")
+
+
+@click.command("import-feed")
+@click.argument("source")
+def import_feed(source: str) -> None:
+    """Create or update episodes from a podcast RSS/Atom feed (URL or file). Idempotent."""
+    try:
+        feed = feed_parser.parse_feed_bytes(feed_parser.load_source(source))
+    except feed_parser.FeedError as error:
+        raise click.ClickException(str(error)) from None
+    # The bar draws only on a terminal; in logs and CI the summary line is what counts.
+    with click.progressbar(length=len(feed.items), label=f"Importing {feed.title or source}",
+                           file=sys.stderr) as bar:
+        report = episodes.import_feed(feed, progress=lambda item: bar.update(1))
+    db.session.commit()
+    click.echo(report.summary())
+    for title, reason in report.skipped:
+        click.echo(f"  skipped {title!r}: {reason}")
+
+
+@click.command("demo")
+def demo() -> None:
+    """Load the real Generally Intelligent episodes #0-#14 and a small sample community. Idempotent."""
+    counts = demo_data.load()
+    db.session.commit()
+    click.echo(", ".join(f"{name}: {count} new" for name, count in counts.items()))
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(import_feed)
+    app.cli.add_command(demo)

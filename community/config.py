@@ -1,0 +1,53 @@
+"""Defaults, then overrides from the environment; tests pass a dict to create_app."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_environment(instance_path: str) -> dict:
+    """Every setting the app reads, with its default; the README lists the same names."""
+    env = os.environ.get
+    return {
+        "SECRET_KEY": env("SECRET_KEY"),
+        "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL")
+        or f"sqlite:///{os.path.join(instance_path, 'community.sqlite')}",
+        "REDIS_URL": env("REDIS_URL"),
+        "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE"),
+        "REMEMBER_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE"),
+        "PREFERRED_URL_SCHEME": env("PREFERRED_URL_SCHEME", "http"),
+        "SERVER_NAME": env("SERVER_NAME"),
+        "MAIL_SERVER": env("MAIL_SERVER"),
+        "MAIL_PORT": int(env("MAIL_PORT", "25")),
+        "MAIL_USERNAME": env("MAIL_USERNAME"),
+        "MAIL_PASSWORD": env("MAIL_PASSWORD"),
+        "MAIL_USE_TLS": _env_bool("MAIL_USE_TLS"),
+        "MAIL_FROM": env("MAIL_FROM", "GI Community <no-reply@localhost>"),
+        "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
+        "PAPER_METADATA_LOOKUP": _env_bool("PAPER_METADATA_LOOKUP"),
+    }
+
+
+DEFAULTS = {
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+    "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead: a tab left open overnight still posts
+    "RESET_TOKEN_MAX_AGE": 3600,
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "LOGIN_RATE_LIMIT": "10 per 15 minutes",
+    "REGISTER_RATE_LIMIT": "10 per hour",
+    "EPISODES_PER_PAGE": 20,
+    "CACHE_DEFAULT_TIMEOUT": 300,
+}

@@ -1,0 +1,62 @@
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+
+from community.services import accounts
+
+
+def _password_rule(form, field):
+    problem = accounts.password_problem(field.data or "")
+    if problem:
+        raise ValidationError(problem)
+
+
+class RegisterForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=30)],
+                           description="3 to 30 letters, digits, _ or -. Shown with everything you write.")
+    email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
+                       description="Only for password resets and the notifications you choose.")
+    password = PasswordField("Password", validators=[DataRequired(), _password_rule],
+                             description=f"At least {accounts.PASSWORD_MIN} characters; a passphrase is best.")
+    confirm = PasswordField("Confirm password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")])
+
+    def validate_username(self, field):
+        problem = accounts.username_problem(field.data or "")
+        if problem:
+            raise ValidationError(problem)
+
+    def validate_email(self, field):
+        problem = accounts.email_problem(field.data or "")
+        if problem:
+            raise ValidationError(problem)
+
+
+class LoginForm(FlaskForm):
+    login = StringField("Username or email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=accounts.PASSWORD_MAX)])
+    remember = BooleanField("Remember me on this device")
+
+
+class ProfileForm(FlaskForm):
+    display_name = StringField("Display name", validators=[Optional(), Length(max=80)])
+    affiliation = StringField("Affiliation", validators=[Optional(), Length(max=120)],
+                              description="Lab, company or university, as you would write it on a paper.")
+    bio = TextAreaField("About you", validators=[Optional(), Length(max=5000)],
+                        description="Markdown, with $math$.")
+    links = TextAreaField("Links", validators=[Optional(), Length(max=2000)],
+                          description="One http(s) link per line: homepage, Scholar, OpenReview... (at most 5).")
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=accounts.PASSWORD_MAX)])
+    password = PasswordField("New password", validators=[DataRequired(), _password_rule])
+    confirm = PasswordField("Confirm new password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")])
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+
+
+class ResetForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired(), _password_rule])
+    confirm = PasswordField("Confirm new password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")])

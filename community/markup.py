@@ -1,0 +1,163 @@
+"""The only place that turns user Markdown (and feed HTML) into HTML we serve.
+
+Pipeline: Markdown (fenced code, tables, bare-URL autolinks) with LaTeX math turned
+into MathML by latex2mathml, then nh3 (Rust's ammonia) with an explicit allow-list.
+nh3, not bleach: bleach has been unmaintained since 2026-06 (mozilla/bleach#698).
+Images are not in the allow-list on purpose: a comment must never make a reader's
+browser fetch from another origin (tracking pixels in feeds included).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import xml.etree.ElementTree as etree
+
+import latex2mathml.converter
+import markdown
+import nh3
+from markdown.inlinepatterns import InlineProcessor
+
+MATHML_TAGS = {
+    "math", "semantics", "annotation", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace",
+    "msup", "msub", "msubsup", "mfrac", "msqrt", "mroot", "mover", "munder", "munderover",
+    "mtable", "mtr", "mtd", "mstyle", "mpadded", "mphantom", "menclose", "merror",
+}
+HTML_TAGS = {
+    "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "em", "strong", "b", "i", "del", "s",
+    "code", "pre", "kbd", "blockquote", "ul", "ol", "li", "a", "table", "thead", "tbody",
+    "tr", "th", "td", "sup", "sub", "abbr", "dl", "dt", "dd",
+}
+ATTRIBUTES: dict[str, set[str]] = {
+    "a": {"href", "title"},
+    "abbr": {"title"},
+    "ol": {"start"},
+    "th": {"align"},
+    "td": {"align"},
+    "math": {"display", "xmlns"},
+    "mo": {"stretchy", "fence", "separator", "lspace", "rspace", "form", "largeop",
+           "movablelimits", "accent", "symmetric", "minsize", "maxsize"},
+    "mi": {"mathvariant"},
+    "mn": {"mathvariant"},
+    "mtext": {"mathvariant"},
+    "mstyle": {"displaystyle", "scriptlevel", "mathvariant"},
+    "mfrac": {"linethickness"},
+    "mspace": {"width", "height", "depth"},
+    "mpadded": {"width", "height", "depth", "lspace", "voffset"},
+    "menclose": {"notation"},
+    "mtable": {"columnalign", "rowalign", "rowspacing", "columnspacing", "columnlines", "rowlines", "frame"},
+    "mtr": {"columnalign", "rowalign"},
+    "mtd": {"columnalign", "rowalign", "columnspan", "rowspan"},
+    "mover": {"accent"},
+    "munder": {"accentunder"},
+    "munderover": {"accent", "accentunder"},
+    "annotation": {"encoding"},
+}
+URL_SCHEMES = {"http", "https", "mailto"}
+USER_LINK_REL = "nofollow ugc noopener"
+FEED_LINK_REL = "nofollow noopener"
+
+_BARE_URL = r"(?<![\w/\"'=<(\[])(https?://[^\s<>\[\]()]*[^\s<>\[\]().,;:!?'\"*_])"
+
+
+class _MathProcessor(InlineProcessor):
+    def __init__(self, pattern: str, md: markdown.Markdown, display: str):
+        super().__init__(pattern, md)
+        self.display = display
+
+    def handleMatch(self, m, data):  # noqa: N802 (Markdown's API)
+        latex = m.group(1).strip()
+        try:
+            mathml = latex2mathml.converter.convert(latex, display=self.display)
+        except Exception:  # latex2mathml raises many kinds on bad input; show the source instead
+            mathml = f'<code class="math-error">{html.escape(m.group(0))}</code>'
+        return self.md.htmlStash.store(mathml), m.start(0), m.end(0)
+
+
+class _BareUrlProcessor(InlineProcessor):
+    def handleMatch(self, m, data):  # noqa: N802
+        el = etree.Element("a", href=m.group(1))
+        el.text = m.group(1)
+        return el, m.start(0), m.end(0)
+
+
+class _ResearchExtension(markdown.Extension):
+    """Math first (after code spans, which run at 190, so `$x$` in code stays code)."""
+
+    def extendMarkdown(self, md):  # noqa: N802
+        md.ESCAPED_CHARS.append("$")
+        md.inlinePatterns.register(_MathProcessor(r"(?<!\\)\$\$(.+?)\$\$", md, "block"), "display_math", 186)
+        # Pandoc's rule: no space after the opening $ or before the closing one, and no
+        # digit right after it, so "$5 and $6" stays money.
+        md.inlinePatterns.register(
+            _MathProcessor(r"(?<![\\$])\$(?=\S)([^$\n]*?[^\s\\$])\$(?!\d)", md, "inline"), "inline_math", 185)
+        md.inlinePatterns.register(_BareUrlProcessor(_BARE_URL, md), "bare_url", 115)
+
+
+def _markdown() -> markdown.Markdown:
+    return markdown.Markdown(
+        extensions=["fenced_code", "tables", "sane_lists", _ResearchExtension()],
+        output_format="html",
+    )
+
+
+def sanitize(fragment: str, link_rel: str = USER_LINK_REL) -> str:
+    """Clean arbitrary HTML down to the allow-list (also used for feed show notes)."""
+    return nh3.clean(
+        fragment,
+        tags=HTML_TAGS | MATHML_TAGS,
+        attributes=ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel=link_rel,
+        strip_comments=True,
+    )
+
+
+def render(source: str) -> str:
+    """User Markdown -> safe HTML, stored once at write time as body_html."""
+    return sanitize(_markdown().convert(source or ""))
+
+
+def render_feed_html(fragment: str) -> str:
+    """Show notes from an RSS feed: already HTML; sanitised with the same allow-list,
+    then "12:34" moments become links that seek the episode's player."""
+    return link_timestamps(sanitize(fragment or "", link_rel=FEED_LINK_REL))
+
+
+TIMESTAMP = re.compile(r"(?<![\d:.])(?:(\d{1,2}):)?([0-5]?\d):([0-5]\d)(?![\d:])")
+_TAG_OR_TEXT = re.compile(r"(<[^>]*>)")
+
+
+def timestamp_seconds(text: str) -> int | None:
+    """'12:34' or '1:02:03' -> seconds; anything else -> None."""
+    m = TIMESTAMP.fullmatch((text or "").strip())
+    if not m:
+        return None
+    hours, minutes, seconds = (int(g) if g else 0 for g in m.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def link_timestamps(safe_html: str) -> str:
+    """Wrap moments in text (never inside an existing link) in a seek link.
+
+    Runs on already-sanitised HTML: it only adds an <a> whose href it builds itself."""
+    out, in_link = [], 0
+    for part in _TAG_OR_TEXT.split(safe_html):
+        if part.startswith("<"):
+            lowered = part[:3].lower()
+            in_link += 1 if lowered.startswith("<a") and not lowered.startswith("<ab") else 0
+            in_link -= 1 if part.lower().startswith("</a>") else 0
+            out.append(part)
+        elif in_link:
+            out.append(part)
+        else:
+            out.append(TIMESTAMP.sub(lambda m: f'<a class="seek" href="?t={timestamp_seconds(m.group(0))}#player">{m.group(0)}</a>', part))
+    return "".join(out)
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def plain_text(rendered_html: str) -> str:
+    """Readable text of stored HTML (for meta descriptions, summaries, email)."""
+    return " ".join(html.unescape(_TAG.sub(" ", rendered_html)).split())

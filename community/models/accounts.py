@@ -1,0 +1,94 @@
+"""Users, their roles, and server-side login sessions."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, Enum, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from community.models.base import Base, utcnow
+
+
+class Role(str, enum.Enum):
+    member = "member"
+    researcher = "researcher"
+    guest = "guest"
+    moderator = "moderator"
+    admin = "admin"
+
+
+# Badges shown next to names; a member has none.
+ROLE_BADGES = {Role.researcher: "Researcher", Role.guest: "Guest", Role.moderator: "Moderator", Role.admin: "Admin"}
+
+
+class User(UserMixin, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(30))
+    # Lower-cased copies carry the uniqueness: "Ada" and "ada" are one account.
+    username_key: Mapped[str] = mapped_column(String(30), unique=True)
+    email: Mapped[str] = mapped_column(String(254))
+    email_key: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(80), default="")
+    affiliation: Mapped[str] = mapped_column(String(120), default="")
+    bio_source: Mapped[str] = mapped_column(Text, default="")
+    bio_html: Mapped[str] = mapped_column(Text, default="")
+    links: Mapped[list[str]] = mapped_column(JSON, default=list)
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, create_constraint=True, length=20, name="role"), default=Role.member
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    suspended_until: Mapped[datetime | None]
+    suspension_reason: Mapped[str | None] = mapped_column(String(500))
+
+    sessions: Mapped[list[UserSession]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="raise"
+    )
+
+    # Set by the user loader: the login session this request came with (see get_id).
+    current_session_token = None  # str | None; not a column
+
+    def get_id(self) -> str:
+        """Flask-Login stores this in the cookie: the session token, never the user id,
+        so that deleting the session row logs that browser out for good."""
+        return self.current_session_token or ""
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def badges(self) -> list[str]:
+        badge = ROLE_BADGES.get(self.role)
+        return [badge] if badge else []
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.role in (Role.moderator, Role.admin)
+
+    def is_suspended(self, now: datetime | None = None) -> bool:
+        return self.suspended_until is not None and self.suspended_until > (now or utcnow())
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class UserSession(Base):
+    """One row per logged-in browser; logout, password change and reset delete rows."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+    user: Mapped[User] = relationship(back_populates="sessions", lazy="joined")

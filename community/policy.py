@@ -1,0 +1,30 @@
+"""Who may do what: every role check lives here, views only apply these."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user, login_required
+
+from community.models import Role
+
+
+def role_required(*roles: Role):
+    """Logged-in users with one of the roles; others get 403 (anonymous: the login page)."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapper(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+moderator_required = role_required(Role.moderator, Role.admin)
+admin_required = role_required(Role.admin)

@@ -1,0 +1,209 @@
+"""Registration, authentication, login sessions, profiles, passwords and roles."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from functools import cache
+from importlib import resources
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import delete, or_, select
+
+from community import markup
+from community.extensions import db
+from community.models import Role, User, UserSession
+from community.models.accounts import hash_token
+from community.services import DomainError
+
+# OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# Verified against when the account does not exist, so both answers take as long.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+USERNAME_RE = re.compile(r"[A-Za-z0-9_-]{3,30}")
+PASSWORD_MIN, PASSWORD_MAX = 10, 256
+MAX_LINKS = 5
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """SecLists' 10,000 most common passwords (community/data/common-passwords.SOURCE.md)."""
+    text = resources.files("community").joinpath("data/common-passwords.txt").read_text("utf-8")
+    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip())
+
+
+def password_problem(password: str) -> str | None:
+    """Why a password is refused, or None. The single rule used by every form and command."""
+    if len(password) < PASSWORD_MIN:
+        return f"Use at least {PASSWORD_MIN} characters."
+    if len(password) > PASSWORD_MAX:
+        return f"Use at most {PASSWORD_MAX} characters."
+    if password.lower() in common_passwords():
+        return "This password is among the 10,000 most common ones; choose another."
+    return None
+
+
+def username_problem(username: str) -> str | None:
+    if not USERNAME_RE.fullmatch(username or ""):
+        return "3 to 30 letters, digits, _ or -."
+    if db.session.scalar(select(User.id).where(User.username_key == username.lower())):
+        return "That username is taken."
+    return None
+
+
+def email_problem(email: str, exclude: User | None = None) -> str | None:
+    query = select(User.id).where(User.email_key == email.strip().lower())
+    if exclude is not None:
+        query = query.where(User.id != exclude.id)
+    if db.session.scalar(query):
+        return "An account with this email already exists."
+    return None
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _check_password(user: User | None, password: str) -> bool:
+    try:
+        ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if ok and user is not None and _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return ok and user is not None
+
+
+def register(username: str, email: str, password: str, role: Role = Role.member) -> User:
+    for problem in (username_problem(username), email_problem(email), password_problem(password)):
+        if problem:
+            raise DomainError(problem)
+    user = User(
+        username=username,
+        username_key=username.lower(),
+        email=email.strip(),
+        email_key=email.strip().lower(),
+        password_hash=hash_password(password),
+        display_name="",
+        role=role,
+        links=[],
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def find_by_login(login: str) -> User | None:
+    key = (login or "").strip().lower()
+    return db.session.scalar(select(User).where(or_(User.username_key == key, User.email_key == key)))
+
+
+def find_by_username(username: str) -> User | None:
+    return db.session.scalar(select(User).where(User.username_key == (username or "").lower()))
+
+
+def authenticate(login: str, password: str) -> User:
+    user = find_by_login(login)
+    if not _check_password(user, password):
+        raise DomainError("Wrong username/email or password.")
+    return user
+
+
+def start_session(user: User, user_agent: str = "") -> str:
+    """A new server-side session; its token goes into the cookie via User.get_id."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(UserSession(token_hash=hash_token(token), user=user, user_agent=user_agent[:200]))
+    db.session.flush()
+    user.current_session_token = token
+    return token
+
+
+def load_session_user(token: str) -> User | None:
+    """The user loader: one query, session and user joined."""
+    if not token:
+        return None
+    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == hash_token(token)))
+    if row is None:
+        return None
+    row.user.current_session_token = token
+    return row.user
+
+
+def end_session(user: User) -> None:
+    if user.current_session_token:
+        db.session.execute(delete(UserSession).where(UserSession.token_hash == hash_token(user.current_session_token)))
+
+
+def end_all_sessions(user: User) -> None:
+    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+
+
+def update_profile(actor: User, *, display_name: str, affiliation: str, bio: str, links: list[str]) -> None:
+    links = [link.strip() for link in links if link.strip()]
+    if len(links) > MAX_LINKS:
+        raise DomainError(f"At most {MAX_LINKS} links.")
+    for link in links:
+        if not re.fullmatch(r"https?://[^\s/$.?#][^\s]*", link):
+            raise DomainError(f"Not an http(s) link: {link}")
+    actor.display_name = display_name.strip()
+    actor.affiliation = affiliation.strip()
+    actor.bio_source = bio
+    actor.bio_html = markup.render(bio)
+    actor.links = links
+    db.session.flush()
+
+
+def change_password(actor: User, current: str, new: str) -> str:
+    """Every other session dies; returns the token of the fresh one for this browser."""
+    if not _check_password(actor, current):
+        raise DomainError("Your current password is not right.")
+    return _set_password(actor, new)
+
+
+def _set_password(user: User, new: str) -> str:
+    problem = password_problem(new)
+    if problem:
+        raise DomainError(problem)
+    user.password_hash = hash_password(new)
+    end_all_sessions(user)
+    return start_session(user)
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+
+
+def make_reset_token(user: User) -> str:
+    # The tail of the current hash makes the token single-use: a new password voids it.
+    return _reset_serializer().dumps({"uid": user.id, "pw": user.password_hash[-16:]})
+
+
+def user_for_reset_token(token: str) -> User:
+    try:
+        data = _reset_serializer().loads(token, max_age=current_app.config["RESET_TOKEN_MAX_AGE"])
+    except SignatureExpired:
+        raise DomainError("This reset link has expired; ask for a new one.") from None
+    except BadSignature:
+        raise DomainError("This reset link is not valid; ask for a new one.") from None
+    user = db.session.get(User, data.get("uid"))
+    if user is None or user.password_hash[-16:] != data.get("pw"):
+        raise DomainError("This reset link has already been used; ask for a new one.")
+    return user
+
+
+def reset_password(token: str, new: str) -> User:
+    user = user_for_reset_token(token)
+    _set_password(user, new)
+    return user
+
+
+def set_role(actor: User | None, user: User, role: Role) -> None:
+    """actor None means the command line (an operator with shell access)."""
+    if actor is not None and actor.role != Role.admin:
+        raise DomainError("Only admins change roles.")
+    user.role = role
+    db.session.flush()

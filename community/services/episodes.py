@@ -1,0 +1,179 @@
+"""Reading episodes, and writing them from a podcast feed or the demo data."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from community import markup
+from community.extensions import db
+from community.feed_parser import FeedItem, ParsedFeed
+from community.models import Appearance, AppearanceRole, Episode, Person
+
+NEWEST_FIRST = (Episode.published_at.desc().nulls_last(), Episode.number.desc().nulls_last(), Episode.id.desc())
+
+
+def slugify(text: str, max_length: int = 60) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:max_length].rstrip("-") or "episode"
+
+
+def name_key(name: str) -> str:
+    """Case- and accent-insensitive key: 'José' and 'jose ' are one person."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return " ".join(ascii_name.lower().split())
+
+
+def list_page(page: int, per_page: int):
+    """One page of episodes, newest first, with their people (two queries + count)."""
+    query = select(Episode).options(selectinload(Episode.appearances)).order_by(*NEWEST_FIRST)
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def latest(limit: int) -> list[Episode]:
+    query = select(Episode).options(selectinload(Episode.appearances)).order_by(*NEWEST_FIRST).limit(limit)
+    return list(db.session.scalars(query))
+
+
+def get_by_slug(slug: str) -> Episode | None:
+    query = select(Episode).where(Episode.slug == slug).options(selectinload(Episode.appearances))
+    return db.session.scalar(query)
+
+
+def _unique_slug(base: str, episode_id: int | None = None) -> str:
+    slug, n = base, 2
+    while True:
+        owner = db.session.scalar(select(Episode.id).where(Episode.slug == slug))
+        if owner is None or owner == episode_id:
+            return slug
+        slug, n = f"{base}-{n}", n + 1
+
+
+def episode_slug(number: int | None, title: str) -> str:
+    return slugify(f"{number} {title}" if number is not None and not title.startswith(str(number)) else title)
+
+
+def person(name: str, affiliation: str = "", links: list[str] | None = None) -> Person:
+    """Find by name (case/accent-insensitive) or create; fills in what was missing."""
+    found = db.session.scalar(select(Person).where(Person.name_key == name_key(name)))
+    if found is None:
+        found = Person(name=name.strip(), name_key=name_key(name), affiliation=affiliation, links=links or [])
+        db.session.add(found)
+        db.session.flush()
+    else:
+        if affiliation and found.affiliation != affiliation:
+            found.affiliation = affiliation
+        if links and not found.links:
+            found.links = links
+    return found
+
+
+def set_people(episode: Episode, guests: list[Person], hosts: list[Person]) -> None:
+    wanted = [(p, AppearanceRole.guest) for p in guests] + [(p, AppearanceRole.host) for p in hosts]
+    current = {(a.person_id, a.role): a for a in episode.appearances}
+    keep = []
+    for position, (who, role) in enumerate(wanted):
+        appearance = current.pop((who.id, role), None) or Appearance(person=who, role=role)
+        appearance.position = position
+        keep.append(appearance)
+    episode.appearances = keep
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"created {self.created}, updated {self.updated}, "
+                f"unchanged {self.unchanged}, skipped {len(self.skipped)}")
+
+
+def _fields_from_item(item: FeedItem) -> dict:
+    return {
+        "number": item.number,
+        "title": item.title.strip()[:500],
+        "published_at": item.published_at,
+        "summary": item.summary,
+        "show_notes_html": markup.render_feed_html(item.show_notes_html),
+        "audio_url": item.audio_url,
+        "duration_seconds": item.duration_seconds,
+        "feed_guid": item.guid,
+        "source_link": item.link,
+    }
+
+
+def import_feed(feed: ParsedFeed, progress=None) -> ImportReport:
+    """Create or update one episode per item, keyed by the item's identity.
+
+    Flushes only: the command commits once, so a failure leaves the database as it was.
+    `progress(item)` is called after each item (the command's progress bar).
+    """
+    report = ImportReport(skipped=list(feed.skipped))
+    existing = {
+        e.feed_identity: e
+        for e in db.session.scalars(select(Episode).where(Episode.feed_identity.in_([i.identity for i in feed.items])))
+    }
+    for item in feed.items:
+        values = _fields_from_item(item)
+        episode = existing.get(item.identity)
+        if episode is None:
+            episode = Episode(feed_identity=item.identity, slug=_unique_slug(episode_slug(item.number, values["title"])),
+                              **values)
+            db.session.add(episode)
+            db.session.flush()
+            report.created += 1
+        elif any(getattr(episode, key) != value for key, value in values.items()):
+            for key, value in values.items():
+                setattr(episode, key, value)
+            report.updated += 1
+        else:
+            report.unchanged += 1
+        if progress:
+            progress(item)
+    db.session.flush()
+    return report
+
+
+def load_demo_episodes(data: dict) -> int:
+    """The real Generally Intelligent episodes from the package's data file; idempotent."""
+    hosts_info = {h["name"]: h for h in data["show"]["hosts"]}
+    count = 0
+    for record in data["episodes"]:
+        episode = db.session.scalar(
+            select(Episode).where(Episode.slug == record["slug"]).options(selectinload(Episode.appearances)))
+        if episode is None:
+            episode = Episode(slug=record["slug"], appearances=[])
+            db.session.add(episode)
+            count += 1
+        episode.number = record["number"]
+        episode.title = record["title"]
+        episode.published_at = datetime.fromisoformat(record["published_at"] + "T12:00:00+00:00")
+        episode.summary = record["summary"]
+        episode.show_notes_html = markup.render(demo_show_notes(record))
+        episode.source_link = record.get("source_link")
+        episode.feed_identity = f"demo:{record['slug']}"
+        guests = [person(g["name"], g.get("affiliation", ""), g.get("links")) for g in record["guests"]]
+        hosts = [person(name, hosts_info.get(name, {}).get("affiliation", "")) for name in record["hosts"]]
+        db.session.flush()
+        set_people(episode, guests, hosts)
+    db.session.flush()
+    return count
+
+
+def demo_show_notes(record: dict) -> str:
+    """Markdown show notes for a demo episode: summary, then its links."""
+    lines = [record["summary"], ""]
+    if record.get("papers"):
+        lines += ["**Papers discussed**", ""] + [f"- [{p['title']}]({p['url']})" for p in record["papers"]] + [""]
+    if record.get("links"):
+        lines += ["**Links**", ""] + [f"- <{url}>" for url in record["links"]]
+    return "\n".join(lines)

@@ -1,0 +1,181 @@
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from community.extensions import db, limiter
+from community.forms import ActionForm
+from community.forms.accounts import (
+    LoginForm,
+    PasswordChangeForm,
+    ProfileForm,
+    RegisterForm,
+    ResetForm,
+    ResetRequestForm,
+)
+from community.services import DomainError, accounts, mail
+from community.views.helpers import is_safe_next
+
+bp = Blueprint("accounts", __name__)
+
+
+def _login(user, remember: bool = False) -> None:
+    """Fresh cookie state at every login (no fixation), then a server-side session."""
+    session.clear()
+    accounts.start_session(user, request.user_agent.string or "")
+    login_user(user, remember=remember)
+
+
+def _login_key() -> str:
+    return "login:" + (request.form.get("login") or "").strip().lower()
+
+
+def _failed(response) -> bool:
+    return response.status_code != 302
+
+
+@bp.route("/auth/register", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["REGISTER_RATE_LIMIT"], methods=["POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.register(form.username.data, form.email.data, form.password.data)
+        except DomainError as error:  # a race with another registration; the form said ok
+            form.username.errors.append(str(error))
+        else:
+            _login(user)
+            db.session.commit()
+            flash(f"Welcome, {user.username}! Tell people who you are on your profile.", "success")
+            return redirect(url_for("accounts.edit_profile"))
+    return render_template("accounts/register.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/auth/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], deduct_when=_failed)
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], key_func=_login_key,
+               deduct_when=_failed, scope="login-account")
+def login():
+    next_url = request.args.get("next")
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.login.data, form.password.data)
+        except DomainError as error:
+            form.password.errors.append(str(error))
+        else:
+            _login(user, remember=form.remember.data)
+            db.session.commit()
+            flash(f"Logged in as {user.username}.", "success")
+            return redirect(next_url if is_safe_next(next_url) else url_for("main.home"))
+    return render_template("accounts/login.html", form=form), 422 if form.errors else 200
+
+
+@bp.post("/auth/logout")
+@login_required
+def logout():
+    if ActionForm().validate_on_submit():
+        accounts.end_session(current_user)
+        db.session.commit()
+        logout_user()
+        flash("Logged out.", "info")
+    return redirect(url_for("main.home"))
+
+
+@bp.route("/auth/reset", methods=["GET", "POST"])
+@limiter.limit("5 per hour", methods=["POST"])
+def reset_request():
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        user = accounts.find_by_login(form.email.data)
+        if user is not None and user.email_key == form.email.data.strip().lower():
+            link = url_for("accounts.reset", token=accounts.make_reset_token(user), _external=True)
+            mail.send(
+                user.email,
+                "Reset your GI Community password",
+                f"Hello {user.username},\n\nSomeone (hopefully you) asked to reset your password. "
+                f"Open this link within an hour to choose a new one:\n\n{link}\n\n"
+                "If it was not you, ignore this message: your password stays as it is.\n",
+            )
+        # The same answer whether or not the address has an account: no account probing.
+        flash("If an account uses that address, a reset link is on its way. It works for one hour.", "info")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset_request.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/auth/reset/<token>", methods=["GET", "POST"])
+def reset(token: str):
+    try:
+        user = accounts.user_for_reset_token(token)
+    except DomainError as error:
+        flash(str(error), "error")
+        return redirect(url_for("accounts.reset_request"))
+    form = ResetForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(token, form.password.data)
+        except DomainError as error:
+            form.password.errors.append(str(error))
+        else:
+            session.clear()
+            login_user(user)
+            db.session.commit()
+            flash("Your password is changed and every other session is logged out.", "success")
+            return redirect(url_for("main.home"))
+    return render_template("accounts/reset.html", form=form, user=user), 422 if form.errors else 200
+
+
+@bp.get("/u/<username>")
+def profile(username: str):
+    user = accounts.find_by_username(username)
+    if user is None:
+        abort(404)
+    return render_template("accounts/profile.html", user=user)
+
+
+@bp.route("/settings/profile", methods=["GET", "POST"])
+@login_required
+def edit_profile():
+    form = ProfileForm(obj=current_user)
+    if request.method == "GET":
+        form.bio.data = current_user.bio_source
+        form.links.data = "\n".join(current_user.links or [])
+    if form.validate_on_submit():
+        try:
+            accounts.update_profile(
+                current_user,
+                display_name=form.display_name.data or "",
+                affiliation=form.affiliation.data or "",
+                bio=form.bio.data or "",
+                links=(form.links.data or "").splitlines(),
+            )
+        except DomainError as error:
+            db.session.rollback()
+            form.links.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash("Profile saved.", "success")
+            return redirect(url_for("accounts.profile", username=current_user.username))
+    return render_template("accounts/edit_profile.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/settings/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(current_user, form.current.data, form.password.data)
+        except DomainError as error:
+            db.session.rollback()
+            form.current.errors.append(str(error))
+        else:
+            user = current_user._get_current_object()
+            session.clear()
+            login_user(user)
+            db.session.commit()
+            flash("Password changed. Every other session has been logged out.", "success")
+            return redirect(url_for("accounts.profile", username=user.username))
+    return render_template("accounts/change_password.html", form=form), 422 if form.errors else 200

@@ -1,0 +1,69 @@
+"""Template filters and globals shared by every page."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from urllib.parse import urljoin, urlsplit
+
+from flask import Flask, request
+
+from community.forms import ActionForm
+
+
+def relative_time(moment: datetime | None, now: datetime | None = None) -> str:
+    if moment is None:
+        return ""
+    seconds = int(((now or datetime.now(timezone.utc)) - moment).total_seconds())
+    if seconds < 60:
+        return "just now"
+    for unit, size in (("year", 365 * 86400), ("month", 30 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"
+
+
+def iso(moment: datetime | None) -> str:
+    return moment.isoformat(timespec="seconds") if moment else ""
+
+
+def exact_time(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+
+
+def duration(seconds: int | None) -> str:
+    if not seconds:
+        return ""
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def is_safe_next(target: str | None) -> bool:
+    """Only paths on this site: no scheme, no host, no protocol-relative or backslash tricks."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return False
+    parts = urlsplit(urljoin(request.host_url, target))
+    return parts.netloc == urlsplit(request.host_url).netloc and parts.scheme in ("http", "https")
+
+
+# Header navigation; an entry shows once its blueprint is registered.
+NAV = [
+    ("episodes.index", "Episodes"),
+    ("papers.index", "Papers"),
+    ("questions.index", "Questions"),
+    ("guests.suggestions", "Suggest a guest"),
+    ("search.search", "Search"),
+]
+
+
+def init_app(app: Flask) -> None:
+    @app.context_processor
+    def navigation():
+        return {"site_nav": [(endpoint, label) for endpoint, label in NAV if endpoint in app.view_functions]}
+
+    app.add_template_filter(relative_time, "timeago")
+    app.add_template_filter(iso, "iso")
+    app.add_template_filter(exact_time, "exact")
+    app.add_template_filter(duration, "duration")
+    app.add_template_global(ActionForm, "ActionForm")

@@ -1,0 +1,24 @@
+from flask import Blueprint, jsonify, render_template
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from community.extensions import csrf, db
+from community.services import episodes
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+def home():
+    return render_template("main/home.html", latest_episodes=episodes.latest(6))
+
+
+@bp.get("/healthz")
+@csrf.exempt
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return jsonify({"status": "error", "database": "error"}), 503
+    return jsonify({"status": "ok", "database": "ok"})

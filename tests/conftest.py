@@ -1,0 +1,167 @@
+"""Fixtures: an app per test on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+
+import pytest
+from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import create_engine, text
+
+from community import create_app
+from community.extensions import db
+from tests.factories import Factories
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
+_pg_schema_ready = False
+
+
+class CSRFClient(FlaskClient):
+    """A browser-like client: form POSTs carry a valid CSRF token unless csrf=False."""
+
+    def csrf_token(self) -> str:
+        """What Flask-WTF puts in a rendered form: the session's raw token, signed."""
+        with self.session_transaction() as sess:
+            raw = sess.setdefault("csrf_token", secrets.token_hex(20))
+        return URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token").dumps(raw)
+
+    def post(self, *args, csrf: bool = True, **kwargs):
+        data = kwargs.get("data")
+        if csrf and (data is None or isinstance(data, dict)) and "json" not in kwargs:
+            data = dict(data or {})
+            data.setdefault("csrf_token", self.csrf_token())
+            kwargs["data"] = data
+        return super().post(*args, **kwargs)
+
+
+def _check_postgres() -> None:
+    """When PostgreSQL was asked for, an unreachable server is a failure, never a skip."""
+    engine = create_engine(PG_URL)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as error:  # pragma: no cover - the CI machine has it running
+        pytest.fail(f"TEST_DATABASE_URL is set but PostgreSQL cannot be reached: {error}", pytrace=False)
+    finally:
+        engine.dispose()
+
+
+def make_test_app(database: str, tmp_path, **overrides):
+    uri = f"sqlite:///{tmp_path / 'test.sqlite'}" if database == "sqlite" else PG_URL
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": uri,
+        "SERVER_NAME": "localhost",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "CACHE_TYPE": "SimpleCache",
+        "MAIL_SERVER": None,
+    }
+    config.update(overrides)
+    app = create_app(config)
+    app.test_client_class = CSRFClient
+    return app
+
+
+def reset_database(app, database: str) -> None:
+    global _pg_schema_ready
+    with app.app_context():
+        if database == "sqlite":
+            db.create_all()
+            return
+        if not _pg_schema_ready:
+            _check_postgres()
+            db.drop_all()
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            db.create_all()
+            _pg_schema_ready = True
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        with db.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=DATABASES)
+def database(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def app_config() -> dict:
+    """Override in a test module to change settings for its app."""
+    return {}
+
+
+@pytest.fixture
+def app(database, tmp_path, app_config):
+    app = make_test_app(database, tmp_path, **app_config)
+    reset_database(app, database)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app) -> CSRFClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def factories(app) -> Factories:
+    return Factories()
+
+
+@pytest.fixture
+def login(client):
+    """login(user) logs the test client in through the real login form."""
+
+    def do_login(user, password: str = Factories.PASSWORD, the_client=None):
+        the_client = the_client or client
+        response = the_client.post("/auth/login", data={"login": user.username, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+        return the_client
+
+    return do_login
+
+
+def text_of(response) -> str:
+    """The visible text of a page, whitespace folded (what a reader would see)."""
+    body = response.get_data(as_text=True)
+    body = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", body, flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", body).split())
+
+
+class QueryCounter:
+    def __init__(self):
+        self.statements: list[str] = []
+
+    def __call__(self, conn, cursor, statement, *args):
+        self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app):
+    """with count_queries() as q: ...; q.count is the number of SQL statements run."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    @contextmanager
+    def counting():
+        counter = QueryCounter()
+        event.listen(db.engine, "before_cursor_execute", counter)
+        try:
+            yield counter
+        finally:
+            event.remove(db.engine, "before_cursor_execute", counter)
+
+    return counting

@@ -1,0 +1,57 @@
+"""Factories that build real rows through the same code paths the app uses."""
+
+from __future__ import annotations
+
+import itertools
+
+from community.extensions import db
+from community.models import Role, User
+from community.services import accounts
+
+_counter = itertools.count(1)
+
+
+class Factories:
+    PASSWORD = "correct horse battery staple"
+    _password_hash: str | None = None
+
+    def user(self, username: str | None = None, role: Role | str = Role.member, **fields) -> User:
+        number = next(_counter)
+        username = username or f"user{number}"
+        if Factories._password_hash is None:  # argon2 is slow on purpose: hash once per run
+            Factories._password_hash = accounts.hash_password(self.PASSWORD)
+        user = User(
+            username=username,
+            username_key=username.lower(),
+            email=fields.pop("email", f"{username}@example.org"),
+            password_hash=Factories._password_hash,
+            role=Role(role),
+            links=[],
+            **fields,
+        )
+        user.email_key = user.email.lower()
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    def episode(self, number: int | None = None, title: str | None = None, guests=(), hosts=(), **fields):
+        from datetime import datetime, timedelta, timezone
+
+        from community.models import Episode
+        from community.services import episodes
+
+        number = next(_counter) if number is None else number
+        title = title or f"Episode {number} on research"
+        episode = Episode(
+            number=number, title=title, slug=episodes._unique_slug(episodes.episode_slug(number, title)),
+            published_at=fields.pop("published_at", datetime(2021, 1, 1, tzinfo=timezone.utc) + timedelta(days=number)),
+            appearances=[], **fields,
+        )
+        db.session.add(episode)
+        db.session.flush()
+        people_guests = [episodes.person(*g) if isinstance(g, tuple) else episodes.person(g) for g in guests]
+        people_hosts = [episodes.person(h) for h in hosts]
+        db.session.flush()
+        episodes.set_people(episode, people_guests, people_hosts)
+        db.session.commit()
+        return episode
