@@ -71,6 +71,7 @@ def demo() -> None:
     counts = demo_data.load()
     db.session.commit()
     click.echo(", ".join(f"{name}: {count} new" for name, count in counts.items()))
+    click.echo(f"Sample accounts (ada_l, tensor_tom, kelvin, ...) use the password {demo_data.DEMO_PASSWORD!r}.")
 
 
 def init_app(app: Flask) -> None:

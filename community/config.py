@@ -49,5 +49,8 @@ DEFAULTS = {
     "LOGIN_RATE_LIMIT": "10 per 15 minutes",
     "REGISTER_RATE_LIMIT": "10 per hour",
     "EPISODES_PER_PAGE": 20,
+    "COMMENT_RATE_LIMIT": "5 per minute",
+    "COMMENT_RATE_LIMIT_NEW_ACCOUNT": "2 per minute;20 per day",
+    "NEW_ACCOUNT_HOURS": 24,
     "CACHE_DEFAULT_TIMEOUT": 300,
 }

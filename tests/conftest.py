@@ -29,6 +29,12 @@ class CSRFClient(FlaskClient):
             raw = sess.setdefault("csrf_token", secrets.token_hex(20))
         return URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token").dumps(raw)
 
+    def open(self, *args, **kwargs):
+        """Each request in its own app context, as in production: a fresh `g` (so the
+        logged-in user is looked up again) and a fresh database session."""
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
     def post(self, *args, csrf: bool = True, **kwargs):
         data = kwargs.get("data")
         if csrf and (data is None or isinstance(data, dict)) and "json" not in kwargs:

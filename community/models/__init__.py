@@ -2,6 +2,10 @@
 
 from community.models.accounts import Role, User, UserSession
 from community.models.base import Base
+from community.models.discussion import Post, PostKind, PostStatus, Revision, ThreadVisit, Vote
 from community.models.episodes import Appearance, AppearanceRole, Episode, Person
 
-__all__ = ["Appearance", "AppearanceRole", "Base", "Episode", "Person", "Role", "User", "UserSession"]
+__all__ = [
+    "Appearance", "AppearanceRole", "Base", "Episode", "Person", "Post", "PostKind", "PostStatus",
+    "Revision", "Role", "ThreadVisit", "User", "UserSession", "Vote",
+]

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from importlib import resources
 
-from community.services import episodes
+from sqlalchemy import select
+
+from community.extensions import db
+from community.models import Episode, Person, Role
+from community.models.base import utcnow
+from community.services import accounts, discussion, episodes
+
+# Sample accounts are for trying the site locally; `flask demo` prints this.
+DEMO_PASSWORD = "generally-intelligent-demo"
 
 
 def package_data() -> dict:
@@ -16,4 +25,46 @@ def package_data() -> dict:
 def load() -> dict[str, int]:
     """Idempotent: running it again adds nothing. Returns new rows per kind."""
     data = package_data()
-    return {"episodes": episodes.load_demo_episodes(data)}
+    counts = {"episodes": episodes.load_demo_episodes(data)}
+    counts.update(_load_sample(data["sample"]))
+    return counts
+
+
+def _load_sample(sample: dict) -> dict[str, int]:
+    counts = {"users": 0, "comments": 0}
+    if accounts.find_by_username(sample["users"][0]["username"]) is not None:
+        return counts  # loaded before: the sample is written in one transaction, all or nothing
+    users = {}
+    for record in sample["users"]:
+        user = accounts.register(record["username"], f"{record['username']}@demo.invalid", DEMO_PASSWORD,
+                                 role=Role(record["role"]))
+        user.display_name = record.get("display_name", "")
+        user.affiliation = record.get("affiliation", "")
+        user.created_at = utcnow() - timedelta(days=60)
+        users[record["username"]] = user
+        counts["users"] += 1
+        if record.get("person"):
+            person = db.session.scalar(select(Person).where(Person.name_key == episodes.name_key(record["person"])))
+            if person is not None:
+                person.user_id = user.id
+    by_number = {e.number: e for e in db.session.scalars(select(Episode).where(Episode.feed_identity.like("demo:%")))}
+    posts = {}
+    comments = sample["comments"]
+    for index, record in enumerate(comments):
+        parent = posts.get(record.get("parent"))
+        post = discussion.create_post(users[record["author"]], episode=by_number.get(record["episode"]),
+                                      body=record["body"], parent=parent)
+        post.created_at = utcnow() - timedelta(hours=3 * (len(comments) - index))
+        posts[record["key"]] = post
+        counts["comments"] += 1
+    _sample_votes(list(users.values()), list(posts.values()))
+    db.session.flush()
+    return counts
+
+
+def _sample_votes(users, posts) -> None:
+    """A believable spread of upvotes: earlier comments have had longer to collect them."""
+    for i, post in enumerate(posts):
+        for j, user in enumerate(users):
+            if user.id != post.author_id and (i * 7 + j * 3) % 5 < 2:
+                discussion.set_vote(user, post, up=True)

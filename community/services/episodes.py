@@ -46,6 +46,11 @@ def get_by_slug(slug: str) -> Episode | None:
     return db.session.scalar(query)
 
 
+def get_by_id(episode_id: int) -> Episode | None:
+    query = select(Episode).where(Episode.id == episode_id).options(selectinload(Episode.appearances))
+    return db.session.scalar(query)
+
+
 def _unique_slug(base: str, episode_id: int | None = None) -> str:
     slug, n = base, 2
     while True:

@@ -1,7 +1,10 @@
 from flask import Blueprint, abort, current_app, render_template, request
+from flask_login import current_user
 
+from community.extensions import db
+from community.forms.discussion import CommentForm
 from community.markup import timestamp_seconds
-from community.services import episodes
+from community.services import discussion, episodes
 
 bp = Blueprint("episodes", __name__, url_prefix="/episodes")
 
@@ -17,5 +20,15 @@ def show(slug: str):
     episode = episodes.get_by_slug(slug)
     if episode is None:
         abort(404)
+    return render_episode(episode)
+
+
+def render_episode(episode, comment_form=None, preview_html=None, status: int = 200):
+    """The episode page; also re-rendered by a comment form that needs fixing."""
+    page = discussion.episode_page(episode, current_user, request.args.get("sort", "best"))
+    db.session.commit()  # the visit mark
     start = request.args.get("t", type=int) or timestamp_seconds(request.args.get("t", ""))
-    return render_template("episodes/show.html", episode=episode, start=start)
+    return render_template(
+        "episodes/show.html", episode=episode, page=page, start=start, max_depth=discussion.MAX_DEPTH,
+        comment_form=comment_form or CommentForm(), preview_html=preview_html,
+    ), status

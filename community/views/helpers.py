@@ -7,7 +7,9 @@ from urllib.parse import urljoin, urlsplit
 
 from flask import Flask, request
 
+from community import markup
 from community.forms import ActionForm
+from community.services import discussion
 
 
 def relative_time(moment: datetime | None, now: datetime | None = None) -> str:
@@ -67,3 +69,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(exact_time, "exact")
     app.add_template_filter(duration, "duration")
     app.add_template_global(ActionForm, "ActionForm")
+    app.add_template_global(discussion.can_edit, "can_edit")
+    app.add_template_filter(markup.plain_text, "plain_text")

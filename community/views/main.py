@@ -1,4 +1,4 @@
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, jsonify, redirect, render_template, url_for
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -11,6 +11,11 @@ bp = Blueprint("main", __name__)
 @bp.get("/")
 def home():
     return render_template("main/home.html", latest_episodes=episodes.latest(6))
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 @bp.get("/healthz")

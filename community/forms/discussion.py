@@ -1,0 +1,26 @@
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from community.services.discussion import MAX_BODY
+
+BODY_HINT = "Markdown: *emphasis*, `code`, ```fenced blocks```, > quotes, lists, tables, and LaTeX math as $x^2$ or $$\\sum_i x_i$$."
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField("Your comment", validators=[DataRequired("Write something first."), Length(max=MAX_BODY)],
+                         description=BODY_HINT)
+    preview = SubmitField("Preview")
+    submit = SubmitField("Post comment")
+
+
+class ReplyForm(CommentForm):
+    submit = SubmitField("Post reply")
+
+
+class EditForm(CommentForm):
+    submit = SubmitField("Save changes")
+
+
+class VoteForm(FlaskForm):
+    up = HiddenField(default="1")

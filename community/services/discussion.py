@@ -1,0 +1,321 @@
+"""Threaded discussion: posting, replying, editing, deleting, voting, and reading threads."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from community import markup
+from community.extensions import db
+from community.models import Episode, Post, PostKind, PostStatus, Revision, ThreadVisit, User, Vote
+from community.models.base import utcnow
+from community.services import DomainError, NotFound, PermissionDenied
+
+MAX_DEPTH = 8  # deeper replies continue on the parent's permalink
+MAX_BODY = 20_000
+EDIT_WINDOW = timedelta(hours=2)
+SORTS = ("best", "newest", "oldest")
+
+
+def ensure_can_write(actor: User) -> None:
+    if actor.is_suspended():
+        until = actor.suspended_until.strftime("%Y-%m-%d %H:%M UTC")
+        raise PermissionDenied(f"Your account is suspended until {until}: you can read but not post, vote or flag.")
+
+
+def _check_body(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise DomainError("Write something first.")
+    if len(body) > MAX_BODY:
+        raise DomainError(f"That is {len(body):,} characters; the limit is {MAX_BODY:,}.")
+    return body
+
+
+def create_post(actor: User, *, episode: Episode | None, body: str, parent: Post | None = None,
+                kind: PostKind = PostKind.comment, **fields) -> Post:
+    """A new post, top-level or a reply; rendered once, here."""
+    ensure_can_write(actor)
+    body = _check_body(body) if kind == PostKind.comment or body else ""
+    if parent is not None:
+        if not parent.is_live:
+            raise DomainError("You cannot reply to a post that is deleted, hidden or removed.")
+        episode_id = parent.episode_id
+    else:
+        episode_id = episode.id if episode else None
+    post = Post(
+        kind=kind, author=actor, episode_id=episode_id, parent_id=parent.id if parent else None,
+        depth=parent.depth + 1 if parent else 0, body_source=body, body_html=markup.render(body) if body else "",
+        status=PostStatus.visible, score=0, flag_count=0, reply_count=0, **fields,
+    )
+    db.session.add(post)
+    db.session.flush()
+    post.root_id = parent.root_id if parent else post.id
+    if parent is not None:
+        db.session.execute(update(Post).where(Post.id == parent.id).values(reply_count=Post.reply_count + 1))
+    db.session.flush()
+    return post
+
+
+def can_edit(actor: User | None, post: Post, now: datetime | None = None) -> bool:
+    if actor is None or not actor.is_authenticated or post.is_tombstone:
+        return False
+    if actor.is_moderator:
+        return True
+    return post.author_id == actor.id and (now or utcnow()) - post.created_at <= EDIT_WINDOW
+
+
+def edit_post(actor: User, post: Post, body: str) -> Post:
+    ensure_can_write(actor)
+    if not can_edit(actor, post):
+        if post.author_id == actor.id and not post.is_tombstone:
+            raise PermissionDenied("Posts can be edited for 2 hours after posting.")
+        raise PermissionDenied("You cannot edit this post.")
+    body = _check_body(body)
+    if body == post.body_source:
+        return post
+    db.session.add(Revision(post_id=post.id, editor_id=actor.id, body_source=post.body_source))
+    post.body_source = body
+    post.body_html = markup.render(body)
+    post.edited_at = utcnow()
+    db.session.flush()
+    return post
+
+
+def delete_post(actor: User, post: Post) -> None:
+    """The author's delete: a tombstone that keeps its replies where they are."""
+    if post.author_id != actor.id:
+        raise PermissionDenied("Only the author can delete a post.")
+    if post.status == PostStatus.deleted:
+        return
+    post.status = PostStatus.deleted
+    db.session.flush()
+
+
+def revisions(post: Post) -> list[Revision]:
+    return list(db.session.scalars(select(Revision).where(Revision.post_id == post.id).order_by(Revision.id.desc())))
+
+
+def set_vote(actor: User, post: Post, up: bool) -> int:
+    """Idempotent: up=True makes sure the vote exists, False that it does not.
+
+    The unique (user, post) constraint decides races; the score moves by a relative
+    UPDATE only when a row really was inserted or deleted. Returns the new score."""
+    ensure_can_write(actor)
+    if post.author_id == actor.id:
+        raise DomainError("You cannot vote on your own post.")
+    if not post.is_live:
+        raise DomainError("This post cannot be voted on.")
+    changed = 0
+    if up:
+        try:
+            with db.session.begin_nested():
+                db.session.execute(insert(Vote).values(user_id=actor.id, post_id=post.id, value=1, created_at=utcnow()))
+            changed = 1
+        except IntegrityError:
+            changed = 0
+    else:
+        result = db.session.execute(delete(Vote).where(Vote.user_id == actor.id, Vote.post_id == post.id))
+        changed = -result.rowcount
+    if changed:
+        db.session.execute(update(Post).where(Post.id == post.id).values(score=Post.score + changed))
+    db.session.flush()
+    return db.session.scalar(select(Post.score).where(Post.id == post.id))
+
+
+def get_post(post_id: int) -> Post:
+    post = db.session.get(Post, post_id)
+    if post is None:
+        raise NotFound("No such post.")
+    return post
+
+
+def wilson_lower_bound(ups: int, downs: int, z: float = 1.281551565545) -> float:
+    """Lobsters' "confidence": the 80% lower bound of the upvote share."""
+    n = ups + downs
+    if n == 0:
+        return 0.0
+    phat = ups / n
+    return (phat + z * z / (2 * n) - z * math.sqrt((phat * (1 - phat) + z * z / (4 * n)) / n)) / (1 + z * z / n)
+
+
+def _sort_key(sort: str):
+    if sort == "newest":
+        return lambda p: (-p.created_at.timestamp(), -p.id)
+    if sort == "oldest":
+        return lambda p: (p.created_at.timestamp(), p.id)
+    # "best": confidence from upvotes (+1 for the author's own implicit vote) against flags.
+    return lambda p: (-wilson_lower_bound(p.score + 1, p.flag_count), p.created_at.timestamp(), p.id)
+
+
+@dataclass
+class Node:
+    post: Post
+    children: list[Node] = field(default_factory=list)
+
+
+@dataclass
+class Thread:
+    roots: list[Node]
+    posts: dict[int, Post]
+    count: int
+
+
+def build_tree(posts: list[Post], sort: str, root_ids: set[int] | None = None) -> list[Node]:
+    """Posts -> nested nodes, each level in the chosen order. Pure Python, no queries."""
+    nodes = {p.id: Node(p) for p in posts}
+    roots: list[Node] = []
+    for post in posts:
+        parent = nodes.get(post.parent_id) if post.parent_id else None
+        if root_ids is not None and post.id in root_ids:
+            roots.append(nodes[post.id])
+        elif parent is not None:
+            parent.children.append(nodes[post.id])
+        elif root_ids is None:
+            roots.append(nodes[post.id])
+    key = _sort_key(sort)
+
+    def order(level: list[Node]) -> None:
+        level.sort(key=lambda n: key(n.post))
+        for n in level:
+            order(n.children)
+
+    order(roots)
+    return roots
+
+
+def visible_to(viewer: User | None, post: Post) -> bool:
+    """Pending and hidden posts show to moderators and their author only."""
+    if post.status in (PostStatus.visible, PostStatus.deleted, PostStatus.removed):
+        return True
+    return viewer is not None and viewer.is_authenticated and (viewer.is_moderator or viewer.id == post.author_id)
+
+
+def _prune(posts: list[Post], viewer: User | None) -> list[Post]:
+    """Drop what the viewer may not see, and tombstones with nothing under them."""
+    shown = [p for p in posts if visible_to(viewer, p)]
+    children: dict[int, int] = {}
+    for p in shown:
+        if p.parent_id:
+            children[p.parent_id] = children.get(p.parent_id, 0) + 1
+    # A tombstone is kept only while it holds replies; leaves are dropped bottom-up.
+    by_id = {p.id: p for p in shown}
+    dropped = True
+    while dropped:
+        dropped = False
+        for p in list(by_id.values()):
+            if p.is_tombstone and not children.get(p.id):
+                del by_id[p.id]
+                if p.parent_id in children:
+                    children[p.parent_id] -= 1
+                dropped = True
+    return [p for p in shown if p.id in by_id]
+
+
+def episode_posts(episode: Episode) -> list[Post]:
+    """Every post of an episode, of every kind, with authors: the page's ONE content query."""
+    return list(db.session.scalars(select(Post).where(Post.episode_id == episode.id).order_by(Post.id)))
+
+
+def episode_thread(posts: list[Post], viewer: User | None, sort: str) -> Thread:
+    """The #discussion tree. Replies under a paper link or a question belong to that
+    item's own small thread, so only trees whose root is a comment are taken."""
+    kinds = {p.id: p.kind for p in posts}
+    comments = _prune([p for p in posts if p.kind == PostKind.comment and kinds.get(p.root_id) == PostKind.comment], viewer)
+    return Thread(roots=build_tree(comments, sort), posts={p.id: p for p in comments},
+                  count=sum(1 for p in comments if p.is_live))
+
+
+@dataclass
+class EpisodePage:
+    thread: Thread
+    sort: str
+    voted: set[int]
+    last_visit: datetime | None
+    guest_user_ids: set[int]
+
+
+def episode_page(episode: Episode, viewer: User | None, sort: str) -> EpisodePage:
+    """Everything the episode page shows beyond the episode: a fixed number of queries."""
+    sort = sort if sort in SORTS else "best"
+    posts = episode_posts(episode)
+    thread = episode_thread(posts, viewer, sort)
+    return EpisodePage(
+        thread=thread, sort=sort, voted=user_votes(viewer, thread.posts), last_visit=mark_visit(viewer, episode),
+        guest_user_ids={p.user_id for p in episode.guests if p.user_id},
+    )
+
+
+def post_context(post: Post, viewer: User | None, sort: str) -> tuple[list[Post], list[Node]]:
+    """A permalink: the ancestors (oldest first) and the post's subtree, from one query."""
+    thread = list(db.session.scalars(select(Post).where(Post.root_id == post.root_id).order_by(Post.id)))
+    by_id = {p.id: p for p in thread}
+    ancestors, cursor = [], by_id.get(post.parent_id)
+    while cursor is not None:
+        ancestors.append(cursor)
+        cursor = by_id.get(cursor.parent_id)
+    ancestors.reverse()
+    subtree_ids, frontier = {post.id}, [post.id]
+    children: dict[int, list[int]] = {}
+    for p in thread:
+        children.setdefault(p.parent_id, []).append(p.id)
+    while frontier:
+        current = frontier.pop()
+        for child in children.get(current, []):
+            subtree_ids.add(child)
+            frontier.append(child)
+    shown = _prune([p for p in thread if p.id in subtree_ids], viewer)
+    if post not in shown:
+        shown.append(post)  # the permalink target itself always shows (a tombstone at worst)
+    return ancestors, build_tree(shown, sort, root_ids={post.id})
+
+
+def user_votes(user: User | None, post_ids) -> set[int]:
+    """Which of these posts the user has upvoted: one query for the whole page."""
+    if user is None or not user.is_authenticated:
+        return set()
+    ids = list(post_ids)
+    if not ids:
+        return set()
+    return set(db.session.scalars(select(Vote.post_id).where(Vote.user_id == user.id, Vote.post_id.in_(ids))))
+
+
+def mark_visit(user: User | None, episode: Episode) -> datetime | None:
+    """Record this visit; return the previous one (None on a first visit)."""
+    if user is None or not user.is_authenticated:
+        return None
+    visit = db.session.scalar(select(ThreadVisit).where(ThreadVisit.user_id == user.id, ThreadVisit.episode_id == episode.id))
+    previous = visit.visited_at if visit else None
+    if visit is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(ThreadVisit(user_id=user.id, episode_id=episode.id, visited_at=utcnow()))
+        except IntegrityError:  # the same user's other tab got there first
+            pass
+    else:
+        visit.visited_at = utcnow()
+    db.session.flush()
+    return previous
+
+
+def comment_rate_limit() -> str:
+    """Stricter for accounts younger than a day (configurable)."""
+    from flask_login import current_user
+
+    config = current_app.config
+    young = current_user.is_authenticated and utcnow() - current_user.created_at < timedelta(
+        hours=config["NEW_ACCOUNT_HOURS"])
+    return config["COMMENT_RATE_LIMIT_NEW_ACCOUNT"] if young else config["COMMENT_RATE_LIMIT"]
+
+
+def latest_visible(episode: Episode | None = None, limit: int = 50, kinds=(PostKind.comment,)) -> list[Post]:
+    """Newest public posts (for feeds): visible status only, never hidden or pending."""
+    query = select(Post).where(Post.status == PostStatus.visible, Post.kind.in_(kinds))
+    if episode is not None:
+        query = query.where(Post.episode_id == episode.id)
+    return list(db.session.scalars(query.order_by(Post.created_at.desc(), Post.id.desc()).limit(limit)))

@@ -1,0 +1,190 @@
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from community import markup
+from community.extensions import db, limiter
+from community.forms import ActionForm
+from community.forms.discussion import CommentForm, EditForm, ReplyForm, VoteForm
+from community.services import DomainError, NotFound, PermissionDenied, discussion, episodes
+from community.views.episodes import render_episode
+
+bp = Blueprint("discussion", __name__)
+
+
+def _user_key() -> str:
+    return f"user:{current_user.get_id() and current_user.id}"
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _post_or_404(post_id: int):
+    try:
+        post = discussion.get_post(post_id)
+    except NotFound:
+        abort(404)
+    if not discussion.visible_to(current_user, post):
+        abort(404)
+    return post
+
+
+def _comment_limited(view):
+    """The per-user comment rate limit, shared by new comments and replies."""
+    return limiter.limit(discussion.comment_rate_limit, key_func=_user_key, scope="comments", methods=["POST"],
+                         exempt_when=lambda: "preview" in request.form)(view)
+
+
+@bp.post("/episodes/<slug>/comments")
+@login_required
+@_comment_limited
+def comment(slug: str):
+    episode = episodes.get_by_slug(slug) or abort(404)
+    form = CommentForm()
+    if not form.validate_on_submit():
+        return render_episode(episode, form, status=422)
+    if form.preview.data:
+        return render_episode(episode, form, preview_html=markup.render(form.body.data))
+    try:
+        post = discussion.create_post(current_user, episode=episode, body=form.body.data)
+    except DomainError as error:
+        form.body.errors.append(str(error))
+        return render_episode(episode, form, status=403 if isinstance(error, PermissionDenied) else 422)
+    db.session.commit()
+    return redirect(url_for("episodes.show", slug=slug, _anchor=f"c{post.id}"))
+
+
+@bp.get("/posts/<int:post_id>")
+def permalink(post_id: int):
+    post = _post_or_404(post_id)
+    return _render_permalink(post, ReplyForm())
+
+
+def _render_permalink(post, form, preview_html=None, status=200):
+    sort = request.args.get("sort", "oldest")
+    sort = sort if sort in discussion.SORTS else "oldest"
+    ancestors, roots = discussion.post_context(post, current_user, sort)
+    shown = [node.post.id for node in roots]
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        shown.append(node.post.id)
+        stack.extend(node.children)
+    episode = episodes.get_by_id(post.episode_id) if post.episode_id else None
+    return render_template(
+        "discussion/permalink.html", post=post, ancestors=ancestors, roots=roots, episode=episode, sort=sort,
+        voted=discussion.user_votes(current_user, shown), form=form, preview_html=preview_html,
+        max_depth=discussion.MAX_DEPTH, guest_user_ids={p.user_id for p in episode.guests if p.user_id} if episode else set(),
+    ), status
+
+
+@bp.post("/posts/<int:post_id>/reply")
+@login_required
+@_comment_limited
+def reply(post_id: int):
+    parent = _post_or_404(post_id)
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        return _render_permalink(parent, form, status=422)
+    if form.preview.data:
+        return _render_permalink(parent, form, preview_html=markup.render(form.body.data))
+    try:
+        post = discussion.create_post(current_user, episode=None, body=form.body.data, parent=parent)
+    except DomainError as error:
+        form.body.errors.append(str(error))
+        return _render_permalink(parent, form, status=403 if isinstance(error, PermissionDenied) else 422)
+    db.session.commit()
+    return redirect(_location(post))
+
+
+def _location(post) -> str:
+    """Where a post is read: its place on the episode page when it is shown there."""
+    if post.episode_id and post.depth < discussion.MAX_DEPTH:
+        episode = episodes.get_by_id(post.episode_id)
+        return url_for("episodes.show", slug=episode.slug, _anchor=f"c{post.id}")
+    return url_for("discussion.permalink", post_id=post.root_id if post.depth == 0 else post.parent_id, _anchor=f"c{post.id}")
+
+
+@bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(post_id: int):
+    post = _post_or_404(post_id)
+    if not discussion.can_edit(current_user, post):
+        abort(403)
+    form = EditForm(data={"body": post.body_source} if request.method == "GET" else None)
+    preview_html = None
+    if form.validate_on_submit():
+        if form.preview.data:
+            preview_html = markup.render(form.body.data)
+        else:
+            try:
+                discussion.edit_post(current_user, post, form.body.data)
+            except DomainError as error:
+                form.body.errors.append(str(error))
+            else:
+                db.session.commit()
+                flash("Saved. The earlier version is kept in the post's history.", "success")
+                return redirect(_location(post))
+    return render_template("discussion/edit.html", form=form, post=post, preview_html=preview_html), 422 if form.errors else 200
+
+
+@bp.post("/posts/<int:post_id>/delete")
+@login_required
+def delete(post_id: int):
+    post = _post_or_404(post_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        discussion.delete_post(current_user, post)
+    except PermissionDenied:
+        abort(403)
+    db.session.commit()
+    flash("Deleted. Replies to it stay in place under a [deleted] marker.", "info")
+    return redirect(_location(post))
+
+
+@bp.get("/posts/<int:post_id>/history")
+def history(post_id: int):
+    post = _post_or_404(post_id)
+    return render_template("discussion/history.html", post=post, revisions=discussion.revisions(post))
+
+
+@bp.post("/posts/<int:post_id>/vote")
+@login_required
+def vote(post_id: int):
+    post = _post_or_404(post_id)
+    form = VoteForm()
+    if not form.validate_on_submit():
+        abort(400)
+    up = form.up.data == "1"
+    try:
+        score = discussion.set_vote(current_user, post, up)
+    except DomainError as error:
+        db.session.rollback()
+        if _wants_json():
+            return {"error": str(error)}, 403 if isinstance(error, PermissionDenied) else 422
+        flash(str(error), "error")
+        return redirect(request.referrer if _safe_referrer() else _location(post))
+    db.session.commit()
+    if _wants_json():
+        return {"post": post.id, "score": score, "voted": up}
+    return redirect(request.referrer + f"#c{post.id}" if _safe_referrer() else _location(post))
+
+
+def _safe_referrer() -> bool:
+    from community.views.helpers import is_safe_next
+
+    ref = request.referrer or ""
+    host = request.host_url.rstrip("/")
+    return ref.startswith(host + "/") and is_safe_next(ref[len(host):].split("#")[0])
+
+
+@bp.post("/markup/preview")
+@login_required
+def preview():
+    """The live preview while typing: the same server-side renderer, as JSON."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return {"html": markup.render(request.form.get("body", "")[: discussion.MAX_BODY])}
+

@@ -1,0 +1,67 @@
+"""Atom feeds, written with feedgen (never hand-built XML)."""
+
+from datetime import datetime, timezone
+
+from feedgen.feed import FeedGenerator
+from flask import Blueprint, Response, abort, url_for
+
+from community.services import discussion, episodes
+
+bp = Blueprint("feeds", __name__)
+EPOCH = datetime(2020, 1, 1, tzinfo=timezone.utc)
+
+
+def _feed(title: str, self_url: str, alternate_url: str, subtitle: str) -> FeedGenerator:
+    feed = FeedGenerator()
+    feed.id(self_url)
+    feed.title(title)
+    feed.subtitle(subtitle)
+    feed.link(href=alternate_url, rel="alternate")
+    feed.link(href=self_url, rel="self")
+    feed.language("en")
+    return feed
+
+
+def _atom(feed: FeedGenerator, updated: datetime | None) -> Response:
+    feed.updated(updated or EPOCH)
+    return Response(feed.atom_str(pretty=True), mimetype="application/atom+xml")
+
+
+@bp.get("/feeds/episodes.atom")
+def episodes_feed():
+    latest = episodes.latest(50)
+    feed = _feed("Generally Intelligent episodes · GI Community", url_for("feeds.episodes_feed", _external=True),
+                 url_for("episodes.index", _external=True), "New episodes, with their discussion on GI Community.")
+    for episode in reversed(latest):
+        entry = feed.add_entry()
+        link = url_for("episodes.show", slug=episode.slug, _external=True)
+        entry.id(link)
+        entry.title(f"{episode.label} {episode.title}".strip())
+        entry.link(href=link)
+        entry.published(episode.published_at or EPOCH)
+        entry.updated(episode.updated_at or episode.published_at or EPOCH)
+        entry.summary(episode.summary or episode.title)
+        if episode.show_notes_html:
+            entry.content(episode.show_notes_html, type="html")
+    return _atom(feed, max((e.updated_at for e in latest), default=None))
+
+
+@bp.get("/episodes/<slug>/discussion.atom")
+def discussion_feed(slug: str):
+    episode = episodes.get_by_slug(slug) or abort(404)
+    posts = discussion.latest_visible(episode)
+    feed = _feed(f"Discussion of {episode.label} {episode.title} · GI Community",
+                 url_for("feeds.discussion_feed", slug=slug, _external=True),
+                 url_for("episodes.show", slug=slug, _external=True, _anchor="discussion"),
+                 "The newest comments on this episode.")
+    for post in reversed(posts):
+        entry = feed.add_entry()
+        link = url_for("discussion.permalink", post_id=post.id, _external=True)
+        entry.id(link)
+        entry.title(f"{post.author.name} on {episode.title}")
+        entry.link(href=link)
+        entry.author(name=post.author.name, uri=url_for("accounts.profile", username=post.author.username, _external=True))
+        entry.published(post.created_at)
+        entry.updated(post.edited_at or post.created_at)
+        entry.content(post.body_html, type="html")  # MathML travels inside the HTML
+    return _atom(feed, max((p.edited_at or p.created_at for p in posts), default=None))
