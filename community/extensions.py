@@ -10,7 +10,8 @@ from flask_wtf.csrf import CSRFProtect
 
 from community.models.base import Base
 
-db = SQLAlchemy(model_class=Base)
+# Views commit once and then render: keep loaded rows usable instead of reloading each one.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()

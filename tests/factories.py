@@ -55,3 +55,12 @@ class Factories:
         episodes.set_people(episode, people_guests, people_hosts)
         db.session.commit()
         return episode
+
+    def comment(self, author, episode=None, parent=None, body: str = "A comment.", **fields):
+        from community.services import discussion
+
+        post = discussion.create_post(author, episode=episode, body=body, parent=parent)
+        for key, value in fields.items():
+            setattr(post, key, value)
+        db.session.commit()
+        return post

@@ -246,7 +246,7 @@ def episode_page(episode: Episode, viewer: User | None, sort: str) -> EpisodePag
     posts = episode_posts(episode)
     thread = episode_thread(posts, viewer, sort)
     return EpisodePage(
-        thread=thread, sort=sort, voted=user_votes(viewer, thread.posts), last_visit=mark_visit(viewer, episode),
+        thread=thread, sort=sort, voted=episode_votes(viewer, episode), last_visit=mark_visit(viewer, episode),
         guest_user_ids={p.user_id for p in episode.guests if p.user_id},
     )
 
@@ -285,21 +285,34 @@ def user_votes(user: User | None, post_ids) -> set[int]:
     return set(db.session.scalars(select(Vote.post_id).where(Vote.user_id == user.id, Vote.post_id.in_(ids))))
 
 
+def episode_votes(user: User | None, episode: Episode) -> set[int]:
+    """The user's upvotes on this episode's posts: one query, no matter the thread size."""
+    if user is None or not user.is_authenticated:
+        return set()
+    query = select(Vote.post_id).join(Post, Post.id == Vote.post_id).where(
+        Vote.user_id == user.id, Post.episode_id == episode.id)
+    return set(db.session.scalars(query))
+
+
+def upsert(model, values: dict, conflict: list[str], update_columns: list[str]):
+    """INSERT ... ON CONFLICT DO UPDATE on SQLite and PostgreSQL alike: one statement, no race."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    statement = dialect_insert(model).values(**values)
+    return statement.on_conflict_do_update(
+        index_elements=conflict, set_={c: statement.excluded[c] for c in update_columns})
+
+
 def mark_visit(user: User | None, episode: Episode) -> datetime | None:
     """Record this visit; return the previous one (None on a first visit)."""
     if user is None or not user.is_authenticated:
         return None
-    visit = db.session.scalar(select(ThreadVisit).where(ThreadVisit.user_id == user.id, ThreadVisit.episode_id == episode.id))
-    previous = visit.visited_at if visit else None
-    if visit is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(ThreadVisit(user_id=user.id, episode_id=episode.id, visited_at=utcnow()))
-        except IntegrityError:  # the same user's other tab got there first
-            pass
-    else:
-        visit.visited_at = utcnow()
-    db.session.flush()
+    previous = db.session.scalar(select(ThreadVisit.visited_at).where(
+        ThreadVisit.user_id == user.id, ThreadVisit.episode_id == episode.id))
+    db.session.execute(upsert(ThreadVisit, {"user_id": user.id, "episode_id": episode.id, "visited_at": utcnow()},
+                              ["user_id", "episode_id"], ["visited_at"]))
     return previous
 
 
