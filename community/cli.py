@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from community import feed_parser
 from community.extensions import db
 from community.models import Role
-from community.services import DomainError, accounts, demo_data, episodes
+from community.services import DomainError, accounts, demo_data, discussion, episodes
 
 users_cli = AppGroup("users", help="Create users and change their roles.")
 ROLE_CHOICE = click.Choice([role.value for role in Role])
@@ -74,7 +74,19 @@ def demo() -> None:
     click.echo(f"Sample accounts (ada_l, tensor_tom, kelvin, ...) use the password {demo_data.DEMO_PASSWORD!r}.")
 
 
+markup_cli = AppGroup("markup", help="Stored HTML of user content.")
+
+
+@markup_cli.command("rebake")
+def rebake() -> None:
+    """Re-render every post and profile bio from its Markdown source."""
+    count = discussion.rebake()
+    db.session.commit()
+    click.echo(f"re-rendered {count} posts")
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(markup_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(import_feed)
     app.cli.add_command(demo)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from community import markup
@@ -332,3 +332,35 @@ def latest_visible(episode: Episode | None = None, limit: int = 50, kinds=(PostK
     if episode is not None:
         query = query.where(Post.episode_id == episode.id)
     return list(db.session.scalars(query.order_by(Post.created_at.desc(), Post.id.desc()).limit(limit)))
+
+
+def counts_by_episode(episode_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Visible posts per episode and kind, for lists of episodes: one grouped query."""
+    if not episode_ids:
+        return {}
+    query = (select(Post.episode_id, Post.kind, func.count(Post.id))
+             .where(Post.episode_id.in_(episode_ids), Post.status == PostStatus.visible)
+             .group_by(Post.episode_id, Post.kind))
+    counts: dict[int, dict[str, int]] = {}
+    for episode_id, kind, count in db.session.execute(query):
+        counts.setdefault(episode_id, {})[kind.value] = count
+    return counts
+
+
+def rebake(batch_size: int = 500) -> int:
+    """Re-render every post and bio from its source (after the markup rules change)."""
+    done = 0
+    last_id = 0
+    while True:
+        batch = list(db.session.scalars(select(Post).where(Post.id > last_id).order_by(Post.id).limit(batch_size)))
+        if not batch:
+            break
+        for post in batch:
+            post.body_html = markup.render(post.body_source) if post.body_source else ""
+        last_id = batch[-1].id
+        done += len(batch)
+        db.session.flush()
+    for user in db.session.scalars(select(User).where(User.bio_source != "")):
+        user.bio_html = markup.render(user.bio_source)
+    db.session.flush()
+    return done

@@ -12,7 +12,8 @@ bp = Blueprint("episodes", __name__, url_prefix="/episodes")
 @bp.get("/")
 def index():
     page = episodes.list_page(request.args.get("page", 1, type=int), current_app.config["EPISODES_PER_PAGE"])
-    return render_template("episodes/index.html", page=page)
+    counts = discussion.counts_by_episode([e.id for e in page.items])
+    return render_template("episodes/index.html", page=page, counts=counts)
 
 
 @bp.get("/<slug>")

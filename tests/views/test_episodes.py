@@ -94,3 +94,11 @@ def test_api_episode_detail_and_json_404(client, factories):
     assert data["summary"] == "Open-endedness." and data["show_notes_html"] == "<p>notes</p>"
     missing = client.get("/api/v1/episodes/nope")
     assert missing.status_code == 404 and missing.get_json()["status"] == 404
+
+
+def test_episode_list_shows_comment_counts(client, factories):
+    episode = factories.episode(5, "Katja Schwarz on GRAF")
+    ada = factories.user("ada")
+    top = factories.comment(ada, episode)
+    factories.comment(ada, parent=top)
+    assert "2 comments" in client.get("/episodes/").get_data(as_text=True)
