@@ -90,13 +90,14 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from community import api
-    from community.views import accounts, discussion, episodes, feeds, main
+    from community.views import accounts, discussion, episodes, feeds, main, papers
 
     app.register_blueprint(main.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(episodes.bp)
     app.register_blueprint(discussion.bp)
     app.register_blueprint(feeds.bp)
+    app.register_blueprint(papers.bp)
     app.register_blueprint(api.bp)
 
 

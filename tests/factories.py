@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import datetime, timedelta, timezone
 
 from community.extensions import db
 from community.models import Role, User
@@ -20,6 +21,8 @@ class Factories:
         username = username or f"user{number}"
         if Factories._password_hash is None:  # argon2 is slow on purpose: hash once per run
             Factories._password_hash = accounts.hash_password(self.PASSWORD)
+        # Month-old accounts by default: the stricter limits for new accounts are tested on purpose.
+        fields.setdefault("created_at", datetime.now(timezone.utc) - timedelta(days=30))
         user = User(
             username=username,
             username_key=username.lower(),

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from community.models.accounts import User
 from community.models.base import Base, utcnow
 from community.models.episodes import Episode
+from community.models.papers import Paper
 
 
 class PostKind(str, enum.Enum):
@@ -39,6 +40,8 @@ class Post(Base):
         Index("ix_posts_episode_id_kind", "episode_id", "kind"),
         Index("ix_posts_root_id", "root_id"),
         Index("ix_posts_author_id_created_at", "author_id", "created_at"),
+        # One entry per paper per episode: a second submission becomes a vote (NULLs never clash).
+        Index("uq_posts_episode_id_paper_id", "episode_id", "paper_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -58,8 +61,12 @@ class Post(Base):
     reply_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     edited_at: Mapped[datetime | None]
+    # Kind paper: which paper, and the moment in the episode where it comes up.
+    paper_id: Mapped[int | None] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), index=True)
+    moment_seconds: Mapped[int | None]
 
     author: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+    paper: Mapped[Paper | None] = relationship(lazy="joined")
     episode: Mapped[Episode | None] = relationship(lazy="raise")
 
     @property

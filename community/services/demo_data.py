@@ -11,7 +11,7 @@ from sqlalchemy import select
 from community.extensions import db
 from community.models import Episode, Person, Role
 from community.models.base import utcnow
-from community.services import accounts, discussion, episodes
+from community.services import accounts, discussion, episodes, papers
 
 # Sample accounts are for trying the site locally; `flask demo` prints this.
 DEMO_PASSWORD = "generally-intelligent-demo"
@@ -27,7 +27,28 @@ def load() -> dict[str, int]:
     data = package_data()
     counts = {"episodes": episodes.load_demo_episodes(data)}
     counts.update(_load_sample(data["sample"]))
+    counts["papers"] = _load_papers(data)
     return counts
+
+
+def _load_papers(data: dict) -> int:
+    """The real paper links of each episode, submitted by the sample researchers.
+    The same submitter each time, so a second run merges into its own entry: no change."""
+    researchers = [u for u in (accounts.find_by_username(r["username"]) for r in data["sample"]["users"]
+                               if r["role"] in ("researcher", "moderator")) if u is not None]
+    by_slug = {e.slug: e for e in db.session.scalars(select(Episode).where(Episode.feed_identity.like("demo:%")))}
+    created = 0
+    for record in data["episodes"]:
+        for i, paper in enumerate(record.get("papers", [])):
+            submitter = researchers[(record["number"] + i) % len(researchers)]
+            result = papers.submit(submitter, by_slug[record["slug"]], link=paper["url"], title=paper["title"])
+            created += not result.merged
+    by_number = {e.number: e for e in by_slug.values()}
+    for record in data["sample"].get("papers", []):
+        result = papers.submit(accounts.find_by_username(record["author"]), by_number[record["episode"]],
+                               link=record["url"], title=record["title"], note=record.get("note", ""))
+        created += not result.merged
+    return created
 
 
 def _load_sample(sample: dict) -> dict[str, int]:

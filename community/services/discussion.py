@@ -231,26 +231,6 @@ def episode_thread(posts: list[Post], viewer: User | None, sort: str) -> Thread:
                   count=sum(1 for p in comments if p.is_live))
 
 
-@dataclass
-class EpisodePage:
-    thread: Thread
-    sort: str
-    voted: set[int]
-    last_visit: datetime | None
-    guest_user_ids: set[int]
-
-
-def episode_page(episode: Episode, viewer: User | None, sort: str) -> EpisodePage:
-    """Everything the episode page shows beyond the episode: a fixed number of queries."""
-    sort = sort if sort in SORTS else "best"
-    posts = episode_posts(episode)
-    thread = episode_thread(posts, viewer, sort)
-    return EpisodePage(
-        thread=thread, sort=sort, voted=episode_votes(viewer, episode), last_visit=mark_visit(viewer, episode),
-        guest_user_ids={p.user_id for p in episode.guests if p.user_id},
-    )
-
-
 def post_context(post: Post, viewer: User | None, sort: str) -> tuple[list[Post], list[Node]]:
     """A permalink: the ancestors (oldest first) and the post's subtree, from one query."""
     thread = list(db.session.scalars(select(Post).where(Post.root_id == post.root_id).order_by(Post.id)))

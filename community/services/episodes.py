@@ -13,7 +13,8 @@ from sqlalchemy.orm import selectinload
 from community import markup
 from community.extensions import db
 from community.feed_parser import FeedItem, ParsedFeed
-from community.models import Appearance, AppearanceRole, Episode, Person
+from community.models import Appearance, AppearanceRole, Episode, Person, Post, User
+from community.services import discussion, papers
 
 NEWEST_FIRST = (Episode.published_at.desc().nulls_last(), Episode.number.desc().nulls_last(), Episode.id.desc())
 
@@ -182,3 +183,25 @@ def demo_show_notes(record: dict) -> str:
     if record.get("links"):
         lines += ["**Links**", ""] + [f"- <{url}>" for url in record["links"]]
     return "\n".join(lines)
+
+
+@dataclass
+class EpisodePage:
+    thread: discussion.Thread
+    sort: str
+    voted: set[int]
+    last_visit: datetime | None
+    guest_user_ids: set[int]
+    papers: list[Post]
+
+
+def episode_page(episode: Episode, viewer: User | None, sort: str) -> EpisodePage:
+    """Everything the episode page shows beyond the episode: a fixed number of queries."""
+    sort = sort if sort in discussion.SORTS else "best"
+    posts = discussion.episode_posts(episode)
+    thread = discussion.episode_thread(posts, viewer, sort)
+    return EpisodePage(
+        thread=thread, sort=sort, voted=discussion.episode_votes(viewer, episode), last_visit=discussion.mark_visit(viewer, episode),
+        guest_user_ids={p.user_id for p in episode.guests if p.user_id},
+        papers=papers.reading_list(posts, viewer),
+    )

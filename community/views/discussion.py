@@ -29,15 +29,19 @@ def _post_or_404(post_id: int):
     return post
 
 
-def _comment_limited(view):
-    """The per-user comment rate limit, shared by new comments and replies."""
-    return limiter.limit(discussion.comment_rate_limit, key_func=_user_key, scope="comments", methods=["POST"],
-                         exempt_when=lambda: "preview" in request.form)(view)
+def posting_limited(scope: str):
+    """The per-user posting rate limit; comments and replies share one bucket, papers,
+    questions and suggestions have their own."""
+    return limiter.limit(discussion.comment_rate_limit, key_func=_user_key, scope=scope, methods=["POST"],
+                         exempt_when=lambda: "preview" in request.form)
+
+
+comment_limited = posting_limited("comments")
 
 
 @bp.post("/episodes/<slug>/comments")
 @login_required
-@_comment_limited
+@comment_limited
 def comment(slug: str):
     episode = episodes.get_by_slug(slug) or abort(404)
     form = CommentForm()
@@ -80,7 +84,7 @@ def _render_permalink(post, form, preview_html=None, status=200):
 
 @bp.post("/posts/<int:post_id>/reply")
 @login_required
-@_comment_limited
+@comment_limited
 def reply(post_id: int):
     parent = _post_or_404(post_id)
     form = ReplyForm()

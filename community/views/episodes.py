@@ -3,6 +3,7 @@ from flask_login import current_user
 
 from community.extensions import db
 from community.forms.discussion import CommentForm
+from community.forms.papers import PaperForm
 from community.markup import timestamp_seconds
 from community.services import discussion, episodes
 
@@ -24,12 +25,13 @@ def show(slug: str):
     return render_episode(episode)
 
 
-def render_episode(episode, comment_form=None, preview_html=None, status: int = 200):
-    """The episode page; also re-rendered by a comment form that needs fixing."""
-    page = discussion.episode_page(episode, current_user, request.args.get("sort", "best"))
+def render_episode(episode, comment_form=None, preview_html=None, paper_form=None, status: int = 200):
+    """The episode page; also re-rendered by a form on it that needs fixing."""
+    page = episodes.episode_page(episode, current_user, request.args.get("sort", "best"))
     db.session.commit()  # the visit mark
     start = request.args.get("t", type=int) or timestamp_seconds(request.args.get("t", ""))
     return render_template(
         "episodes/show.html", episode=episode, page=page, start=start, max_depth=discussion.MAX_DEPTH,
-        comment_form=comment_form or CommentForm(), preview_html=preview_html,
+        comment_form=comment_form or CommentForm(formdata=None), preview_html=preview_html,
+        paper_form=paper_form or PaperForm(formdata=None),
     ), status

@@ -254,7 +254,7 @@ def test_rate_limit_says_so_clearly(client, app, factories, login, episode):
 
 
 def test_young_accounts_have_a_stricter_limit(client, factories, login, episode):
-    login(factories.user("newbie"))
+    login(factories.user("newbie", created_at=utcnow() - timedelta(hours=3)))
     statuses = [client.post(f"/episodes/{episode.slug}/comments", data={"body": f"c{i}"}).status_code for i in range(3)]
     assert statuses == [302, 302, 429]
 

@@ -1,0 +1,44 @@
+from flask import abort, url_for
+
+from community.api import bp
+from community.services import episodes, papers
+
+
+def paper_json(paper) -> dict:
+    return {
+        "canonical_id": paper.canonical_id,
+        "url": paper.url,
+        "title": paper.title,
+        "source": paper.source,
+        "authors": paper.authors or None,
+        "year": paper.year,
+        "page": url_for("papers.show", canonical_id=paper.canonical_id, _external=True),
+    }
+
+
+def entry_json(post) -> dict:
+    return paper_json(post.paper) | {
+        "votes": post.score,
+        "moment_seconds": post.moment_seconds,
+        "submitted_by": post.author.username,
+        "post_url": url_for("discussion.permalink", post_id=post.id, _external=True),
+    }
+
+
+@bp.get("/episodes/<slug>/papers")
+def episode_papers(slug: str):
+    episode = episodes.get_by_slug(slug) or abort(404)
+    return {"episode": slug, "papers": [entry_json(p) for p in papers.episode_entries(episode)]}
+
+
+@bp.get("/papers")
+def all_papers():
+    rows, total = papers.graph("episodes", 1, per_page=1000)
+    return {
+        "total": total,
+        "papers": [paper_json(row.paper) | {
+            "votes": row.votes,
+            "episodes": [{"slug": c.cited_in.slug, "number": c.cited_in.number, "title": c.cited_in.title,
+                          "moment_seconds": c.moment_seconds, "votes": c.score} for c in row.citations],
+        } for row in rows],
+    }

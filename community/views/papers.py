@@ -1,0 +1,68 @@
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from community.extensions import db, limiter
+from community.forms.papers import PaperForm
+from community.services import DomainError, PermissionDenied, episodes, papers
+from community.views.discussion import posting_limited
+from community.views.episodes import render_episode
+
+bp = Blueprint("papers", __name__)
+
+
+@bp.post("/episodes/<slug>/papers")
+@login_required
+@posting_limited("papers")
+def submit(slug: str):
+    episode = episodes.get_by_slug(slug) or abort(404)
+    form = PaperForm()
+    if not form.validate_on_submit():
+        return render_episode(episode, paper_form=form, status=422)
+    try:
+        result = papers.submit(current_user, episode, link=form.link.data, title=form.title.data,
+                               moment=form.moment.data, note=form.note.data or "")
+    except DomainError as error:
+        db.session.rollback()
+        form.link.errors.append(str(error))
+        return render_episode(episode, paper_form=form, status=403 if isinstance(error, PermissionDenied) else 422)
+    db.session.commit()
+    if result.merged:
+        flash("That paper is already on this episode's reading list, so your vote went to it instead.", "info")
+    else:
+        papers.enrich_in_background(result.post.paper_id)
+        flash("Paper added to the reading list.", "success")
+    return redirect(url_for("episodes.show", slug=slug, _anchor=f"c{result.post.id}"))
+
+
+@bp.get("/papers/")
+def index():
+    sort = request.args.get("sort", "episodes")
+    sort = sort if sort in papers.PAPER_SORTS else "episodes"
+    page = max(request.args.get("page", 1, type=int), 1)
+    rows, total = papers.graph(sort, page)
+    return render_template("papers/index.html", rows=rows, total=total, sort=sort, page=page, per_page=30,
+                           sorts=papers.PAPER_SORTS)
+
+
+@bp.get("/papers/<path:canonical_id>")
+def show(canonical_id: str):
+    row = papers.get_paper(canonical_id)
+    if row is None:
+        abort(404)
+    return render_template("papers/show.html", row=row)
+
+
+@bp.get("/episodes/<slug>/papers.bib")
+@limiter.exempt
+def bibtex(slug: str):
+    episode = episodes.get_by_slug(slug) or abort(404)
+    return Response(papers.bibtex(episode, papers.episode_entries(episode)), mimetype="application/x-bibtex",
+                    headers={"Content-Disposition": f'inline; filename="{slug}-papers.bib"'})
+
+
+@bp.get("/episodes/<slug>/papers.md")
+def markdown(slug: str):
+    episode = episodes.get_by_slug(slug) or abort(404)
+    text = papers.markdown_list(episode, papers.episode_entries(episode),
+                                url_for("episodes.show", slug=slug, _external=True))
+    return Response(text, mimetype="text/markdown", headers={"Content-Disposition": f'inline; filename="{slug}-papers.md"'})
