@@ -90,7 +90,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from community import api
-    from community.views import accounts, discussion, episodes, feeds, main, papers
+    from community.views import accounts, discussion, episodes, feeds, guests, main, papers, questions
 
     app.register_blueprint(main.bp)
     app.register_blueprint(accounts.bp)
@@ -98,6 +98,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(discussion.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(papers.bp)
+    app.register_blueprint(questions.bp)
+    app.register_blueprint(guests.bp)
     app.register_blueprint(api.bp)
 
 

@@ -52,6 +52,7 @@ DEFAULTS = {
     "COMMENT_RATE_LIMIT": "5 per minute",
     "COMMENT_RATE_LIMIT_NEW_ACCOUNT": "2 per minute;20 per day",
     "NEW_ACCOUNT_HOURS": 24,
+    "ENDORSEMENT_CAP": 10,
     "ARXIV_API_URL": "https://export.arxiv.org",
     "PAPER_METADATA_TIMEOUT": 3.0,
     "CACHE_DEFAULT_TIMEOUT": 300,

@@ -8,18 +8,19 @@ BODY_HINT = "Markdown: *emphasis*, `code`, ```fenced blocks```, > quotes, lists,
 
 
 class CommentForm(FlaskForm):
+    # Ids are unique per page: the episode page holds several forms with a body.
     body = TextAreaField("Your comment", validators=[DataRequired("Write something first."), Length(max=MAX_BODY)],
-                         description=BODY_HINT)
-    preview = SubmitField("Preview")
-    submit = SubmitField("Post comment")
+                         description=BODY_HINT, id="comment-body")
+    preview = SubmitField("Preview", id="preview")
+    submit = SubmitField("Post comment", id="comment-submit")
 
 
 class ReplyForm(CommentForm):
-    submit = SubmitField("Post reply")
+    submit = SubmitField("Post reply", id="reply-submit")
 
 
 class EditForm(CommentForm):
-    submit = SubmitField("Save changes")
+    submit = SubmitField("Save changes", id="edit-submit")
 
 
 class VoteForm(FlaskForm):

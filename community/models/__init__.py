@@ -4,9 +4,12 @@ from community.models.accounts import Role, User, UserSession
 from community.models.base import Base
 from community.models.discussion import Post, PostKind, PostStatus, Revision, ThreadVisit, Vote
 from community.models.episodes import Appearance, AppearanceRole, Episode, Person
+from community.models.moderation import ModerationAction
+from community.models.notifications import Notification, NotificationKind
 from community.models.papers import Paper
 
 __all__ = [
-    "Appearance", "AppearanceRole", "Base", "Episode", "Paper", "Person", "Post", "PostKind", "PostStatus",
+    "Appearance", "AppearanceRole", "Base", "Episode", "ModerationAction", "Notification", "NotificationKind",
+    "Paper", "Person", "Post", "PostKind", "PostStatus",
     "Revision", "Role", "ThreadVisit", "User", "UserSession", "Vote",
 ]

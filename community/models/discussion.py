@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from community.models.accounts import User
@@ -63,11 +63,24 @@ class Post(Base):
     edited_at: Mapped[datetime | None]
     # Kind paper: which paper, and the moment in the episode where it comes up.
     paper_id: Mapped[int | None] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), index=True)
+    # A paper's moment in its episode; for a question answered on air, the moment in linked_episode.
     moment_seconds: Mapped[int | None]
+    # Questions (open, answered, declined, merged) and suggestions (suggested, contacted,
+    # scheduled, recorded, declined) move through stages; see services.questions / guests.
+    stage: Mapped[str | None] = mapped_column(String(20), index=True)
+    stage_note: Mapped[str | None] = mapped_column(String(500))
+    answer_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="SET NULL", use_alter=True))
+    linked_episode_id: Mapped[int | None] = mapped_column(ForeignKey("episodes.id", ondelete="SET NULL"))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="SET NULL", use_alter=True))
+    # A suggestion's nominee, and the key duplicates are found by (case and accents folded).
+    title: Mapped[str | None] = mapped_column(String(300))
+    title_key: Mapped[str | None] = mapped_column(String(300), index=True)
+    details: Mapped[dict | None] = mapped_column(JSON)
 
     author: Mapped[User] = relationship(lazy="joined", innerjoin=True)
     paper: Mapped[Paper | None] = relationship(lazy="joined")
-    episode: Mapped[Episode | None] = relationship(lazy="raise")
+    episode_link: Mapped[Episode | None] = relationship(foreign_keys=[linked_episode_id], lazy="raise")
+    episode: Mapped[Episode | None] = relationship(foreign_keys=[episode_id], lazy="raise")
 
     @property
     def is_live(self) -> bool:

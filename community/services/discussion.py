@@ -112,6 +112,8 @@ def set_vote(actor: User, post: Post, up: bool) -> int:
     if not post.is_live:
         raise DomainError("This post cannot be voted on.")
     changed = 0
+    if up and post.kind == PostKind.suggestion:
+        _check_endorsement_cap(actor, post)
     if up:
         try:
             with db.session.begin_nested():
@@ -126,6 +128,21 @@ def set_vote(actor: User, post: Post, up: bool) -> int:
         db.session.execute(update(Post).where(Post.id == post.id).values(score=Post.score + changed))
     db.session.flush()
     return db.session.scalar(select(Post.score).where(Post.id == post.id))
+
+
+def _check_endorsement_cap(actor: User, post: Post) -> None:
+    """At most N active endorsements each, so the board shows priorities, not volume."""
+    from community.services import guests
+
+    cap = current_app.config["ENDORSEMENT_CAP"]
+    already = db.session.scalar(select(Vote.id).where(Vote.user_id == actor.id, Vote.post_id == post.id))
+    if already is None and guests.active_endorsements(actor) >= cap:
+        raise DomainError(f"You already endorse {cap} open suggestions, the most anyone can. "
+                          "Withdraw one to endorse this one.")
+
+
+def get_post_or_none(post_id: int) -> Post | None:
+    return db.session.get(Post, post_id)
 
 
 def get_post(post_id: int) -> Post:

@@ -14,7 +14,7 @@ from community import markup
 from community.extensions import db
 from community.feed_parser import FeedItem, ParsedFeed
 from community.models import Appearance, AppearanceRole, Episode, Person, Post, User
-from community.services import discussion, papers
+from community.services import discussion, papers, questions
 
 NEWEST_FIRST = (Episode.published_at.desc().nulls_last(), Episode.number.desc().nulls_last(), Episode.id.desc())
 
@@ -193,6 +193,9 @@ class EpisodePage:
     last_visit: datetime | None
     guest_user_ids: set[int]
     papers: list[Post]
+    questions: list[Post]
+    answers: dict[int, Post]  # the guests' written answers, by id
+    linked: dict[int, Episode]  # later episodes where questions were answered on air
 
 
 def episode_page(episode: Episode, viewer: User | None, sort: str) -> EpisodePage:
@@ -204,4 +207,15 @@ def episode_page(episode: Episode, viewer: User | None, sort: str) -> EpisodePag
         thread=thread, sort=sort, voted=discussion.episode_votes(viewer, episode), last_visit=discussion.mark_visit(viewer, episode),
         guest_user_ids={p.user_id for p in episode.guests if p.user_id},
         papers=papers.reading_list(posts, viewer),
+        questions=(asked := questions.for_episode(posts, viewer)),
+        answers={p.id: p for p in posts if p.id in {q.answer_id for q in asked}},
+        linked=linked_episodes(asked),
     )
+
+
+def linked_episodes(posts: list[Post]) -> dict[int, Episode]:
+    """Episodes that posts point to (answered on air, recorded for): one query, only when any do."""
+    ids = {p.linked_episode_id for p in posts if p.linked_episode_id}
+    if not ids:
+        return {}
+    return {e.id: e for e in db.session.scalars(select(Episode).where(Episode.id.in_(ids)))}

@@ -5,7 +5,10 @@ from community import markup
 from community.extensions import db, limiter
 from community.forms import ActionForm
 from community.forms.discussion import CommentForm, EditForm, ReplyForm, VoteForm
-from community.services import DomainError, NotFound, PermissionDenied, discussion, episodes
+from community.forms.guests import StageForm
+from community.forms.questions import AnswerForm, DeclineForm, MergeForm, OnAirForm
+from community.models import PostKind
+from community.services import DomainError, NotFound, PermissionDenied, discussion, episodes, questions
 from community.views.episodes import render_episode
 
 bp = Blueprint("discussion", __name__)
@@ -78,8 +81,29 @@ def _render_permalink(post, form, preview_html=None, status=200):
     return render_template(
         "discussion/permalink.html", post=post, ancestors=ancestors, roots=roots, episode=episode, sort=sort,
         voted=discussion.user_votes(current_user, shown), form=form, preview_html=preview_html,
+        manage=_manage_forms(post), linked=episodes.linked_episodes([post]),
         max_depth=discussion.MAX_DEPTH, guest_user_ids={p.user_id for p in episode.guests if p.user_id} if episode else set(),
     ), status
+
+
+def _manage_forms(post) -> dict:
+    """The forms the viewer may use on this question or suggestion (none for most readers)."""
+    if not current_user.is_authenticated or post.kind not in (PostKind.question, PostKind.suggestion):
+        return {}
+    forms = {}
+    if post.kind == PostKind.question and post.stage == questions.OPEN:
+        if questions.is_guest_of(current_user, post.episode_id):
+            forms["answer"] = AnswerForm(formdata=None)
+        if current_user.is_moderator or questions.is_host(current_user):
+            forms["on_air"] = OnAirForm(formdata=None)
+            forms["on_air"].episode.choices = [(e.id, f"{e.label} {e.title}") for e in episodes.latest(500)]
+        if current_user.is_moderator:
+            forms["decline"], forms["merge"] = DeclineForm(formdata=None), MergeForm(formdata=None)
+    if post.kind == PostKind.suggestion and current_user.is_moderator:
+        stage = StageForm(formdata=None, data={"stage": post.stage})
+        stage.episode.choices = [(0, "—")] + [(e.id, f"{e.label} {e.title}") for e in episodes.latest(500)]
+        forms["stage"] = stage
+    return forms
 
 
 @bp.post("/posts/<int:post_id>/reply")

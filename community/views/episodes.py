@@ -4,6 +4,7 @@ from flask_login import current_user
 from community.extensions import db
 from community.forms.discussion import CommentForm
 from community.forms.papers import PaperForm
+from community.forms.questions import AnswerForm, QuestionForm
 from community.markup import timestamp_seconds
 from community.services import discussion, episodes
 
@@ -25,7 +26,8 @@ def show(slug: str):
     return render_episode(episode)
 
 
-def render_episode(episode, comment_form=None, preview_html=None, paper_form=None, status: int = 200):
+def render_episode(episode, comment_form=None, preview_html=None, paper_form=None, question_form=None,
+                   status: int = 200):
     """The episode page; also re-rendered by a form on it that needs fixing."""
     page = episodes.episode_page(episode, current_user, request.args.get("sort", "best"))
     db.session.commit()  # the visit mark
@@ -33,5 +35,7 @@ def render_episode(episode, comment_form=None, preview_html=None, paper_form=Non
     return render_template(
         "episodes/show.html", episode=episode, page=page, start=start, max_depth=discussion.MAX_DEPTH,
         comment_form=comment_form or CommentForm(formdata=None), preview_html=preview_html,
-        paper_form=paper_form or PaperForm(formdata=None),
+        paper_form=paper_form or PaperForm(formdata=None), question_form=question_form or QuestionForm(formdata=None),
+        answer_form=AnswerForm(formdata=None),
+        is_guest=current_user.is_authenticated and current_user.id in page.guest_user_ids,
     ), status

@@ -1,0 +1,48 @@
+"""In-app notifications: one row per (user, event)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from community.models.accounts import User
+from community.models.base import Base, utcnow
+from community.models.discussion import Post
+
+
+class NotificationKind(str, enum.Enum):
+    reply = "reply"
+    mention = "mention"
+    answer = "answer"  # a question you asked or voted for was answered
+    merged = "merged"  # your question was merged into another
+    moderation = "moderation"  # an outcome about your post or account
+    citation = "citation"  # a "needs citation" flag: a gentle request for a source
+    episode = "episode"  # a new episode with a guest you follow
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+    __table_args__ = (
+        # The same event never notifies the same person twice.
+        UniqueConstraint("user_id", "kind", "post_id", "event_key"),
+        Index("ix_notifications_user_id_read_at", "user_id", "read_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[NotificationKind] = mapped_column(
+        Enum(NotificationKind, native_enum=False, create_constraint=True, length=12, name="notification_kind"))
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Tells apart two events of one kind on one post (e.g. two moderation actions).
+    event_key: Mapped[str] = mapped_column(String(60), default="")
+    message: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]
+    emailed_at: Mapped[datetime | None]
+
+    post: Mapped[Post | None] = relationship(lazy="joined")
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id], lazy="joined")

@@ -1,0 +1,76 @@
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from community.extensions import db
+from community.forms.guests import StageForm, SuggestionForm
+from community.models import PostKind
+from community.policy import moderator_required
+from community.services import DomainError, PermissionDenied, discussion, episodes, guests
+from community.views.discussion import posting_limited
+
+bp = Blueprint("guests", __name__, url_prefix="/guests")
+
+
+@bp.get("/suggestions")
+def suggestions():
+    sort = request.args.get("sort", "endorsements")
+    sort = sort if sort in guests.SUGGESTION_SORTS else "endorsements"
+    stage = request.args.get("status") or None
+    stage = stage if stage in guests.STAGES else None
+    page = guests.board(sort, stage, max(request.args.get("page", 1, type=int), 1))
+    voted = discussion.user_votes(current_user, [p.id for p in page.items])
+    return render_template("guests/suggestions.html", page=page, sort=sort, stage=stage, voted=voted,
+                           sorts=guests.SUGGESTION_SORTS, stages=guests.STAGES,
+                           linked=episodes.linked_episodes(page.items),
+                           endorsements=guests.active_endorsements(current_user) if current_user.is_authenticated else 0)
+
+
+@bp.route("/suggestions/new", methods=["GET", "POST"])
+@login_required
+@posting_limited("suggestions")
+def suggest():
+    form = SuggestionForm()
+    duplicate = None
+    if form.validate_on_submit():
+        try:
+            result = guests.suggest(
+                current_user, name=form.name.data, affiliation=form.affiliation.data or "",
+                links=(form.links.data or "").splitlines(), why=form.why.data,
+                papers=(form.papers.data or "").splitlines(), disclosure=form.disclosure.data)
+        except DomainError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+            status = 403 if isinstance(error, PermissionDenied) else 422
+            return render_template("guests/suggest.html", form=form, duplicate=None), status
+        if result.duplicate is not None:
+            duplicate = result.duplicate
+        else:
+            db.session.commit()
+            flash(f"Thanks! {result.post.title} is on the board. Others can endorse the suggestion.", "success")
+            return redirect(url_for("discussion.permalink", post_id=result.post.id))
+    status = 409 if duplicate else (422 if form.errors else 200)
+    return render_template("guests/suggest.html", form=form, duplicate=duplicate), status
+
+
+@bp.post("/suggestions/<int:post_id>/status")
+@moderator_required
+def set_status(post_id: int):
+    suggestion = discussion.get_post_or_none(post_id)
+    if suggestion is None or suggestion.kind != PostKind.suggestion:
+        abort(404)
+    form = StageForm()
+    form.episode.choices = [(0, "—")] + [(e.id, f"{e.label} {e.title}") for e in episodes.latest(500)]
+    if not form.validate_on_submit():
+        abort(400)
+    episode = episodes.get_by_id(form.episode.data) if form.episode.data else None
+    try:
+        guests.set_stage(current_user, suggestion, form.stage.data, form.note.data or "", episode)
+    except PermissionDenied:
+        abort(403)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("discussion.permalink", post_id=post_id))
+    db.session.commit()
+    flash(f"Status is now {form.stage.data}.", "success")
+    return redirect(url_for("discussion.permalink", post_id=post_id))

@@ -1,0 +1,125 @@
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from community.extensions import db
+from community.forms.questions import AnswerForm, DeclineForm, MergeForm, OnAirForm, QuestionForm
+from community.markup import timestamp_seconds
+from community.models import PostKind
+from community.services import DomainError, PermissionDenied, discussion, episodes, questions
+from community.views.discussion import posting_limited
+from community.views.episodes import render_episode
+
+bp = Blueprint("questions", __name__)
+
+
+def _question_or_404(post_id: int):
+    post = discussion.get_post_or_none(post_id)
+    if post is None or post.kind != PostKind.question or not discussion.visible_to(current_user, post):
+        abort(404)
+    return post
+
+
+def _back(question) -> str:
+    slug = episodes.get_by_id(question.episode_id).slug
+    return url_for("episodes.show", slug=slug, _anchor=f"c{question.id}")
+
+
+def _act(question, action, success: str):
+    """Run one question operation; 403 for a role that may not, a message for a rule."""
+    try:
+        action()
+    except PermissionDenied:
+        db.session.rollback()
+        abort(403)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("discussion.permalink", post_id=question.id))
+    db.session.commit()
+    flash(success, "success")
+    return redirect(_back(question))
+
+
+@bp.post("/episodes/<slug>/questions")
+@login_required
+@posting_limited("questions")
+def ask(slug: str):
+    episode = episodes.get_by_slug(slug) or abort(404)
+    form = QuestionForm()
+    if not form.validate_on_submit():
+        return render_episode(episode, question_form=form, status=422)
+    try:
+        question = questions.ask(current_user, episode, form.body.data)
+    except DomainError as error:
+        db.session.rollback()
+        form.body.errors.append(str(error))
+        return render_episode(episode, question_form=form, status=403 if isinstance(error, PermissionDenied) else 422)
+    db.session.commit()
+    flash("Question posted. Others can upvote it, and the guests see the most-voted first.", "success")
+    return redirect(url_for("episodes.show", slug=slug, _anchor=f"c{question.id}"))
+
+
+@bp.post("/questions/<int:post_id>/answer")
+@login_required
+def answer(post_id: int):
+    question = _question_or_404(post_id)
+    form = AnswerForm()
+    if not questions.is_guest_of(current_user, question.episode_id):
+        abort(403)
+    if not form.validate_on_submit():
+        flash("Write your answer first.", "error")
+        return redirect(url_for("discussion.permalink", post_id=question.id))
+    return _act(question, lambda: questions.answer(current_user, question, form.body.data),
+                "Answer posted. Everyone who asked or upvoted is told.")
+
+
+@bp.post("/questions/<int:post_id>/on-air")
+@login_required
+def on_air(post_id: int):
+    question = _question_or_404(post_id)
+    form = OnAirForm()
+    form.episode.choices = [(e.id, e.title) for e in episodes.latest(500)]
+    if not form.validate_on_submit():
+        abort(400)
+    episode = episodes.get_by_id(form.episode.data) or abort(400)
+    moment = timestamp_seconds(form.moment.data) if form.moment.data else None
+    return _act(question, lambda: questions.answer_on_air(current_user, question, episode, moment),
+                "Marked as answered on air.")
+
+
+@bp.post("/questions/<int:post_id>/decline")
+@login_required
+def decline(post_id: int):
+    question = _question_or_404(post_id)
+    form = DeclineForm()
+    if not current_user.is_moderator:
+        abort(403)
+    if not form.validate_on_submit():
+        flash("Give a reason: the asker will see it.", "error")
+        return redirect(url_for("discussion.permalink", post_id=question.id))
+    return _act(question, lambda: questions.decline(current_user, question, form.reason.data), "Question declined.")
+
+
+@bp.post("/questions/<int:post_id>/merge")
+@login_required
+def merge(post_id: int):
+    question = _question_or_404(post_id)
+    form = MergeForm()
+    if not current_user.is_moderator:
+        abort(403)
+    into = discussion.get_post_or_none(form.into.data or 0) if form.validate_on_submit() else None
+    if into is None or into.kind != PostKind.question:
+        flash("Choose the question to merge into by its number.", "error")
+        return redirect(url_for("discussion.permalink", post_id=question.id))
+    return _act(question, lambda: questions.merge(current_user, question, into),
+                f"Merged into question {into.id}; its asker has been told.")
+
+
+@bp.get("/questions/")
+def index():
+    state = request.args.get("state", "open")
+    state = state if state in ("open", "answered", "declined", "all") else "open"
+    page = max(request.args.get("page", 1, type=int), 1)
+    rows, total = questions.listing(state, current_user, page)
+    return render_template("questions/index.html", rows=rows, total=total, state=state, page=page, per_page=30,
+                           mine=questions.for_guest(current_user))
