@@ -1,4 +1,5 @@
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -15,13 +16,13 @@ class SuggestionForm(FlaskForm):
                         description=BODY_HINT)
     papers = TextAreaField("Their papers (optional)", validators=[Optional(), Length(max=3000)],
                            description="Up to 5 links or ids (arXiv, DOI, OpenReview...), one per line.")
-    disclosure = RadioField("How do you know the nominee?", choices=list(DISCLOSURES.items()),
+    disclosure = RadioField("How do you know the nominee?", choices=[SelectChoice(key, label) for key, label in DISCLOSURES.items()],
                             validators=[DataRequired("Say how you know the nominee.")])
     submit = SubmitField("Suggest this guest", id="suggest-submit")
 
 
 class StageForm(FlaskForm):
-    stage = SelectField("Status", choices=[(s, s.capitalize()) for s in STAGES])
+    stage = SelectField("Status", choices=[SelectChoice(s, s.capitalize()) for s in STAGES])
     note = StringField("Note (required when declining)", validators=[Optional(), Length(max=500)])
     episode = SelectField("Recorded as episode", coerce=int, validators=[Optional()])
     submit = SubmitField("Update status", id="stage-submit")

@@ -9,9 +9,9 @@ from importlib import resources
 from sqlalchemy import select
 
 from community.extensions import db
-from community.models import Episode, Person, Role
+from community.models import Episode, Person, Post, PostKind, Role
 from community.models.base import utcnow
-from community.services import accounts, discussion, episodes, papers
+from community.services import accounts, discussion, episodes, guests, papers, questions
 
 # Sample accounts are for trying the site locally; `flask demo` prints this.
 DEMO_PASSWORD = "generally-intelligent-demo"
@@ -28,6 +28,35 @@ def load() -> dict[str, int]:
     counts = {"episodes": episodes.load_demo_episodes(data)}
     counts.update(_load_sample(data["sample"]))
     counts["papers"] = _load_papers(data)
+    counts.update(_load_questions_and_suggestions(data))
+    return counts
+
+
+def _load_questions_and_suggestions(data: dict) -> dict[str, int]:
+    """Sample questions (one answered by the linked guest) and guest suggestions; once."""
+    counts = {"questions": 0, "suggestions": 0}
+    sample = data["sample"]
+    if db.session.scalar(select(Post.id).where(Post.kind == PostKind.question).limit(1)) is not None:
+        return counts
+    by_number = {e.number: e for e in db.session.scalars(select(Episode).where(Episode.feed_identity.like("demo:%")))}
+    users = {r["username"]: accounts.find_by_username(r["username"]) for r in sample["users"]}
+    for record in sample.get("questions", []):
+        question = questions.ask(users[record["author"]], by_number[record["episode"]], record["body"])
+        counts["questions"] += 1
+        for voter in list(users.values())[:3]:
+            if voter.id != question.author_id and voter.role.value != "guest":
+                discussion.set_vote(voter, question, up=True)
+        if record.get("answer"):
+            questions.answer(users[record["answer"]["by"]], question, record["answer"]["body"])
+    for record in sample.get("suggestions", []):
+        result = guests.suggest(users[record["author"]], name=record["nominee"], affiliation=record.get("affiliation", ""),
+                                links=record.get("links", []), why=record["why"], papers=record.get("papers", []),
+                                disclosure=record.get("disclosure", "neither"))
+        if result.post is not None:
+            counts["suggestions"] += 1
+            for voter in list(users.values())[1:4]:
+                if voter.id != result.post.author_id:
+                    discussion.set_vote(voter, result.post, up=True)
     return counts
 
 

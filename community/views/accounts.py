@@ -3,6 +3,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from community.extensions import db, limiter
 from community.forms import ActionForm
+from community.models import Role
 from community.forms.accounts import (
     LoginForm,
     PasswordChangeForm,
@@ -69,7 +70,10 @@ def login():
             _login(user, remember=form.remember.data)
             db.session.commit()
             flash(f"Logged in as {user.username}.", "success")
-            return redirect(next_url if is_safe_next(next_url) else url_for("main.home"))
+            if is_safe_next(next_url):
+                return redirect(next_url)
+            # A guest of the show lands on the questions listeners left for them.
+            return redirect(url_for("questions.index") if user.role == Role.guest else url_for("main.home"))
     return render_template("accounts/login.html", form=form), 422 if form.errors else 200
 
 

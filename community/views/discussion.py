@@ -3,7 +3,7 @@ from flask_login import current_user, login_required
 
 from community import markup
 from community.extensions import db, limiter
-from community.forms import ActionForm
+from community.forms import ActionForm, episode_choices
 from community.forms.discussion import CommentForm, EditForm, ReplyForm, VoteForm
 from community.forms.guests import StageForm
 from community.forms.questions import AnswerForm, DeclineForm, MergeForm, OnAirForm
@@ -96,12 +96,12 @@ def _manage_forms(post) -> dict:
             forms["answer"] = AnswerForm(formdata=None)
         if current_user.is_moderator or questions.is_host(current_user):
             forms["on_air"] = OnAirForm(formdata=None)
-            forms["on_air"].episode.choices = [(e.id, f"{e.label} {e.title}") for e in episodes.latest(500)]
+            forms["on_air"].episode.choices = episode_choices(episodes.latest(500))
         if current_user.is_moderator:
             forms["decline"], forms["merge"] = DeclineForm(formdata=None), MergeForm(formdata=None)
     if post.kind == PostKind.suggestion and current_user.is_moderator:
         stage = StageForm(formdata=None, data={"stage": post.stage})
-        stage.episode.choices = [(0, "—")] + [(e.id, f"{e.label} {e.title}") for e in episodes.latest(500)]
+        stage.episode.choices = episode_choices(episodes.latest(500), blank="—")
         forms["stage"] = stage
     return forms
 

@@ -2,6 +2,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from community.extensions import db
+from community.forms import episode_choices
 from community.forms.guests import StageForm, SuggestionForm
 from community.models import PostKind
 from community.policy import moderator_required
@@ -59,7 +60,7 @@ def set_status(post_id: int):
     if suggestion is None or suggestion.kind != PostKind.suggestion:
         abort(404)
     form = StageForm()
-    form.episode.choices = [(0, "—")] + [(e.id, f"{e.label} {e.title}") for e in episodes.latest(500)]
+    form.episode.choices = episode_choices(episodes.latest(500), blank="—")
     if not form.validate_on_submit():
         abort(400)
     episode = episodes.get_by_id(form.episode.data) if form.episode.data else None

@@ -2,6 +2,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from community.extensions import db
+from community.forms import episode_choices
 from community.forms.questions import AnswerForm, DeclineForm, MergeForm, OnAirForm, QuestionForm
 from community.markup import timestamp_seconds
 from community.models import PostKind
@@ -78,7 +79,7 @@ def answer(post_id: int):
 def on_air(post_id: int):
     question = _question_or_404(post_id)
     form = OnAirForm()
-    form.episode.choices = [(e.id, e.title) for e in episodes.latest(500)]
+    form.episode.choices = episode_choices(episodes.latest(500))
     if not form.validate_on_submit():
         abort(400)
     episode = episodes.get_by_id(form.episode.data) or abort(400)
