@@ -82,9 +82,9 @@ def reset_database(app, database: str) -> None:
             return
         if not _pg_schema_ready:
             _check_postgres()
-            db.drop_all()
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            with db.engine.begin() as conn:  # whatever an older checkout left behind goes too
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
             db.create_all()
             _pg_schema_ready = True
         tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)

@@ -69,9 +69,9 @@ class Post(Base):
     # scheduled, recorded, declined) move through stages; see services.questions / guests.
     stage: Mapped[str | None] = mapped_column(String(20), index=True)
     stage_note: Mapped[str | None] = mapped_column(String(500))
-    answer_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="SET NULL", use_alter=True))
+    answer_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="SET NULL"))
     linked_episode_id: Mapped[int | None] = mapped_column(ForeignKey("episodes.id", ondelete="SET NULL"))
-    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="SET NULL", use_alter=True))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="SET NULL"))
     # A suggestion's nominee, and the key duplicates are found by (case and accents folded).
     title: Mapped[str | None] = mapped_column(String(300))
     title_key: Mapped[str | None] = mapped_column(String(300), index=True)

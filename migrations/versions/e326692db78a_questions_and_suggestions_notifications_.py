@@ -68,8 +68,8 @@ def upgrade():
         batch_op.add_column(sa.Column('details', sa.JSON(), nullable=True))
         batch_op.create_index(batch_op.f('ix_posts_stage'), ['stage'], unique=False)
         batch_op.create_index(batch_op.f('ix_posts_title_key'), ['title_key'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_posts_merged_into_id_posts'), 'posts', ['merged_into_id'], ['id'], ondelete='SET NULL', use_alter=True)
-        batch_op.create_foreign_key(batch_op.f('fk_posts_answer_id_posts'), 'posts', ['answer_id'], ['id'], ondelete='SET NULL', use_alter=True)
+        batch_op.create_foreign_key(batch_op.f('fk_posts_merged_into_id_posts'), 'posts', ['merged_into_id'], ['id'], ondelete='SET NULL')
+        batch_op.create_foreign_key(batch_op.f('fk_posts_answer_id_posts'), 'posts', ['answer_id'], ['id'], ondelete='SET NULL')
         batch_op.create_foreign_key(batch_op.f('fk_posts_linked_episode_id_episodes'), 'episodes', ['linked_episode_id'], ['id'], ondelete='SET NULL')
 
     # ### end Alembic commands ###
