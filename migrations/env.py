@@ -4,6 +4,8 @@ from logging.config import fileConfig
 from flask import current_app
 
 from alembic import context
+from sqlalchemy import create_engine, event
+from sqlalchemy.pool import NullPool
 
 from community.models.base import UTCDateTime
 
@@ -100,9 +102,12 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
-    connectable = get_engine()
+    engine = get_engine()
+    if engine.dialect.name == "sqlite":
+        run_sqlite_migrations(engine, conf_args)
+        return
 
-    with connectable.connect() as connection:
+    with engine.connect() as connection:
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -111,6 +116,45 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+
+
+def run_sqlite_migrations(app_engine, conf_args):
+    """SQLite needs two things the driver does not do by itself:
+
+    - all of a migration in one real transaction (DDL included), so a failure leaves
+      the schema as it was instead of half-built;
+    - foreign keys off while batch mode rebuilds a table: dropping the old copy would
+      otherwise cascade-delete every row that points at it (votes, flags...). They are
+      checked once the transaction is done, and turned on again.
+    """
+    engine = create_engine(app_engine.url, poolclass=NullPool)
+
+    @event.listens_for(engine, "connect")
+    def no_implicit_transactions(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        # Runs after the app's own connect hook (which turns them on); only takes
+        # effect outside a transaction, hence here.
+        dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+
+    @event.listens_for(engine, "begin")
+    def explicit_begin(connection):
+        connection.exec_driver_sql("BEGIN")
+
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=get_metadata(),
+            transactional_ddl=True,
+            **conf_args
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+        problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        connection.rollback()
+        if problems:
+            raise RuntimeError(f"foreign key violations after migrating: {problems[:5]}")
+    engine.dispose()
 
 
 if context.is_offline_mode():

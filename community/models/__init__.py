@@ -4,12 +4,12 @@ from community.models.accounts import Role, User, UserSession
 from community.models.base import Base
 from community.models.discussion import Post, PostKind, PostStatus, Revision, ThreadVisit, Vote
 from community.models.episodes import Appearance, AppearanceRole, Episode, Person
-from community.models.moderation import ModerationAction
+from community.models.moderation import FLAG_REASON_LABELS, Flag, FlagReason, ModerationAction
 from community.models.notifications import Notification, NotificationKind
 from community.models.papers import Paper
 
 __all__ = [
-    "Appearance", "AppearanceRole", "Base", "Episode", "ModerationAction", "Notification", "NotificationKind",
+    "FLAG_REASON_LABELS", "Appearance", "AppearanceRole", "Base", "Flag", "FlagReason", "Episode", "ModerationAction", "Notification", "NotificationKind",
     "Paper", "Person", "Post", "PostKind", "PostStatus",
     "Revision", "Role", "ThreadVisit", "User", "UserSession", "Vote",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, false, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from community.models.accounts import User
@@ -76,6 +76,13 @@ class Post(Base):
     title: Mapped[str | None] = mapped_column(String(300))
     title_key: Mapped[str | None] = mapped_column(String(300), index=True)
     details: Mapped[dict | None] = mapped_column(JSON)
+    # Moderation: a locked thread takes no new replies; an author may appeal a hidden or
+    # removed post once, which puts it back in the queue.
+    locked: Mapped[bool] = mapped_column(default=False, server_default=false())
+    flag_weight: Mapped[float] = mapped_column(default=0.0, server_default="0")
+    appeal_note: Mapped[str | None] = mapped_column(String(1000))
+    appealed_at: Mapped[datetime | None]
+    appeal_resolved_at: Mapped[datetime | None]
 
     author: Mapped[User] = relationship(lazy="joined", innerjoin=True)
     paper: Mapped[Paper | None] = relationship(lazy="joined")

@@ -1,10 +1,11 @@
-"""The append-only log of moderator decisions."""
+"""Flags from readers and the append-only log of moderator decisions."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import Enum, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from community.models.accounts import User
@@ -29,3 +30,41 @@ class ModerationAction(Base):
     moderator: Mapped[User | None] = relationship(foreign_keys=[moderator_id], lazy="joined")
     target_user: Mapped[User | None] = relationship(foreign_keys=[target_user_id], lazy="joined")
     post: Mapped[Post | None] = relationship(lazy="joined")
+
+
+class FlagReason(str, enum.Enum):
+    spam = "spam"
+    off_topic = "off_topic"
+    unkind = "unkind"
+    citation = "citation"  # "needs citation": a gentle request for a source; notifies, never hides
+    other = "other"  # a note is then required
+
+
+FLAG_REASON_LABELS = {
+    FlagReason.spam: "Spam",
+    FlagReason.off_topic: "Off-topic",
+    FlagReason.unkind: "Unkind",
+    FlagReason.citation: "Needs citation",
+    FlagReason.other: "Other",
+}
+
+
+class Flag(Base):
+    """One per reader per post (the constraint decides races); withdrawing deletes it."""
+
+    __tablename__ = "flags"
+    __table_args__ = (UniqueConstraint("user_id", "post_id"), Index("ix_flags_post_id_resolved_at", "post_id", "resolved_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    reason: Mapped[FlagReason] = mapped_column(
+        Enum(FlagReason, native_enum=False, create_constraint=True, length=12, name="flag_reason"))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    # The flagger's weight when flagging (by role and account age); see services.moderation.
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when a moderator acts on the post: the flag leaves the queue but stays on record.
+    resolved_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")

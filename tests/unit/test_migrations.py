@@ -55,3 +55,27 @@ def test_downgrade_to_base_and_up_again(empty_app):
     assert tables == set()
     upgrade()
     assert _differences() == []
+
+
+def test_upgrade_keeps_data_written_under_an_older_schema(empty_app):
+    """Later migrations rebuild the posts table on SQLite: votes pointing at posts must
+    survive that (foreign keys off during the rebuild, not cascade-deleted)."""
+    upgrade(revision="6b9a1aeacfe1")  # accounts, episodes and discussion only
+    with db.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO users (id, username, username_key, email, email_key, password_hash, display_name, affiliation,"
+            " bio_source, bio_html, links, role, created_at) VALUES (1, 'ada', 'ada', 'a@x.org', 'a@x.org', 'h', '', '',"
+            " '', '', '[]', 'member', '2024-01-01 00:00:00'), (2, 'bob', 'bob', 'b@x.org', 'b@x.org', 'h', '', '', '', '',"
+            " '[]', 'member', '2024-01-01 00:00:00')"))
+        conn.execute(text("INSERT INTO episodes (id, slug, title, summary, show_notes_html, created_at, updated_at)"
+                          " VALUES (1, 'ep', 'Ep', '', '', '2024-01-01 00:00:00', '2024-01-01 00:00:00')"))
+        conn.execute(text(
+            "INSERT INTO posts (id, kind, author_id, episode_id, root_id, depth, body_source, body_html, status, score,"
+            " flag_count, reply_count, created_at) VALUES (1, 'comment', 1, 1, 1, 0, 'hi', '<p>hi</p>', 'visible', 1, 0, 0,"
+            " '2024-01-01 00:00:00')"))
+        conn.execute(text("INSERT INTO votes (id, user_id, post_id, value, created_at) VALUES (1, 2, 1, 1, '2024-01-01 00:00:00')"))
+    upgrade()
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM votes")).scalar() == 1
+        assert conn.execute(text("SELECT body_html, locked FROM posts")).one() == ("<p>hi</p>", False)
+    assert _differences() == []
