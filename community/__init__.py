@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, g, has_request_context, jsonify, render_template, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
@@ -49,7 +49,27 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_error_handlers(app)
     register_template_helpers(app)
     register_cli(app)
+    if app.config.get("QUERY_COUNT_HEADER"):
+        register_query_count_header(app)
     return app
+
+
+def register_query_count_header(app: Flask) -> None:
+    """For benchmarks only: X-Query-Count tells how many SQL statements a request ran."""
+    from community.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def count(*_args):
+        if has_request_context():
+            g.query_count = g.get("query_count", 0) + 1
+
+    @app.after_request
+    def add_header(response):
+        response.headers["X-Query-Count"] = str(g.get("query_count", 0))
+        return response
 
 
 @event.listens_for(Engine, "connect")
@@ -90,7 +110,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from community import api
-    from community.views import accounts, discussion, episodes, feeds, guests, main, papers, questions
+    from community.views import accounts, discussion, episodes, feeds, guests, main, moderation, papers, questions
 
     app.register_blueprint(main.bp)
     app.register_blueprint(accounts.bp)
@@ -100,6 +120,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(papers.bp)
     app.register_blueprint(questions.bp)
     app.register_blueprint(guests.bp)
+    app.register_blueprint(moderation.bp)
     app.register_blueprint(api.bp)
 
 

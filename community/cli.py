@@ -85,7 +85,22 @@ def rebake() -> None:
     click.echo(f"re-rendered {count} posts")
 
 
+@click.command("bench-data")
+@click.option("--posts", default=10_000, show_default=True, help="Posts of every kind in all.")
+@click.option("--users", default=2_000, show_default=True)
+@click.option("--episodes", "episode_count", default=60, show_default=True)
+@click.option("--seed", default=42, show_default=True)
+def bench_data_command(posts: int, users: int, episode_count: int, seed: int) -> None:
+    """Generate a deterministic synthetic community for benchmarks (bulk inserts)."""
+    from community.services import bench_data
+
+    with click.progressbar(length=posts, label="Generating posts", file=sys.stderr) as bar:
+        counts = bench_data.generate(posts=posts, users=users, episodes=episode_count, seed=seed, progress=bar.update)
+    click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(bench_data_command)
     app.cli.add_command(markup_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(import_feed)

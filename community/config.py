@@ -31,6 +31,7 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_FROM": env("MAIL_FROM", "GI Community <no-reply@localhost>"),
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "PAPER_METADATA_LOOKUP": _env_bool("PAPER_METADATA_LOOKUP"),
+        "QUERY_COUNT_HEADER": _env_bool("QUERY_COUNT_HEADER"),
     }
 
 
@@ -53,6 +54,11 @@ DEFAULTS = {
     "COMMENT_RATE_LIMIT_NEW_ACCOUNT": "2 per minute;20 per day",
     "NEW_ACCOUNT_HOURS": 24,
     "ENDORSEMENT_CAP": 10,
+    "FLAG_THRESHOLD": 3.0,
+    "FLAG_MIN_ACCOUNT_AGE_HOURS": 24,
+    "FLAG_NEW_MEMBER_DAYS": 7,
+    "FLAG_RATE_LIMIT": "20 per hour",
+    "PREMODERATION_FIRST_POSTS": 0,
     "ARXIV_API_URL": "https://export.arxiv.org",
     "PAPER_METADATA_TIMEOUT": 3.0,
     "CACHE_DEFAULT_TIMEOUT": 300,

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from community import markup
 from community.extensions import db
-from community.models import Episode, Post, PostKind, PostStatus, Revision, ThreadVisit, User, Vote
+from community.models import Episode, Post, PostKind, PostStatus, Revision, Role, ThreadVisit, User, Vote
 from community.models.base import utcnow
 from community.services import DomainError, NotFound, PermissionDenied
 
@@ -45,13 +45,17 @@ def create_post(actor: User, *, episode: Episode | None, body: str, parent: Post
     if parent is not None:
         if not parent.is_live:
             raise DomainError("You cannot reply to a post that is deleted, hidden or removed.")
+        root = db.session.get(Post, parent.root_id) if parent.root_id else parent
+        if root is not None and root.locked:
+            raise DomainError("Moderators have locked this thread: it takes no new replies.")
         episode_id = parent.episode_id
     else:
         episode_id = episode.id if episode else None
     post = Post(
         kind=kind, author=actor, episode_id=episode_id, parent_id=parent.id if parent else None,
         depth=parent.depth + 1 if parent else 0, body_source=body, body_html=markup.render(body) if body else "",
-        status=PostStatus.visible, score=0, flag_count=0, reply_count=0, **fields,
+        status=PostStatus.pending if _needs_premoderation(actor) else PostStatus.visible,
+        score=0, flag_count=0, reply_count=0, **fields,
     )
     db.session.add(post)
     db.session.flush()
@@ -60,6 +64,14 @@ def create_post(actor: User, *, episode: Episode | None, body: str, parent: Post
         db.session.execute(update(Post).where(Post.id == parent.id).values(reply_count=Post.reply_count + 1))
     db.session.flush()
     return post
+
+
+def _needs_premoderation(actor: User) -> bool:
+    """The first N posts of a member's account wait for a moderator (N=0: never)."""
+    first = current_app.config["PREMODERATION_FIRST_POSTS"]
+    if not first or actor.role != Role.member:
+        return False
+    return db.session.scalar(select(func.count(Post.id)).where(Post.author_id == actor.id)) < first
 
 
 def can_edit(actor: User | None, post: Post, now: datetime | None = None) -> bool:

@@ -8,7 +8,7 @@ from community.forms.discussion import CommentForm, EditForm, ReplyForm, VoteFor
 from community.forms.guests import StageForm
 from community.forms.questions import AnswerForm, DeclineForm, MergeForm, OnAirForm
 from community.models import PostKind
-from community.services import DomainError, NotFound, PermissionDenied, discussion, episodes, questions
+from community.services import DomainError, NotFound, PermissionDenied, discussion, episodes, moderation, questions
 from community.views.episodes import render_episode
 
 bp = Blueprint("discussion", __name__)
@@ -147,6 +147,7 @@ def edit(post_id: int):
         else:
             try:
                 discussion.edit_post(current_user, post, form.body.data)
+                moderation.log_edit(current_user, post)
             except DomainError as error:
                 form.body.errors.append(str(error))
             else:

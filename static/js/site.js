@@ -70,6 +70,29 @@
     }
   });
 
+  // --- Moderation queue: an action updates its row in place.
+  document.addEventListener("submit", async (event) => {
+    const form = event.target;
+    if (!form.classList.contains("act-form")) return;
+    event.preventDefault();
+    const row = form.closest(".queue-row");
+    try {
+      const response = await fetch(form.action, {
+        method: "POST", body: new FormData(form), headers: { Accept: "application/json" }, credentials: "same-origin",
+      });
+      const data = await response.json();
+      if (!response.ok) { say(form, data.error || "That did not work."); return; }
+      row.classList.add("row-done");
+      row.innerHTML = "";
+      const done = document.createElement("p");
+      done.setAttribute("role", "status");
+      done.textContent = data.message;
+      row.append(done);
+    } catch (error) {
+      form.submit();
+    }
+  });
+
   // --- Inline reply: the reply link opens a form under the comment.
   document.addEventListener("click", (event) => {
     const link = event.target.closest("a.reply-link");

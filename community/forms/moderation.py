@@ -1,0 +1,42 @@
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from community.models import FLAG_REASON_LABELS
+from community.services.moderation import ACTIONS, REASONS
+
+
+class FlagForm(FlaskForm):
+    reason = SelectField("Why are you flagging this?",
+                         choices=[SelectChoice(r.value, label) for r, label in FLAG_REASON_LABELS.items()])
+    note = StringField("Note (required for Other)", validators=[Optional(), Length(max=500)], id="flag-note")
+    submit = SubmitField("Flag for moderators", id="flag-submit")
+
+
+class ModerationActionForm(FlaskForm):
+    action = SelectField("Action", choices=[SelectChoice(k, v.capitalize()) for k, v in ACTIONS.items() if k != "edit"])
+    reason = SelectField("Reason", choices=[SelectChoice(r, r) for r in REASONS])
+    detail = StringField("Details (shown to the author and in the public log)", validators=[Optional(), Length(max=500)])
+    days = IntegerField("Suspension in days", validators=[Optional(), NumberRange(min=1, max=3650)], default=7)
+    submit = SubmitField("Apply")
+
+    def full_reason(self) -> str:
+        """The short reason plus the moderator's words, as the author and the log see it."""
+        detail = (self.detail.data or "").strip()
+        if self.reason.data == "Other":
+            return detail
+        return f"{self.reason.data}: {detail}" if detail else self.reason.data
+
+
+class AppealForm(FlaskForm):
+    text = TextAreaField("Why should the moderators look again?", validators=[DataRequired("Say briefly why."), Length(max=1000)],
+                         id="appeal-text")
+    submit = SubmitField("Send appeal", id="appeal-submit")
+
+
+class BulkForm(FlaskForm):
+    action = SelectField("With the selected", choices=[SelectChoice("dismiss", "Dismiss flags"), SelectChoice("hide", "Hide")],
+                         id="bulk-action")
+    reason = SelectField("Reason", choices=[SelectChoice(r, r) for r in REASONS], id="bulk-reason")
+    submit = SubmitField("Apply to selected", id="bulk-submit")

@@ -1,0 +1,315 @@
+"""Flags, the review queue, moderator actions with receipts, appeals, and the numbers
+behind the dashboard. Every moderator decision writes one ModerationAction (the public
+log) and tells the author once."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from community.extensions import db
+from community.models import (
+    FLAG_REASON_LABELS, Flag, FlagReason, ModerationAction, NotificationKind, Post, PostKind, PostStatus, Role, User,
+)
+from community.models.base import utcnow
+from community.services import DomainError, PermissionDenied, discussion, notifications
+
+FOREVER = datetime(9999, 1, 1, tzinfo=utcnow().tzinfo)
+
+# What a moderator may do to a post or its author; labels are what the log shows.
+ACTIONS = {
+    "dismiss": "dismissed flags",
+    "hide": "hid",
+    "remove": "removed",
+    "restore": "restored",
+    "lock": "locked thread",
+    "unlock": "unlocked thread",
+    "suspend": "suspended author",
+    "ban": "banned author",
+    "unsuspend": "lifted suspension",
+    "edit": "edited",
+}
+REASONS = ["Spam", "Off-topic", "Unkind or personal attack", "Misinformation or unsupported claim",
+           "Duplicate", "Looks fine", "Other"]
+
+
+# ---------------------------------------------------------------- flags
+
+def flag_weight(user: User, now: datetime | None = None) -> float:
+    """How much one flag counts towards auto-hiding (the threshold is FLAG_THRESHOLD)."""
+    config = current_app.config
+    if user.role in (Role.moderator, Role.admin):
+        return float(config["FLAG_THRESHOLD"])
+    if user.role in (Role.researcher, Role.guest):
+        return 1.5
+    young = (now or utcnow()) - user.created_at < timedelta(days=config["FLAG_NEW_MEMBER_DAYS"])
+    return 0.5 if young else 1.0
+
+
+def ensure_can_flag(user: User) -> None:
+    discussion.ensure_can_write(user)
+    if user.role == Role.member:
+        min_age = timedelta(hours=current_app.config["FLAG_MIN_ACCOUNT_AGE_HOURS"])
+        if utcnow() - user.created_at < min_age:
+            raise PermissionDenied("New accounts can flag after their first day. Thanks for looking out, though!")
+
+
+def flag(actor: User, post: Post, reason: FlagReason, note: str = "") -> Flag:
+    ensure_can_flag(actor)
+    note = " ".join((note or "").split())
+    if post.author_id == actor.id:
+        raise DomainError("You cannot flag your own post; edit or delete it instead.")
+    if not post.is_live:
+        raise DomainError("This post is already with the moderators.")
+    if reason == FlagReason.other and not note:
+        raise DomainError("Say what is wrong in a short note.")
+    weight = 0.0 if reason == FlagReason.citation else flag_weight(actor)
+    try:
+        with db.session.begin_nested():
+            new = Flag(user_id=actor.id, post_id=post.id, reason=reason, note=note[:500], weight=weight, created_at=utcnow())
+            db.session.add(new)
+    except IntegrityError:
+        raise DomainError("You have already flagged this post.") from None
+    if reason == FlagReason.citation:
+        # A gentle request for a source: the author hears about it, nothing is hidden.
+        notifications.notify([post.author_id], NotificationKind.citation, post=post, actor=None,
+                             message="A reader asks for a citation or source for a claim in your post.",
+                             event_key=f"citation:{new.id}")
+        return new
+    db.session.execute(update(Post).where(Post.id == post.id).values(
+        flag_count=Post.flag_count + 1, flag_weight=Post.flag_weight + weight))
+    db.session.refresh(post, ["flag_count", "flag_weight", "status"])
+    if post.status == PostStatus.visible and post.flag_weight >= current_app.config["FLAG_THRESHOLD"]:
+        _auto_hide(post)
+    db.session.flush()
+    return new
+
+
+def _auto_hide(post: Post) -> None:
+    reasons = sorted({FLAG_REASON_LABELS[f.reason] for f in open_flags([post.id]).get(post.id, [])})
+    post.status = PostStatus.hidden
+    post.status_reason = "hidden until a moderator reviews it (flagged: " + ", ".join(reasons) + ")"
+    action = ModerationAction(moderator_id=None, action="auto_hide", post_id=post.id, target_user_id=post.author_id,
+                              reason=post.status_reason)
+    db.session.add(action)
+    db.session.flush()
+    notifications.notify([post.author_id], NotificationKind.moderation, post=post,
+                         message=f"Your post was {post.status_reason}. You can appeal from the post's page.",
+                         event_key=f"action:{action.id}")
+
+
+def withdraw_flag(actor: User, post: Post) -> None:
+    existing = db.session.scalar(select(Flag).where(Flag.user_id == actor.id, Flag.post_id == post.id,
+                                                    Flag.resolved_at.is_(None)))
+    if existing is None:
+        raise DomainError("You have no open flag on this post.")
+    if existing.reason != FlagReason.citation:
+        db.session.execute(update(Post).where(Post.id == post.id).values(
+            flag_count=Post.flag_count - 1, flag_weight=Post.flag_weight - existing.weight))
+    db.session.delete(existing)
+    db.session.flush()
+
+
+def open_flags(post_ids: list[int]) -> dict[int, list[Flag]]:
+    if not post_ids:
+        return {}
+    found: dict[int, list[Flag]] = {}
+    query = select(Flag).where(Flag.post_id.in_(post_ids), Flag.resolved_at.is_(None)).order_by(Flag.created_at)
+    for f in db.session.scalars(query):
+        found.setdefault(f.post_id, []).append(f)
+    return found
+
+
+def my_flag(user: User | None, post: Post) -> Flag | None:
+    if user is None or not user.is_authenticated:
+        return None
+    return db.session.scalar(select(Flag).where(Flag.user_id == user.id, Flag.post_id == post.id,
+                                                Flag.resolved_at.is_(None)))
+
+
+# ---------------------------------------------------------------- actions
+
+def _require_moderator(actor: User) -> None:
+    if not actor.is_moderator:
+        raise PermissionDenied("Only moderators can do that.")
+
+
+def act(actor: User, post: Post, action: str, reason: str, days: int | None = None) -> ModerationAction:
+    """One moderator decision on a post (or its author): applied, logged once, author told once."""
+    _require_moderator(actor)
+    reason = " ".join((reason or "").split())
+    if action not in ACTIONS or action == "edit":
+        raise DomainError("Choose an action.")
+    if not reason:
+        raise DomainError("Every action needs a reason: the author and the public log see it.")
+    author = post.author
+    target_user = None
+    if action == "dismiss":
+        if post.status == PostStatus.hidden and post.appealed_at is None and post.status_reason and \
+                post.status_reason.startswith("hidden until a moderator"):
+            post.status, post.status_reason = PostStatus.visible, None
+    elif action in ("hide", "remove"):
+        post.status = PostStatus.hidden if action == "hide" else PostStatus.removed
+        post.status_reason = reason
+    elif action == "restore":
+        post.status, post.status_reason = PostStatus.visible, None
+    elif action in ("lock", "unlock"):
+        root = db.session.get(Post, post.root_id) or post
+        root.locked = action == "lock"
+    elif action in ("suspend", "ban", "unsuspend"):
+        if author.is_moderator and action != "unsuspend":
+            raise DomainError("Moderators and admins cannot be suspended here; ask an admin to change the role first.")
+        target_user = author
+        if action == "suspend":
+            if not days or days < 1:
+                raise DomainError("Choose how many days the suspension lasts.")
+            author.suspended_until = utcnow() + timedelta(days=days)
+        elif action == "ban":
+            author.suspended_until = FOREVER
+        else:
+            author.suspended_until = None
+        author.suspension_reason = reason if action != "unsuspend" else None
+    _resolve(post)
+    record = ModerationAction(moderator_id=actor.id, action=action, post_id=post.id, target_user_id=author.id,
+                              reason=reason + (f" ({days} days)" if action == "suspend" else ""))
+    db.session.add(record)
+    db.session.flush()
+    notifications.notify([author.id], NotificationKind.moderation, post=post, actor=actor,
+                         message=_outcome_message(action, reason, author, target_user), event_key=f"action:{record.id}")
+    return record
+
+
+def _outcome_message(action: str, reason: str, author: User, target_user: User | None) -> str:
+    if action in ("suspend", "ban"):
+        until = "for good" if author.suspended_until == FOREVER else f"until {author.suspended_until:%Y-%m-%d %H:%M} UTC"
+        return f"Your account is suspended {until}: {reason}"
+    return f"Moderators {ACTIONS[action]} your post: {reason}"
+
+
+def _resolve(post: Post) -> None:
+    """The post leaves the queue: open flags and any appeal are settled."""
+    now = utcnow()
+    db.session.execute(update(Flag).where(Flag.post_id == post.id, Flag.resolved_at.is_(None)).values(resolved_at=now))
+    post.flag_count, post.flag_weight = 0, 0.0
+    if post.appealed_at is not None and post.appeal_resolved_at is None:
+        post.appeal_resolved_at = now
+
+
+def log_edit(actor: User, post: Post, reason: str = "edited by a moderator") -> None:
+    """A moderator's edit of someone else's post: logged and told like any action."""
+    if actor.id == post.author_id:
+        return
+    record = ModerationAction(moderator_id=actor.id, action="edit", post_id=post.id, target_user_id=post.author_id,
+                              reason=reason)
+    db.session.add(record)
+    db.session.flush()
+    notifications.notify([post.author_id], NotificationKind.moderation, post=post, actor=actor,
+                         message="A moderator edited your post; the earlier text is in its history.",
+                         event_key=f"action:{record.id}")
+
+
+def appeal(actor: User, post: Post, text: str) -> None:
+    """Once per post, by its author, while it is hidden or removed."""
+    if post.author_id != actor.id:
+        raise PermissionDenied("Only the author can appeal.")
+    if post.status not in (PostStatus.hidden, PostStatus.removed):
+        raise DomainError("Only hidden or removed posts can be appealed.")
+    if post.appealed_at is not None:
+        raise DomainError("You have already appealed this decision.")
+    text = " ".join((text or "").split())
+    if not text:
+        raise DomainError("Say briefly why the decision should change.")
+    post.appeal_note = text[:1000]
+    post.appealed_at = utcnow()
+    db.session.flush()
+
+
+# ---------------------------------------------------------------- queue
+
+@dataclass
+class QueueRow:
+    post: Post
+    flags: list[Flag]
+    parent: Post | None
+    history: list[ModerationAction]
+    is_appeal: bool
+    account_age_days: int
+    reasons: list[str] = field(default_factory=list)
+
+
+def queue(reason: str | None = None, kind: str | None = None, limit: int = 100) -> list[QueueRow]:
+    """Flagged, pending and appealed posts: highest flag weight first, then oldest. Four queries."""
+    in_queue = or_(Post.flag_count > 0, Post.status == PostStatus.pending,
+                   (Post.appealed_at.is_not(None)) & (Post.appeal_resolved_at.is_(None)))
+    query = select(Post).where(in_queue)
+    if kind in {k.value for k in PostKind}:
+        query = query.where(Post.kind == PostKind(kind))
+    if reason in {r.value for r in FlagReason}:
+        query = query.where(Post.id.in_(select(Flag.post_id).where(Flag.reason == FlagReason(reason),
+                                                                   Flag.resolved_at.is_(None))))
+    posts = list(db.session.scalars(query.order_by(Post.flag_weight.desc(), Post.created_at.asc(), Post.id).limit(limit)))
+    flags = open_flags([p.id for p in posts])
+    parent_ids = {p.parent_id for p in posts if p.parent_id}
+    parents = {p.id: p for p in db.session.scalars(select(Post).where(Post.id.in_(parent_ids)))} if parent_ids else {}
+    author_ids = {p.author_id for p in posts}
+    history: dict[int, list[ModerationAction]] = {}
+    if author_ids:
+        for record in db.session.scalars(select(ModerationAction).where(ModerationAction.target_user_id.in_(author_ids))
+                                          .order_by(ModerationAction.created_at.desc())):
+            history.setdefault(record.target_user_id, []).append(record)
+    now = utcnow()
+    return [QueueRow(post=p, flags=flags.get(p.id, []), parent=parents.get(p.parent_id),
+                     history=history.get(p.author_id, [])[:5],
+                     is_appeal=p.appealed_at is not None and p.appeal_resolved_at is None,
+                     account_age_days=(now - p.author.created_at).days,
+                     reasons=sorted({FLAG_REASON_LABELS[f.reason] for f in flags.get(p.id, [])}))
+            for p in posts]
+
+
+def queue_size() -> int:
+    in_queue = or_(Post.flag_count > 0, Post.status == PostStatus.pending,
+                   (Post.appealed_at.is_not(None)) & (Post.appeal_resolved_at.is_(None)))
+    return db.session.scalar(select(func.count(Post.id)).where(in_queue))
+
+
+def log_page(page: int, action: str | None = None, per_page: int = 50):
+    query = select(ModerationAction)
+    if action:
+        query = query.where(ModerationAction.action == action)
+    return db.paginate(query.order_by(ModerationAction.created_at.desc(), ModerationAction.id.desc()),
+                       page=page, per_page=per_page, error_out=False)
+
+
+# ---------------------------------------------------------------- dashboard
+
+@dataclass
+class Dashboard:
+    open_items: int
+    median_hours_to_resolution: float | None
+    flags_per_day: list[tuple[str, int]]
+    actions_by_type: list[tuple[str, int]]
+
+
+def dashboard(now: datetime | None = None) -> Dashboard:
+    now = now or utcnow()
+    since = now - timedelta(days=30)
+    resolved = db.session.execute(select(Flag.created_at, Flag.resolved_at).where(
+        Flag.resolved_at.is_not(None), Flag.resolved_at >= now - timedelta(days=90))).all()
+    durations = [(r - c).total_seconds() / 3600 for c, r in resolved]
+    created = db.session.scalars(select(Flag.created_at).where(Flag.created_at >= since)).all()
+    per_day: dict[str, int] = {(since + timedelta(days=i + 1)).strftime("%m-%d"): 0 for i in range(30)}
+    for moment in created:
+        key = moment.strftime("%m-%d")
+        if key in per_day:
+            per_day[key] += 1
+    by_type = db.session.execute(select(ModerationAction.action, func.count(ModerationAction.id))
+                                 .group_by(ModerationAction.action).order_by(func.count(ModerationAction.id).desc())).all()
+    return Dashboard(open_items=queue_size(),
+                     median_hours_to_resolution=round(statistics.median(durations), 1) if durations else None,
+                     flags_per_day=list(per_day.items()), actions_by_type=[(a, n) for a, n in by_type])
+

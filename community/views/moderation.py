@@ -1,0 +1,159 @@
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from community.extensions import db, limiter
+from community.forms import ActionForm
+from community.forms.moderation import AppealForm, BulkForm, FlagForm, ModerationActionForm
+from community.models import FLAG_REASON_LABELS, FlagReason, PostKind
+from community.policy import moderator_required
+from community.services import DomainError, PermissionDenied, discussion, moderation
+from community.views import charts
+
+bp = Blueprint("moderation", __name__)
+
+
+def _post_or_404(post_id: int):
+    post = discussion.get_post_or_none(post_id)
+    if post is None or not discussion.visible_to(current_user, post):
+        abort(404)
+    return post
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+@bp.route("/posts/<int:post_id>/flag", methods=["GET", "POST"])
+@login_required
+@limiter.limit(lambda: current_app.config["FLAG_RATE_LIMIT"], methods=["POST"],
+               key_func=lambda: f"user:{current_user.id}", scope="flags")
+def flag(post_id: int):
+    post = _post_or_404(post_id)
+    form = FlagForm()
+    existing = moderation.my_flag(current_user, post)
+    if form.validate_on_submit():
+        try:
+            moderation.flag(current_user, post, FlagReason(form.reason.data), form.note.data or "")
+        except PermissionDenied as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return render_template("moderation/flag.html", form=form, post=post, existing=existing), 403
+        except DomainError as error:
+            db.session.rollback()
+            form.note.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash("Thanks: the moderators will take a look. Only they see who flagged.", "success")
+            return redirect(url_for("discussion.permalink", post_id=post.id))
+    return render_template("moderation/flag.html", form=form, post=post, existing=existing), 422 if form.errors else 200
+
+
+@bp.post("/posts/<int:post_id>/unflag")
+@login_required
+def unflag(post_id: int):
+    post = _post_or_404(post_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        moderation.withdraw_flag(current_user, post)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash("Your flag is withdrawn.", "info")
+    return redirect(url_for("discussion.permalink", post_id=post.id))
+
+
+@bp.post("/posts/<int:post_id>/appeal")
+@login_required
+def appeal(post_id: int):
+    post = _post_or_404(post_id)
+    form = AppealForm()
+    if not form.validate_on_submit():
+        flash("Say briefly why the moderators should look again.", "error")
+        return redirect(url_for("discussion.permalink", post_id=post.id))
+    try:
+        moderation.appeal(current_user, post, form.text.data)
+    except PermissionDenied:
+        abort(403)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash("Appeal sent: the post is back in the moderators' queue.", "success")
+    return redirect(url_for("discussion.permalink", post_id=post.id))
+
+
+@bp.get("/moderation/")
+@moderator_required
+def dashboard():
+    stats = moderation.dashboard()
+    return render_template("moderation/dashboard.html", stats=stats,
+                           flags_chart=charts.bars(stats.flags_per_day, "Flags per day, last 30 days", label_every=5),
+                           actions_chart=charts.bars(stats.actions_by_type, "Moderation actions by type"))
+
+
+@bp.get("/moderation/queue")
+@moderator_required
+def queue():
+    reason = request.args.get("reason") or None
+    kind = request.args.get("kind") or None
+    rows = moderation.queue(reason=reason, kind=kind)
+    return render_template("moderation/queue.html", rows=rows, reason=reason, kind=kind, reasons=FLAG_REASON_LABELS,
+                           kinds=PostKind, bulk=BulkForm(formdata=None), action_form=ModerationActionForm(formdata=None))
+
+
+@bp.post("/moderation/posts/<int:post_id>/act")
+@moderator_required
+def act(post_id: int):
+    post = discussion.get_post_or_none(post_id) or abort(404)
+    form = ModerationActionForm()
+    if not form.validate_on_submit():
+        message = "; ".join(" ".join(e) for e in form.errors.values())
+        return ({"error": message}, 422) if _wants_json() else (_flash_back(message))
+    try:
+        record = moderation.act(current_user, post, form.action.data, form.full_reason(), form.days.data)
+    except DomainError as error:
+        db.session.rollback()
+        return ({"error": str(error)}, 422) if _wants_json() else _flash_back(str(error))
+    db.session.commit()
+    message = f"Done: {moderation.ACTIONS[record.action]} post {post.id} ({record.reason})."
+    if _wants_json():
+        return {"ok": True, "message": message, "post": post.id, "status": post.status.value}
+    flash(message, "success")
+    return redirect(request.form.get("next") if request.form.get("next", "").startswith("/moderation/")
+                    else url_for("moderation.queue"))
+
+
+def _flash_back(message: str):
+    flash(message, "error")
+    return redirect(url_for("moderation.queue"))
+
+
+@bp.post("/moderation/bulk")
+@moderator_required
+def bulk():
+    form = BulkForm()
+    ids = [int(i) for i in request.form.getlist("post_ids") if i.isdigit()]
+    if not form.validate_on_submit() or not ids:
+        return _flash_back("Select at least one row, then an action.")
+    done = 0
+    for post_id in ids:
+        post = discussion.get_post_or_none(post_id)
+        if post is not None:
+            moderation.act(current_user, post, form.action.data, form.reason.data)
+            done += 1
+    db.session.commit()
+    flash(f"Applied to {done} post{'s' if done != 1 else ''}.", "success")
+    return redirect(url_for("moderation.queue"))
+
+
+@bp.get("/moderation/log")
+def log():
+    action = request.args.get("action") or None
+    action = action if action in moderation.ACTIONS or action in ("auto_hide", "decline_question", "merge_question") \
+        or (action or "").startswith("suggestion_") else None
+    page = moderation.log_page(max(request.args.get("page", 1, type=int), 1), action)
+    return render_template("moderation/log.html", page=page, action=action, actions=moderation.ACTIONS)
