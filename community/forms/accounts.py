@@ -12,13 +12,14 @@ def _password_rule(form, field):
 
 
 class RegisterForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=30)],
+    username = StringField("Username", validators=[DataRequired(), Length(max=30)], render_kw={"autocomplete": "username"},
                            description="3 to 30 letters, digits, _ or -. Shown with everything you write.")
     email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
-                       description="Only for password resets and the notifications you choose.")
-    password = PasswordField("Password", validators=[DataRequired(), _password_rule],
+                       render_kw={"autocomplete": "email"}, description="Only for password resets and the notifications you choose.")
+    password = PasswordField("Password", validators=[DataRequired(), _password_rule], render_kw={"autocomplete": "new-password"},
                              description=f"At least {accounts.PASSWORD_MIN} characters; a passphrase is best.")
-    confirm = PasswordField("Confirm password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")])
+    confirm = PasswordField("Confirm password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")],
+                            render_kw={"autocomplete": "new-password"})
 
     def validate_username(self, field):
         problem = accounts.username_problem(field.data or "")
@@ -32,8 +33,9 @@ class RegisterForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    login = StringField("Username or email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=accounts.PASSWORD_MAX)])
+    login = StringField("Username or email", validators=[DataRequired(), Length(max=254)], render_kw={"autocomplete": "username"})
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=accounts.PASSWORD_MAX)],
+                             render_kw={"autocomplete": "current-password"})
     remember = BooleanField("Remember me on this device")
 
 

@@ -23,8 +23,11 @@ def notify(recipients: Iterable[User | int], kind: NotificationKind, *, post: Po
     if not ids:
         return 0
     now = utcnow()
-    active = set(db.session.scalars(select(User.id).where(
-        User.id.in_(ids), (User.suspended_until.is_(None)) | (User.suspended_until < now))))
+    if kind == NotificationKind.moderation:
+        active = ids  # a suspended author still hears why (that is the receipt)
+    else:
+        active = set(db.session.scalars(select(User.id).where(
+            User.id.in_(ids), (User.suspended_until.is_(None)) | (User.suspended_until < now))))
     already = set(db.session.scalars(select(Notification.user_id).where(
         Notification.user_id.in_(active), Notification.kind == kind,
         Notification.post_id == (post.id if post else None), Notification.event_key == event_key)))

@@ -52,7 +52,7 @@
     const button = $("button", form);
     button.disabled = true;
     try {
-      const response = await fetch(form.action, {
+      const response = await fetch(form.getAttribute("action"), {
         method: "POST", body: new FormData(form), headers: { Accept: "application/json" }, credentials: "same-origin",
       });
       const data = await response.json();
@@ -77,7 +77,7 @@
     event.preventDefault();
     const row = form.closest(".queue-row");
     try {
-      const response = await fetch(form.action, {
+      const response = await fetch(form.getAttribute("action"), {
         method: "POST", body: new FormData(form), headers: { Accept: "application/json" }, credentials: "same-origin",
       });
       const data = await response.json();

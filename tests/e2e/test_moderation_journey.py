@@ -1,0 +1,54 @@
+"""Moderation in a real browser: three flags hide a comment; a moderator restores it."""
+
+from __future__ import annotations
+
+import pytest
+
+from community.models import Role
+from tests.e2e.conftest import log_in
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+def test_flags_hide_then_moderator_restores(new_page, data, js):
+    episode = data.episode(4, "Joel Lehman on open-endedness")
+    data.comment(data.user("writer"), episode, body="Benchmarks are pointless, all of them.")
+    for name in ("m1", "m2", "m3", "reader"):
+        data.user(name)
+    data.user("mod", role=Role.moderator)
+    reasons = {"m1": "Unkind", "m2": "Off-topic", "m3": "Spam"}
+
+    for name, reason in reasons.items():
+        page = new_page(js=js)
+        log_in(page, name)
+        page.goto(f"/episodes/{episode.slug}")
+        page.locator(".comment", has_text="Benchmarks are pointless").get_by_role("link", name="flag").click()
+        page.get_by_label("Why are you flagging this?").select_option(label=reason)
+        page.get_by_role("button", name="Flag for moderators").click()
+        assert "the moderators will take a look" in page.content()
+
+    reader = new_page(js=js)
+    log_in(reader, "reader")
+    reader.goto(f"/episodes/{episode.slug}")
+    assert reader.locator("text=Benchmarks are pointless").count() == 0
+
+    moderator = new_page(js=js)
+    log_in(moderator, "mod")
+    moderator.goto("/moderation/queue")
+    row = moderator.locator(".queue-row", has_text="Benchmarks are pointless")
+    for reason in reasons.values():
+        assert row.locator(".flags", has_text=reason).count() == 1
+    row.get_by_label("Action").select_option("restore")
+    row.get_by_label("Reason").select_option("Looks fine")
+    row.get_by_label("Details").fill("Blunt, but on topic")
+    row.get_by_role("button", name="Apply").click()
+    if js:  # the row updates in place
+        moderator.locator(".queue-row.row-done").wait_for()
+        assert "restored" in moderator.locator(".queue-row.row-done").inner_text()
+    else:
+        assert "Done: restored" in moderator.content()
+
+    reader.reload()
+    assert reader.locator("text=Benchmarks are pointless").count() == 1
+    log = new_page(js=js)
+    log.goto("/moderation/log")
+    assert log.locator("tr", has_text="Looks fine: Blunt, but on topic").locator("text=restored").count() == 1
