@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, g, has_request_context, jsonify, render_template, request
+from flask import Flask, current_app, g, has_app_context, has_request_context, jsonify, render_template, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
@@ -44,6 +44,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     register_extensions(app)
+    if not getattr(register_mail_dispatch, "done", False):  # session events are global: once per process
+        register_mail_dispatch(app)
+        register_mail_dispatch.done = True
     register_blueprints(app)
     register_security_headers(app)
     register_error_handlers(app)
@@ -108,9 +111,40 @@ def register_extensions(app: Flask) -> None:
     login_manager.user_loader(accounts.load_session_user)
 
 
+def register_mail_dispatch(app: Flask) -> None:
+    """Notifications written by a request are emailed after its commit: in a thread so a
+    slow SMTP server never holds the request (MAIL_ASYNC=False in tests: right away)."""
+    import threading
+
+    from community.extensions import db
+    from community.services import notifications
+
+    @event.listens_for(db.session, "after_commit")
+    def mail_new_notifications(session):
+        ids = session.info.pop("notifications_to_mail", None)
+        if not ids or not has_app_context():
+            return
+        flask_app = current_app._get_current_object()
+
+        def work():
+            with flask_app.app_context():
+                notifications.deliver(ids)
+
+        if flask_app.config["MAIL_ASYNC"]:
+            threading.Thread(target=work, daemon=True, name="notification-mail").start()
+        else:
+            work()
+
+    @event.listens_for(db.session, "after_rollback")
+    def forget_unsent(session):
+        session.info.pop("notifications_to_mail", None)
+
+
 def register_blueprints(app: Flask) -> None:
     from community import api
-    from community.views import accounts, discussion, episodes, feeds, guests, main, moderation, papers, questions
+    from community.views import (
+        accounts, discussion, episodes, feeds, guests, main, moderation, notifications, papers, questions,
+    )
 
     app.register_blueprint(main.bp)
     app.register_blueprint(accounts.bp)
@@ -121,6 +155,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(questions.bp)
     app.register_blueprint(guests.bp)
     app.register_blueprint(moderation.bp)
+    app.register_blueprint(notifications.bp)
     app.register_blueprint(api.bp)
 
 

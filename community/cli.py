@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from community import feed_parser
 from community.extensions import db
 from community.models import Role
-from community.services import DomainError, accounts, demo_data, discussion, episodes
+from community.services import DomainError, accounts, demo_data, discussion, episodes, notifications
 
 users_cli = AppGroup("users", help="Create users and change their roles.")
 ROLE_CHOICE = click.Choice([role.value for role in Role])
@@ -99,7 +99,17 @@ def bench_data_command(posts: int, users: int, episode_count: int, seed: int) ->
     click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
 
 
+notifications_cli = AppGroup("notifications", help="Notification email.")
+
+
+@notifications_cli.command("send-digests")
+def send_digests() -> None:
+    """Email each user their daily digest (run once a day from cron)."""
+    click.echo(f"sent {notifications.send_digests()} digests")
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(notifications_cli)
     app.cli.add_command(bench_data_command)
     app.cli.add_command(markup_cli)
     app.cli.add_command(users_cli)

@@ -46,6 +46,7 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead: a tab left open overnight still posts
     "RESET_TOKEN_MAX_AGE": 3600,
+    "MAIL_ASYNC": True,
     "RATELIMIT_HEADERS_ENABLED": True,
     "LOGIN_RATE_LIMIT": "10 per 15 minutes",
     "REGISTER_RATE_LIMIT": "10 per hour",

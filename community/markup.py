@@ -81,8 +81,30 @@ class _BareUrlProcessor(InlineProcessor):
         return el, m.start(0), m.end(0)
 
 
+MENTION = re.compile(r"(?<![\w@/.])@([A-Za-z0-9_-]{3,30})\b")
+
+
+class _MentionProcessor(InlineProcessor):
+    """@username of an existing account -> a profile link; other @words stay text."""
+
+    def __init__(self, md: markdown.Markdown, known: set[str]):
+        super().__init__(MENTION.pattern, md)
+        self.known = known
+
+    def handleMatch(self, m, data):  # noqa: N802
+        if m.group(1).lower() not in self.known:
+            return None, None, None
+        el = etree.Element("a", href=f"/u/{m.group(1)}")
+        el.text = "@" + m.group(1)
+        return el, m.start(0), m.end(0)
+
+
 class _ResearchExtension(markdown.Extension):
     """Math first (after code spans, which run at 190, so `$x$` in code stays code)."""
+
+    def __init__(self, mentions: set[str] | None = None):
+        super().__init__()
+        self.mentions = mentions or set()
 
     def extendMarkdown(self, md):  # noqa: N802
         md.ESCAPED_CHARS.append("$")
@@ -92,13 +114,20 @@ class _ResearchExtension(markdown.Extension):
         md.inlinePatterns.register(
             _MathProcessor(r"(?<![\\$])\$(?=\S)([^$\n]*?[^\s\\$])\$(?!\d)", md, "inline"), "inline_math", 185)
         md.inlinePatterns.register(_BareUrlProcessor(_BARE_URL, md), "bare_url", 115)
+        if self.mentions:
+            md.inlinePatterns.register(_MentionProcessor(md, self.mentions), "mention", 114)
 
 
-def _markdown() -> markdown.Markdown:
+def _markdown(mentions: set[str] | None = None) -> markdown.Markdown:
     return markdown.Markdown(
-        extensions=["fenced_code", "tables", "sane_lists", _ResearchExtension()],
+        extensions=["fenced_code", "tables", "sane_lists", _ResearchExtension(mentions)],
         output_format="html",
     )
+
+
+def mention_candidates(source: str) -> set[str]:
+    """Lower-cased names written as @name (the caller keeps those that are accounts)."""
+    return {m.group(1).lower() for m in MENTION.finditer(source or "")}
 
 
 def sanitize(fragment: str, link_rel: str = USER_LINK_REL) -> str:
@@ -113,9 +142,11 @@ def sanitize(fragment: str, link_rel: str = USER_LINK_REL) -> str:
     )
 
 
-def render(source: str) -> str:
-    """User Markdown -> safe HTML, stored once at write time as body_html."""
-    return sanitize(_markdown().convert(source or ""))
+def render(source: str, mentions: set[str] | None = None) -> str:
+    """User Markdown -> safe HTML, stored once at write time as body_html.
+
+    `mentions`: lower-cased usernames that exist; those @names become profile links."""
+    return sanitize(_markdown(mentions).convert(source or ""))
 
 
 def render_feed_html(fragment: str) -> str:

@@ -67,6 +67,7 @@ def make_test_app(database: str, tmp_path, **overrides):
         "RATELIMIT_STORAGE_URI": "memory://",
         "CACHE_TYPE": "SimpleCache",
         "MAIL_SERVER": None,
+        "MAIL_ASYNC": False,
     }
     config.update(overrides)
     app = create_app(config)

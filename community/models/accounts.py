@@ -46,6 +46,8 @@ class User(UserMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     suspended_until: Mapped[datetime | None]
     suspension_reason: Mapped[str | None] = mapped_column(String(500))
+    # Email per notification kind: "none", "immediately" or "daily" (see services.notifications).
+    email_prefs: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
 
     sessions: Mapped[list[UserSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="raise"

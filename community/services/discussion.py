@@ -12,7 +12,9 @@ from sqlalchemy.exc import IntegrityError
 
 from community import markup
 from community.extensions import db
-from community.models import Episode, Post, PostKind, PostStatus, Revision, Role, ThreadVisit, User, Vote
+from community.models import (
+    Episode, NotificationKind, Post, PostKind, PostStatus, Revision, Role, ThreadVisit, User, Vote,
+)
 from community.models.base import utcnow
 from community.services import DomainError, NotFound, PermissionDenied
 
@@ -28,6 +30,16 @@ def ensure_can_write(actor: User) -> None:
         raise PermissionDenied(f"Your account is suspended until {until}: you can read but not post, vote or flag.")
 
 
+def render_body(source: str) -> tuple[str, set[int]]:
+    """Markdown -> HTML with @mentions of real accounts linked; returns the mentioned user ids."""
+    candidates = markup.mention_candidates(source)
+    users = {}
+    if candidates:
+        users = {key: uid for key, uid in db.session.execute(
+            select(User.username_key, User.id).where(User.username_key.in_(candidates)))}
+    return markup.render(source, set(users)), set(users.values())
+
+
 def _check_body(body: str) -> str:
     body = (body or "").strip()
     if not body:
@@ -38,8 +50,11 @@ def _check_body(body: str) -> str:
 
 
 def create_post(actor: User, *, episode: Episode | None, body: str, parent: Post | None = None,
-                kind: PostKind = PostKind.comment, **fields) -> Post:
-    """A new post, top-level or a reply; rendered once, here."""
+                kind: PostKind = PostKind.comment, notify_parent: bool = True, **fields) -> Post:
+    """A new post, top-level or a reply; rendered once, here.
+
+    notify_parent=False when the caller sends a more specific notification for the same
+    event (a guest's answer tells the asker "answered", not also "replied")."""
     ensure_can_write(actor)
     body = _check_body(body) if kind == PostKind.comment or body else ""
     if parent is not None:
@@ -51,9 +66,10 @@ def create_post(actor: User, *, episode: Episode | None, body: str, parent: Post
         episode_id = parent.episode_id
     else:
         episode_id = episode.id if episode else None
+    body_html, mentioned = render_body(body) if body else ("", set())
     post = Post(
         kind=kind, author=actor, episode_id=episode_id, parent_id=parent.id if parent else None,
-        depth=parent.depth + 1 if parent else 0, body_source=body, body_html=markup.render(body) if body else "",
+        depth=parent.depth + 1 if parent else 0, body_source=body, body_html=body_html,
         status=PostStatus.pending if _needs_premoderation(actor) else PostStatus.visible,
         score=0, flag_count=0, reply_count=0, **fields,
     )
@@ -63,7 +79,20 @@ def create_post(actor: User, *, episode: Episode | None, body: str, parent: Post
     if parent is not None:
         db.session.execute(update(Post).where(Post.id == parent.id).values(reply_count=Post.reply_count + 1))
     db.session.flush()
+    _notify_new_post(actor, post, parent if notify_parent else None, mentioned)
     return post
+
+
+def _notify_new_post(actor: User, post: Post, parent: Post | None, mentioned: set[int]) -> None:
+    """A reply tells the parent's author; a mention tells the one mentioned (once each)."""
+    from community.services import notifications
+
+    excerpt = markup.plain_text(post.body_html)[:140]
+    if parent is not None:
+        notifications.notify([parent.author_id], NotificationKind.reply, post=post, actor=actor,
+                             message=f"{actor.name} replied: {excerpt}")
+    notifications.notify(mentioned - ({parent.author_id} if parent else set()), NotificationKind.mention, post=post,
+                         actor=actor, message=f"{actor.name} mentioned you: {excerpt}")
 
 
 def _needs_premoderation(actor: User) -> bool:
@@ -93,9 +122,10 @@ def edit_post(actor: User, post: Post, body: str) -> Post:
         return post
     db.session.add(Revision(post_id=post.id, editor_id=actor.id, body_source=post.body_source))
     post.body_source = body
-    post.body_html = markup.render(body)
+    post.body_html, mentioned = render_body(body)
     post.edited_at = utcnow()
     db.session.flush()
+    _notify_new_post(actor, post, None, mentioned)  # only people newly mentioned hear of it
     return post
 
 
@@ -365,7 +395,7 @@ def rebake(batch_size: int = 500) -> int:
         if not batch:
             break
         for post in batch:
-            post.body_html = markup.render(post.body_source) if post.body_source else ""
+            post.body_html = render_body(post.body_source)[0] if post.body_source else ""
         last_id = batch[-1].id
         done += len(batch)
         db.session.flush()

@@ -32,11 +32,13 @@ def notify(recipients: Iterable[User | int], kind: NotificationKind, *, post: Po
         Notification.user_id.in_(active), Notification.kind == kind,
         Notification.post_id == (post.id if post else None), Notification.event_key == event_key)))
     fresh = sorted(active - already)
-    for user_id in fresh:
-        db.session.add(Notification(user_id=user_id, kind=kind, post_id=post.id if post else None,
-                                    actor_id=actor.id if actor else None, message=message[:500],
-                                    event_key=event_key, created_at=now))
+    created = [Notification(user_id=user_id, kind=kind, post_id=post.id if post else None,
+                            actor_id=actor.id if actor else None, message=message[:500],
+                            event_key=event_key, created_at=now) for user_id in fresh]
+    db.session.add_all(created)
     db.session.flush()
+    # Emailed once the request's transaction commits (never for one that rolls back).
+    db.session.info.setdefault("notifications_to_mail", []).extend(n.id for n in created)
     return len(fresh)
 
 
@@ -63,3 +65,141 @@ def mark_read(user: User, notification_id: int) -> Notification | None:
     if notification.read_at is None:
         notification.read_at = utcnow()
     return notification
+
+
+# ---------------------------------------------------------------- email
+
+EMAIL_MODES = ("none", "immediately", "daily")
+EMAIL_DEFAULTS = {
+    NotificationKind.reply: "immediately",
+    NotificationKind.mention: "immediately",
+    NotificationKind.answer: "immediately",
+    NotificationKind.moderation: "immediately",
+    NotificationKind.citation: "immediately",
+    NotificationKind.merged: "daily",
+    NotificationKind.episode: "daily",
+}
+KIND_LABELS = {
+    NotificationKind.reply: "Replies to your posts",
+    NotificationKind.mention: "Mentions of @you",
+    NotificationKind.answer: "Answers to questions you asked or upvoted",
+    NotificationKind.merged: "Your question merged into another",
+    NotificationKind.moderation: "Moderation decisions about your posts",
+    NotificationKind.citation: "Requests for a citation",
+    NotificationKind.episode: "New episodes with guests you follow",
+}
+
+
+def email_mode(user: User, kind: NotificationKind) -> str:
+    return (user.email_prefs or {}).get(kind.value, EMAIL_DEFAULTS[kind])
+
+
+def set_email_prefs(user: User, prefs: dict[str, str]) -> None:
+    clean = {}
+    for kind in NotificationKind:
+        mode = prefs.get(kind.value, email_mode(user, kind))
+        if mode not in EMAIL_MODES:
+            raise ValueError(f"unknown email mode {mode!r}")
+        clean[kind.value] = mode
+    user.email_prefs = clean
+    db.session.flush()
+
+
+def _unsubscribe_serializer():
+    from flask import current_app
+    from itsdangerous import URLSafeSerializer
+
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="unsubscribe")
+
+
+def unsubscribe_token(user: User, kind: NotificationKind) -> str:
+    return _unsubscribe_serializer().dumps({"uid": user.id, "kind": kind.value})
+
+
+def read_unsubscribe_token(token: str) -> tuple[User, NotificationKind] | None:
+    from itsdangerous import BadSignature
+
+    try:
+        data = _unsubscribe_serializer().loads(token)
+        user = db.session.get(User, int(data["uid"]))
+        kind = NotificationKind(data["kind"])
+    except (BadSignature, KeyError, ValueError, TypeError):
+        return None
+    return (user, kind) if user is not None else None
+
+
+def _target_url(notification: Notification) -> str:
+    from flask import url_for
+
+    if notification.post_id:
+        return url_for("discussion.permalink", post_id=notification.post_id, _external=True,
+                       _anchor=f"c{notification.post_id}")
+    return url_for("notifications.index", _external=True)
+
+
+def _email_parts(user: User, items: list[Notification]) -> tuple[str, str]:
+    """Plain text (math kept as its LaTeX source, readable anywhere) and HTML."""
+    from html import escape
+
+    from flask import render_template, url_for
+
+    lines = []
+    for n in items:
+        lines.append(f"- {n.message}")
+        if n.post is not None and n.post.body_source:
+            lines.append("  " + " ".join(n.post.body_source.split())[:400])
+        lines.append(f"  {_target_url(n)}")
+    kinds = sorted({n.kind for n in items}, key=lambda k: k.value)
+    unsubscribe = [f"Stop these emails ({KIND_LABELS[k].lower()}): "
+                   f"{url_for('notifications.unsubscribe', token=unsubscribe_token(user, k), _external=True)}"
+                   for k in kinds]
+    text = "\n".join([f"Hello {user.name},", "", *lines, "", "Change what we email you: "
+                      + url_for("notifications.settings", _external=True), *unsubscribe, ""])
+    html = render_template("notifications/email.html", user=user, items=items, target=_target_url,
+                           unsubscribe=[(KIND_LABELS[k], url_for('notifications.unsubscribe',
+                                                                 token=unsubscribe_token(user, k), _external=True))
+                                        for k in kinds], escape=escape)
+    return text, html
+
+
+def deliver(notification_ids: list[int]) -> int:
+    """Email the given notifications to users who want them immediately; returns mails sent."""
+    from community.services import mail
+
+    sent = 0
+    items = list(db.session.scalars(select(Notification).where(
+        Notification.id.in_(notification_ids), Notification.emailed_at.is_(None))))
+    for n in items:
+        user = db.session.get(User, n.user_id)
+        if user is None or email_mode(user, n.kind) != "immediately":
+            continue
+        text, html = _email_parts(user, [n])
+        mail.send(user.email, f"GI Community: {n.message[:80]}", text, html)
+        n.emailed_at = utcnow()
+        sent += 1
+    db.session.commit()
+    return sent
+
+
+def send_digests() -> int:
+    """One email per user gathering the unread, un-emailed notifications they get daily."""
+    from community.services import mail
+
+    pending = list(db.session.scalars(select(Notification).where(
+        Notification.emailed_at.is_(None), Notification.read_at.is_(None)).order_by(Notification.created_at)))
+    by_user: dict[int, list[Notification]] = {}
+    for n in pending:
+        by_user.setdefault(n.user_id, []).append(n)
+    sent = 0
+    for user_id, items in by_user.items():
+        user = db.session.get(User, user_id)
+        daily = [n for n in items if email_mode(user, n.kind) == "daily"]
+        if not daily or user.is_suspended():
+            continue
+        text, html = _email_parts(user, daily)
+        mail.send(user.email, f"GI Community: {len(daily)} new notification{'s' if len(daily) != 1 else ''}", text, html)
+        for n in daily:
+            n.emailed_at = utcnow()
+        sent += 1
+    db.session.commit()
+    return sent

@@ -60,7 +60,7 @@ def answer(actor: User, question: Post, body: str) -> Post:
         raise PermissionDenied("Only a guest of this episode can answer its questions.")
     if question.stage in (DECLINED, MERGED) or not question.is_live:
         raise DomainError("This question is closed.")
-    reply = discussion.create_post(actor, episode=None, body=body, parent=question)
+    reply = discussion.create_post(actor, episode=None, body=body, parent=question, notify_parent=False)
     question.answer_id = reply.id
     question.stage = ANSWERED
     db.session.flush()

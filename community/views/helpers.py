@@ -49,6 +49,15 @@ def is_safe_next(target: str | None) -> bool:
     return parts.netloc == urlsplit(request.host_url).netloc and parts.scheme in ("http", "https")
 
 
+def _unread_count() -> int:
+    """Asked by the header only when a user is logged in: one small indexed count."""
+    from flask_login import current_user
+
+    from community.services import notifications
+
+    return notifications.unread_count(current_user) if current_user.is_authenticated else 0
+
+
 # Header navigation; an entry shows once its blueprint is registered.
 NAV = [
     ("episodes.index", "Episodes"),
@@ -62,7 +71,8 @@ NAV = [
 def init_app(app: Flask) -> None:
     @app.context_processor
     def navigation():
-        return {"site_nav": [(endpoint, label) for endpoint, label in NAV if endpoint in app.view_functions]}
+        return {"site_nav": [(endpoint, label) for endpoint, label in NAV if endpoint in app.view_functions],
+                "unread_count": _unread_count}
 
     app.add_template_filter(relative_time, "timeago")
     app.add_template_filter(iso, "iso")

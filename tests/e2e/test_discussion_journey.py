@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from tests.e2e.conftest import log_in
 
 
@@ -17,8 +19,7 @@ def test_comment_reply_vote_collapse_with_javascript(new_page, data):
     # A top-level comment with math.
     page.get_by_label("Your comment").fill("Why does $\\omega_0 = 30$ work so well?")
     page.get_by_role("button", name="Post comment").click()
-    mine = page.locator(".comment", has_text="work so well")
-    assert mine.locator("math").count() == 1
+    expect(page.locator(".comment", has_text="work so well").locator("math")).to_have_count(1)
 
     # Reply inline to the other comment, without leaving the page.
     theirs = page.locator(".comment", has_text="activations").first
@@ -30,23 +31,22 @@ def test_comment_reply_vote_collapse_with_javascript(new_page, data):
     page.wait_for_load_state()
     assert page.url.split("#")[0] == url_before.split("#")[0]
     reply = theirs.locator(".comment", has_text="spectrum of the first layer")
-    assert reply.count() == 1
+    expect(reply).to_have_count(1)
 
     # Vote without a reload.
     theirs.locator("> details > .comment-actions").get_by_role("button", name="▲ Upvote").click()
-    page.wait_for_function("document.querySelector('[data-score]').textContent.startsWith('1 point')")
-    assert theirs.locator("> details > summary .score").inner_text() == "1 point"
+    expect(theirs.locator("> details > summary .score")).to_have_text("1 point")
 
     # Collapse the subtree: the reply is no longer visible.
     theirs.locator("> details > summary").click()
-    assert not reply.is_visible()
+    expect(reply).to_be_hidden()
 
     # After a reload everything is stored: the vote, the reply, the math.
     page.reload()
     theirs = page.locator(".comment", has_text="activations").first
-    assert theirs.locator("> details > summary .score").inner_text() == "1 point"
-    assert theirs.locator("> details > .comment-actions button.vote").get_attribute("aria-pressed") == "true"
-    assert theirs.locator(".comment", has_text="spectrum of the first layer").is_visible()
+    expect(theirs.locator("> details > summary .score")).to_have_text("1 point")
+    expect(theirs.locator("> details > .comment-actions button.vote")).to_have_attribute("aria-pressed", "true")
+    expect(theirs.locator(".comment", has_text="spectrum of the first layer")).to_be_visible()
     assert page.locator("math").count() >= 2
     assert page.dialogs == []
 
@@ -60,17 +60,16 @@ def test_comment_and_reply_without_javascript(new_page, data):
     page.goto(f"/episodes/{episode.slug}")
     page.get_by_label("Your comment").fill("Inline math $a^2 + b^2$ works without JS.")
     page.get_by_role("button", name="Preview").click()
-    assert page.locator(".preview math").count() == 1
+    expect(page.locator(".preview math")).to_have_count(1)
     page.get_by_role("button", name="Post comment").click()
-    assert page.locator(".comment math").count() == 1
+    expect(page.locator(".comment math")).to_have_count(1)
 
     theirs = page.locator(".comment", has_text="Forecasting").first
     theirs.get_by_role("link", name="reply").click()  # goes to the permalink's reply form
     page.get_by_label("Your comment").fill("Agreed, a reply without JavaScript.")
     page.get_by_role("button", name="Post reply").click()
-    assert page.locator(".comment-body", has_text="a reply without JavaScript").count() == 1
+    expect(page.locator(".comment-body", has_text="a reply without JavaScript")).to_have_count(1)
 
-    with page.expect_navigation():
-        page.locator(".comment", has_text="Forecasting").first.locator("> details > .comment-actions").get_by_role(
-            "button", name="▲ Upvote").click()
-    assert page.locator(".comment", has_text="Forecasting").first.locator("> details > summary .score").inner_text() == "1 point"
+    page.locator(".comment", has_text="Forecasting").first.locator("> details > .comment-actions").get_by_role(
+        "button", name="▲ Upvote").click()
+    expect(page.locator(".comment", has_text="Forecasting").first.locator("> details > summary .score")).to_have_text("1 point")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from community.models import Role
+from playwright.sync_api import expect
+
 from tests.e2e.conftest import log_in
 
 
@@ -24,31 +26,30 @@ def test_flags_hide_then_moderator_restores(new_page, data, js):
         page.locator(".comment", has_text="Benchmarks are pointless").get_by_role("link", name="flag").click()
         page.get_by_label("Why are you flagging this?").select_option(label=reason)
         page.get_by_role("button", name="Flag for moderators").click()
-        assert "the moderators will take a look" in page.content()
+        expect(page.locator(".flash", has_text="the moderators will take a look")).to_have_count(1)
 
     reader = new_page(js=js)
     log_in(reader, "reader")
     reader.goto(f"/episodes/{episode.slug}")
-    assert reader.locator("text=Benchmarks are pointless").count() == 0
+    expect(reader.locator("text=Benchmarks are pointless")).to_have_count(0)
 
     moderator = new_page(js=js)
     log_in(moderator, "mod")
     moderator.goto("/moderation/queue")
     row = moderator.locator(".queue-row", has_text="Benchmarks are pointless")
     for reason in reasons.values():
-        assert row.locator(".flags", has_text=reason).count() == 1
+        expect(row.locator(".flags", has_text=reason)).to_have_count(1)
     row.get_by_label("Action").select_option("restore")
     row.get_by_label("Reason").select_option("Looks fine")
     row.get_by_label("Details").fill("Blunt, but on topic")
     row.get_by_role("button", name="Apply").click()
     if js:  # the row updates in place
-        moderator.locator(".queue-row.row-done").wait_for()
-        assert "restored" in moderator.locator(".queue-row.row-done").inner_text()
+        expect(moderator.locator(".queue-row.row-done")).to_contain_text("restored")
     else:
-        assert "Done: restored" in moderator.content()
+        expect(moderator.locator(".flash", has_text="Done: restored")).to_have_count(1)
 
     reader.reload()
-    assert reader.locator("text=Benchmarks are pointless").count() == 1
+    expect(reader.locator("text=Benchmarks are pointless")).to_have_count(1)
     log = new_page(js=js)
     log.goto("/moderation/log")
-    assert log.locator("tr", has_text="Looks fine: Blunt, but on topic").locator("text=restored").count() == 1
+    expect(log.locator("tr", has_text="Looks fine: Blunt, but on topic").locator("text=restored")).to_have_count(1)

@@ -1,0 +1,1 @@
+"""Benchmarks (make bench). A package only so gunicorn can load bench.hello:app."""

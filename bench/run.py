@@ -1,0 +1,402 @@
+"""Load-test the real stack (gunicorn + Flask + SQLite or PostgreSQL) with wrk.
+
+    .venv/bin/python bench/run.py [--posts 10000] [--duration 10] [--connections 16]
+                                  [--database sqlite|postgresql] [--out bench/results.md]
+
+Builds a fresh database with `flask bench-data`, serves the app and a hello-world app
+with gunicorn on free ports of 127.0.0.1 (nothing else is contacted), runs wrk against
+each page anonymously and logged in, plus the comment write path, and writes a Markdown
+table to --out (and stdout). Every server it starts is stopped on the way out.
+See bench/README.md for what each row means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import http.client
+import http.cookiejar
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+OUT = BENCH / "out"
+VENV_BIN = ROOT / ".venv" / "bin"
+HOST = "127.0.0.1"  # the only address this script ever talks to
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+PG_DATABASE = "gi_bench"
+BENCH_USER, BENCH_PASSWORD = "bench", "bench-password-123"
+USER_AGENT = "gi-bench/1.0"  # the same everywhere: the login session is tied to it
+WRK_THREADS = 2
+WORKERS = 2
+
+
+@dataclass
+class Result:
+    label: str
+    path: str
+    requests_per_second: float = 0.0
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    requests: int = 0
+    errors: int = 0  # non-2xx/3xx responses plus socket errors (timeouts included)
+    queries: str = "?"
+    notes: list[str] = field(default_factory=list)
+
+
+def fail(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr)
+    raise SystemExit(1)
+
+
+# ---------------------------------------------------------------- tools and machine
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        fail("wrk is not installed. Install it (Debian/Ubuntu: sudo apt-get install wrk) and run again.")
+    print("wrk not found: installing Debian's wrk with apt-get ...", flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    install = ["apt-get", "install", "-y", "-q", "wrk"]
+    if subprocess.run(install, env=env, capture_output=True, timeout=600).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, timeout=600)
+        done = subprocess.run(install, env=env, capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            fail(f"apt-get install wrk failed:\n{done.stderr[-2000:]}")
+    return shutil.which("wrk") or fail("wrk still not found after apt-get install")
+
+
+def machine() -> dict[str, str]:
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.splitlines()
+    return {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpus (nproc)": str(os.cpu_count()),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "os": platform.platform(),
+        "wrk": wrk_version[0].strip() if wrk_version else "wrk",
+    }
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+# ---------------------------------------------------------------- database and data
+
+def fresh_database(kind: str) -> str:
+    OUT.mkdir(parents=True, exist_ok=True)
+    if kind == "sqlite":
+        path = OUT / "bench.sqlite"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{path}"
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {PG_DATABASE}")
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_DATABASE}"
+
+
+def drop_database(kind: str) -> None:
+    if kind != "postgresql":
+        return  # the SQLite file stays in bench/out/ for a look afterwards
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+
+
+def flask(env: dict, *args: str, timeout: float) -> str:
+    command = [str(VENV_BIN / "flask"), "--app", "community", *args]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        fail(f"{' '.join(args)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
+    return done.stdout.strip()
+
+
+# ---------------------------------------------------------------- servers
+
+class Server:
+    """A gunicorn master on a free port of 127.0.0.1, stopped by stop()."""
+
+    def __init__(self, name: str, target: str, env: dict) -> None:
+        self.name, self.port = name, free_port()
+        self.log = open(OUT / f"gunicorn-{name}.log", "w")
+        command = [str(VENV_BIN / "gunicorn"), "--workers", str(WORKERS), "--worker-class", "sync",
+                   "--bind", f"{HOST}:{self.port}", "--timeout", "120", target]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    @property
+    def base(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def wait_ready(self, path: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                fail(f"gunicorn ({self.name}) exited early; see {self.log.name}")
+            try:
+                with urllib.request.urlopen(self.base + path, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        fail(f"gunicorn ({self.name}) did not answer {path} within {timeout:.0f} s; see {self.log.name}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # gunicorn's graceful shutdown of its workers
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        self.log.close()
+
+
+# ---------------------------------------------------------------- HTTP helpers
+
+def single(server: Server, method: str, path: str, cookie: str | None = None, body: str | None = None):
+    """One request, redirects not followed: (status, X-Query-Count, body)."""
+    conn = http.client.HTTPConnection(HOST, server.port, timeout=60)
+    headers = {"User-Agent": USER_AGENT}
+    if cookie:
+        headers["Cookie"] = f"session={cookie}"
+    if body is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.getheader("X-Query-Count", "?"), response.read().decode("utf-8", "replace")
+    finally:
+        conn.close()
+
+
+def csrf_token(page: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or \
+        re.search(r'value="([^"]+)"[^>]*name="csrf_token"', page)
+    if not match:
+        fail("no csrf_token hidden input found on the page")
+    return html.unescape(match.group(1))
+
+
+def log_in(server: Server) -> tuple[str, str]:
+    """Log in through the real form. Returns (session cookie, a CSRF token valid for it)."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.addheaders = [("User-Agent", USER_AGENT)]
+    with opener.open(server.base + "/auth/login", timeout=30) as response:
+        token = csrf_token(response.read().decode())
+    form = urllib.parse.urlencode({"login": BENCH_USER, "password": BENCH_PASSWORD, "csrf_token": token}).encode()
+    opener.open(server.base + "/auth/login", data=form, timeout=30).close()  # checked below, by the cookie
+    # The episode page puts the session's CSRF token in its forms (and may update the cookie).
+    with opener.open(server.base + "/episodes/bench-500", timeout=60) as response:
+        token = csrf_token(response.read().decode())
+    cookie = next((c.value for c in jar if c.name == "session"), None)
+    if not cookie:
+        fail("logging in as 'bench' gave no session cookie (wrong password? was bench-data run?)")
+    status, _, _ = single(server, "GET", "/settings/profile", cookie)  # login_required: 302 when logged out
+    if status != 200:
+        fail(f"the session cookie does not log in (GET /settings/profile answered {status})")
+    return cookie, token
+
+
+# ---------------------------------------------------------------- wrk
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text.strip())
+    return float(match.group(1)) * _UNITS[match.group(2)] if match else float("nan")
+
+
+def parse_wrk(output: str, result: Result) -> None:
+    def find(pattern: str, default: str = "0") -> str:
+        match = re.search(pattern, output, re.M)
+        return match.group(1) if match else default
+
+    result.requests_per_second = float(find(r"^Requests/sec:\s+([\d.]+)"))
+    result.p50_ms = _ms(find(r"^\s+50%\s+(\S+)", "nan"))
+    result.p99_ms = _ms(find(r"^\s+99%\s+(\S+)", "nan"))
+    result.requests = int(find(r"^\s+(\d+) requests in"))
+    non_ok = int(find(r"Non-2xx or 3xx responses:\s+(\d+)"))
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    result.errors = non_ok + (sum(int(n) for n in socket_errors.groups()) if socket_errors else 0)
+    if non_ok:
+        result.notes.append(f"{non_ok} non-2xx/3xx responses")
+    if socket_errors:
+        result.notes.append("socket errors: " + socket_errors.group(0).removeprefix("Socket errors: "))
+
+
+def run_wrk(result: Result, url: str, args: argparse.Namespace, cookie: str | None = None,
+            script_args: list[str] | None = None) -> None:
+    command = ["wrk", f"-t{WRK_THREADS}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
+               "--timeout", "30s", "-H", f"User-Agent: {USER_AGENT}"]
+    if cookie:
+        command += ["-H", f"Cookie: session={cookie}"]
+    if script_args is not None:
+        command += ["-s", str(BENCH / "post_comment.lua"), url, "--", *script_args]
+    else:
+        command.append(url)
+    print(f"  wrk {result.label} ...", flush=True)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=args.duration + 120)
+    name = re.sub(r"[^a-z0-9]+", "-", result.label.lower()).strip("-")
+    (OUT / f"wrk-{name}.txt").write_text(" ".join(command[:-3] if script_args else command) + "\n\n" + done.stdout
+                                         + done.stderr)
+    if done.returncode != 0:
+        fail(f"wrk failed for {result.label}:\n{done.stderr}")
+    parse_wrk(done.stdout, result)
+    if result.requests and result.errors > result.requests / 2:
+        fail(f"{result.label}: {result.errors} errors out of {result.requests} requests; see bench/out/wrk-{name}.txt")
+
+
+# ---------------------------------------------------------------- report
+
+def table(results: list[Result], hello_rps: float) -> str:
+    lines = ["| page | req/s | p50 ms | p99 ms | SQL queries/request | ratio to hello world | errors |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        ratio = f"{r.requests_per_second / hello_rps:.3f}" if hello_rps else "-"
+        lines.append(f"| {r.label} | {r.requests_per_second:,.1f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.queries} "
+                     f"| {ratio} | {r.errors} |")
+    return "\n".join(lines)
+
+
+def report(args, info, settings, results, notes, data_summary) -> str:
+    hello = next((r.requests_per_second for r in results if r.path == "hello"), 0.0)
+    parts = ["# GI Community benchmark", "",
+             "Produced by `bench/run.py` (`make bench`); see `bench/README.md` for what each row means.", "",
+             "## Machine", ""]
+    parts += [f"- {key}: {value}" for key, value in info.items()]
+    parts += ["", "## Settings", ""]
+    parts += [f"- {key}: {value}" for key, value in settings.items()]
+    parts += [f"- data: `{data_summary}`", "", "## Results", "", table(results, hello), ""]
+    row_notes = [f"- {r.label}: {'; '.join(r.notes)}" for r in results if r.notes]
+    if notes or row_notes:
+        parts += ["## Notes", ""] + [f"- {n}" for n in notes] + row_notes + [""]
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------- main
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--posts", type=int, default=10_000, help="posts generated by flask bench-data")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--out", type=Path, default=BENCH / "results.md")
+    args = parser.parse_args(argv)
+
+    ensure_wrk()
+    info = machine()
+    OUT.mkdir(parents=True, exist_ok=True)
+    database_url = fresh_database(args.database)
+    env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY=secrets.token_hex(32), RATELIMIT_ENABLED="false",
+               QUERY_COUNT_HEADER="1", INSTANCE_PATH=str(OUT / "instance"), FLASK_DEBUG="0")
+    env.pop("SERVER_NAME", None)  # requests go to 127.0.0.1:<port>; a fixed host name would 404 them
+    servers: list[Server] = []
+    results: list[Result] = []
+    notes: list[str] = []
+    try:
+        print(f"Database: {args.database}; generating {args.posts:,} posts ...", flush=True)
+        flask(env, "db", "upgrade", timeout=600)
+        started = time.monotonic()
+        data_summary = flask(env, "bench-data", "--posts", str(args.posts), timeout=900 + args.posts / 500)
+        generated_in = time.monotonic() - started
+        print(f"  {data_summary} ({generated_in:.1f} s)", flush=True)
+
+        hello = Server("hello", "bench.hello:app", env)
+        app = Server("app", "wsgi:app", env)
+        servers += [hello, app]
+        hello.wait_ready("/")
+        app.wait_ready("/healthz")
+        cookie, token = log_in(app)
+
+        def measure(label: str, path: str, server: Server = app, logged_in: bool = False) -> Result:
+            result = Result(label, path)
+            status, result.queries, _ = single(server, "GET", path, cookie if logged_in else None)
+            if status >= 400:
+                fail(f"GET {path} answered {status} before the run")
+            run_wrk(result, server.base + path, args, cookie if logged_in else None)
+            results.append(result)
+            return result
+
+        measure("hello world (bench/hello.py)", "/", hello).path = "hello"
+        for slug in ("bench-50", "bench-500", "bench-2000"):
+            measure(f"/episodes/{slug} anonymous", f"/episodes/{slug}")
+        for slug in ("bench-50", "bench-500", "bench-2000"):
+            measure(f"/episodes/{slug} logged in", f"/episodes/{slug}", logged_in=True)
+        for path in ("/", "/papers/", "/questions/", "/guests/suggestions"):
+            measure(f"{path} anonymous", path)
+        status, _, _ = single(app, "GET", "/search?q=model")
+        if status == 404:
+            notes.append("/search?q=model answered 404 (no search route yet): skipped.")
+        else:
+            measure("/search?q=model anonymous", "/search?q=model")
+
+        # The write path last: it adds comments to bench-500.
+        write = Result("POST /episodes/bench-500/comments logged in", "/episodes/bench-500/comments")
+        body = urllib.parse.urlencode({"body": "One comment to count the queries of a post.", "csrf_token": token})
+        status, write.queries, _ = single(app, "POST", write.path, cookie, body)
+        if status != 302:
+            fail(f"posting a comment answered {status}, not a redirect (bad CSRF token or session?)")
+        run_wrk(write, app.base + write.path, args, script_args=[token, cookie, USER_AGENT])
+        results.append(write)
+    finally:
+        for server in servers:
+            server.stop()
+        try:
+            drop_database(args.database)
+        except Exception as error:  # never hide the real failure behind the cleanup
+            print(f"bench: could not drop {PG_DATABASE}: {error}", file=sys.stderr)
+
+    settings = {
+        "database": args.database + (" (bench/out/bench.sqlite, WAL)" if args.database == "sqlite" else
+                                     f" ({PG_DATABASE} on 127.0.0.1:5432)"),
+        "posts": f"{args.posts:,} (generated in {generated_in:.0f} s)",
+        "server": f"gunicorn, {WORKERS} sync workers, one host",
+        "load": f"wrk -t{WRK_THREADS} -c{args.connections} -d{args.duration}s --latency --timeout 30s",
+        "app settings": "RATELIMIT_ENABLED=false, QUERY_COUNT_HEADER=1, in-process cache (no REDIS_URL)"
+        if not os.environ.get("REDIS_URL") else "RATELIMIT_ENABLED=false, QUERY_COUNT_HEADER=1, REDIS_URL set",
+    }
+    text = report(args, info, settings, results, notes, data_summary)
+    args.out.write_text(text)
+    print("\n" + text)
+    print(f"Written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

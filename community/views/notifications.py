@@ -1,0 +1,74 @@
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from community.extensions import db
+from community.forms import ActionForm
+from community.models import NotificationKind
+from community.services import notifications
+
+bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+
+
+@bp.get("/")
+@login_required
+def index():
+    page = notifications.recent(current_user, max(request.args.get("page", 1, type=int), 1))
+    return render_template("notifications/index.html", page=page)
+
+
+@bp.get("/<int:notification_id>")
+@login_required
+def open_one(notification_id: int):
+    """Mark read, then go to the post in its context."""
+    notification = notifications.mark_read(current_user, notification_id)
+    if notification is None:
+        abort(404)
+    db.session.commit()
+    if notification.post_id:
+        return redirect(url_for("discussion.permalink", post_id=notification.post_id, _anchor=f"c{notification.post_id}"))
+    return redirect(url_for("notifications.index"))
+
+
+@bp.post("/read-all")
+@login_required
+def read_all():
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    notifications.mark_all_read(current_user)
+    db.session.commit()
+    flash("All caught up.", "success")
+    return redirect(url_for("notifications.index"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    if request.method == "POST":
+        if not ActionForm().validate_on_submit():
+            abort(400)
+        try:
+            notifications.set_email_prefs(current_user, {k.value: request.form[k.value] for k in NotificationKind
+                                                         if k.value in request.form})
+        except ValueError:
+            abort(400)
+        db.session.commit()
+        flash("Email preferences saved.", "success")
+        return redirect(url_for("notifications.settings"))
+    return render_template("notifications/settings.html", kinds=notifications.KIND_LABELS,
+                           modes=notifications.EMAIL_MODES, current=lambda k: notifications.email_mode(current_user, k))
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+def unsubscribe(token: str):
+    """Works without logging in: the signed token names the account and the kind."""
+    found = notifications.read_unsubscribe_token(token)
+    if found is None:
+        abort(404)
+    user, kind = found
+    if request.method == "POST":
+        if not ActionForm().validate_on_submit():
+            abort(400)
+        notifications.set_email_prefs(user, {kind.value: "none"})
+        db.session.commit()
+        return render_template("notifications/unsubscribed.html", label=notifications.KIND_LABELS[kind], done=True)
+    return render_template("notifications/unsubscribed.html", label=notifications.KIND_LABELS[kind], done=False)

@@ -1,0 +1,171 @@
+"""Notifications: replies, mentions, answers; the page; email now, digests, unsubscribe."""
+
+from __future__ import annotations
+
+import email
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from community.extensions import db
+from community.models import Notification, NotificationKind, Post
+from community.services import notifications
+from tests.conftest import text_of
+from tests.views.test_smtp import Inbox, free_port  # noqa: F401  (the fixture's helpers)
+
+
+@pytest.fixture
+def episode(factories):
+    return factories.episode(1, "An episode")
+
+
+def kinds_for(user) -> list[str]:
+    return sorted(n.kind.value for n in db.session.scalars(select(Notification).where(Notification.user_id == user.id)))
+
+
+def test_reply_and_mention_notify_once_each(app, factories, login, episode):
+    ada, bob, cy = factories.user("ada"), factories.user("bob"), factories.user("cyd")
+    top = factories.comment(bob, episode, body="Bob's point")
+    browser = login(ada, the_client=app.test_client())
+    browser.post(f"/posts/{top.id}/reply", data={"body": "Good point @bob, and @cyd should see this. @nobody_here"})
+    assert kinds_for(bob) == ["reply"]  # mentioned too, but one event tells him once
+    assert kinds_for(cy) == ["mention"]
+    assert kinds_for(ada) == []
+    reply = db.session.scalar(select(Post).where(Post.parent_id == top.id))
+    assert '<a href="/u/cyd" rel="nofollow ugc noopener">@cyd</a>' in reply.body_html
+    assert "@nobody_here" in reply.body_html and 'href="/u/nobody_here"' not in reply.body_html
+
+
+def test_no_notification_for_replying_to_yourself(app, factories, login, episode):
+    ada = factories.user("ada")
+    top = factories.comment(ada, episode)
+    login(ada, the_client=app.test_client()).post(f"/posts/{top.id}/reply", data={"body": "also, @ada"})
+    assert kinds_for(ada) == []
+
+
+def test_edit_notifies_only_newly_mentioned(app, factories, login, episode):
+    ada, cy, dee = factories.user("ada"), factories.user("cyd"), factories.user("dee")
+    browser = login(ada, the_client=app.test_client())
+    browser.post(f"/episodes/{episode.slug}/comments", data={"body": "hi @cyd"})
+    post = db.session.scalar(select(Post))
+    browser.post(f"/posts/{post.id}/edit", data={"body": "hi @cyd and @dee", "submit": "Save"})
+    assert kinds_for(cy) == ["mention"] and kinds_for(dee) == ["mention"]
+
+
+def test_suspended_users_get_no_notifications(app, factories, login, episode):
+    from datetime import timedelta
+
+    from community.models.base import utcnow
+
+    ada = factories.user("ada")
+    gone = factories.user("gone")
+    top = factories.comment(gone, episode)
+    gone.suspended_until = utcnow() + timedelta(days=1)
+    db.session.commit()
+    login(ada, the_client=app.test_client()).post(f"/posts/{top.id}/reply", data={"body": "hello"})
+    assert kinds_for(gone) == []
+
+
+def test_notifications_page_unread_count_and_mark_read(app, factories, login, episode):
+    ada, bob = factories.user("ada"), factories.user("bob")
+    top = factories.comment(bob, episode)
+    login(ada, the_client=app.test_client()).post(f"/posts/{top.id}/reply", data={"body": "first"})
+    login(ada, the_client=app.test_client()).post(f"/posts/{top.id}/reply", data={"body": "second"})
+    browser = login(bob, the_client=app.test_client())
+    html = browser.get("/").get_data(as_text=True)
+    assert 'aria-label="2 unread">2</span>' in html
+    page = browser.get("/notifications/")
+    assert "ada replied: second" in text_of(page)
+    first = db.session.scalar(select(Notification).order_by(Notification.id))
+    target = browser.get(f"/notifications/{first.id}")
+    assert target.status_code == 302 and target.headers["Location"].endswith(f"/posts/{first.post_id}#c{first.post_id}")
+    assert 'aria-label="1 unread"' in browser.get("/").get_data(as_text=True)
+    browser.post("/notifications/read-all")
+    assert "unread" not in browser.get("/").get_data(as_text=True).split("<main")[0]
+
+
+def test_cannot_open_someone_elses_notification(app, factories, login, episode):
+    ada, bob = factories.user("ada"), factories.user("bob")
+    top = factories.comment(bob, episode)
+    login(ada, the_client=app.test_client()).post(f"/posts/{top.id}/reply", data={"body": "hi"})
+    note = db.session.scalar(select(Notification))
+    assert login(factories.user("mallory"), the_client=app.test_client()).get(f"/notifications/{note.id}").status_code == 404
+
+
+@pytest.fixture
+def smtp():
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+@pytest.fixture
+def app_config(smtp):
+    return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp[0].port}
+
+
+def _parts(message) -> dict[str, str]:
+    return {part.get_content_type(): part.get_payload(decode=True).decode() for part in message.walk()
+            if not part.is_multipart()}
+
+
+def test_reply_email_arrives_with_text_and_html_and_readable_math(app, factories, login, episode, smtp):
+    _, inbox = smtp
+    ada, bob = factories.user("ada"), factories.user("bob", email="bob@example.org")
+    top = factories.comment(bob, episode)
+    login(ada, the_client=app.test_client()).post(f"/posts/{top.id}/reply", data={"body": "The loss is $\\mathcal{L}(\\theta)$."})
+    assert len(inbox.messages) == 1
+    message = inbox.messages[0]
+    assert message["To"] == "bob@example.org" and "ada replied" in message["Subject"]
+    parts = _parts(message)
+    assert "\\mathcal{L}(\\theta)" in parts["text/plain"]  # the LaTeX source reads fine as text
+    assert "<math" in parts["text/html"]
+    assert "/notifications/unsubscribe/" in parts["text/plain"]
+
+
+def test_unsubscribe_link_works_without_logging_in(app, factories, login, episode, smtp):
+    _, inbox = smtp
+    ada, bob = factories.user("ada"), factories.user("bob")
+    top = factories.comment(bob, episode)
+    login(ada, the_client=app.test_client()).post(f"/posts/{top.id}/reply", data={"body": "one"})
+    link = re.search(r"http://localhost(/notifications/unsubscribe/\S+)", _parts(inbox.messages[0])["text/plain"]).group(1)
+    anonymous = app.test_client()
+    assert "Stop these emails?" in text_of(anonymous.get(link))
+    assert "Unsubscribed" in text_of(anonymous.post(link))
+    login(ada, the_client=app.test_client()).post(f"/posts/{top.id}/reply", data={"body": "two"})
+    assert len(inbox.messages) == 1  # no more reply emails
+    assert kinds_for(bob) == ["reply", "reply"]  # still on the site
+    assert app.test_client().get("/notifications/unsubscribe/forged-token").status_code == 404
+
+
+def test_daily_digest_gathers_notifications(app, factories, login, episode, smtp):
+    _, inbox = smtp
+    ada, bob = factories.user("ada"), factories.user("bob")
+    bob.email_prefs = {"reply": "daily"}
+    db.session.commit()
+    top = factories.comment(bob, episode)
+    for body in ("one", "two", "three"):
+        login(ada, the_client=app.test_client()).post(f"/posts/{top.id}/reply", data={"body": body})
+    assert inbox.messages == []
+    result = app.test_cli_runner().invoke(args=["notifications", "send-digests"])
+    assert "sent 1 digests" in result.output
+    assert len(inbox.messages) == 1 and "3 new notifications" in inbox.messages[0]["Subject"]
+    app.test_cli_runner().invoke(args=["notifications", "send-digests"])
+    assert len(inbox.messages) == 1  # nothing twice
+
+
+def test_email_settings_page(app, factories, login):
+    bob = factories.user("bob")
+    browser = login(bob, the_client=app.test_client())
+    assert browser.post("/notifications/settings", data={"reply": "none", "mention": "daily"}).status_code == 302
+    db.session.expire_all()
+    user = db.session.get(type(bob), bob.id)
+    assert notifications.email_mode(user, NotificationKind.reply) == "none"
+    assert notifications.email_mode(user, NotificationKind.mention) == "daily"
+    assert browser.post("/notifications/settings", data={"reply": "hourly"}).status_code == 400
+    assert db.session.scalar(select(func.count(Notification.id))) == 0
