@@ -287,7 +287,8 @@ def table(results: list[Result], hello_rps: float) -> str:
              "|---|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         ratio = f"{r.requests_per_second / hello_rps:.3f}" if hello_rps else "-"
-        lines.append(f"| {r.label} | {r.requests_per_second:,.1f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.queries} "
+        queries = "n/a" if r.path == "hello" else r.queries
+        lines.append(f"| {r.label} | {r.requests_per_second:,.1f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {queries} "
                      f"| {ratio} | {r.errors} |")
     return "\n".join(lines)
 

@@ -143,7 +143,7 @@ def register_mail_dispatch(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from community import api
     from community.views import (
-        accounts, discussion, episodes, feeds, guests, main, moderation, notifications, papers, questions,
+        accounts, discussion, episodes, feeds, guests, main, moderation, notifications, papers, questions, search,
     )
 
     app.register_blueprint(main.bp)
@@ -156,6 +156,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(guests.bp)
     app.register_blueprint(moderation.bp)
     app.register_blueprint(notifications.bp)
+    app.register_blueprint(search.bp)
     app.register_blueprint(api.bp)
 
 

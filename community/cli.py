@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from community import feed_parser
 from community.extensions import db
 from community.models import Role
-from community.services import DomainError, accounts, demo_data, discussion, episodes, notifications
+from community.services import DomainError, accounts, demo_data, discussion, episodes, notifications, search
 
 users_cli = AppGroup("users", help="Create users and change their roles.")
 ROLE_CHOICE = click.Choice([role.value for role in Role])
@@ -99,6 +99,17 @@ def bench_data_command(posts: int, users: int, episode_count: int, seed: int) ->
     click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
 
 
+search_cli = AppGroup("search", help="The full-text search index.")
+
+
+@search_cli.command("reindex")
+def search_reindex() -> None:
+    """Rebuild the search index of episodes and posts."""
+    search.reindex()
+    db.session.commit()
+    click.echo("search index rebuilt")
+
+
 notifications_cli = AppGroup("notifications", help="Notification email.")
 
 
@@ -110,6 +121,7 @@ def send_digests() -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(notifications_cli)
+    app.cli.add_command(search_cli)
     app.cli.add_command(bench_data_command)
     app.cli.add_command(markup_cli)
     app.cli.add_command(users_cli)

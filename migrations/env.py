@@ -8,6 +8,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.pool import NullPool
 
 from community.models.base import UTCDateTime
+from community.models.search import is_search_object
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -72,6 +73,11 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    """Search tables, triggers and indexes are written by hand (models/search.py)."""
+    return not is_search_object(name)
+
+
 def render_item(type_, obj, autogen_context):
     """Our UTCDateTime is a plain timezone-aware DateTime to the database."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
@@ -99,6 +105,7 @@ def run_migrations_online():
 
     conf_args = current_app.extensions['migrate'].configure_args
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_object", include_object)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

@@ -13,4 +13,4 @@ def allow_cross_origin_reads(response):
     return response
 
 
-from community.api import discussion, episodes, papers, questions  # noqa: E402,F401  (routes register on bp)
+from community.api import discussion, episodes, papers, questions, search  # noqa: E402,F401  (routes register on bp)

@@ -7,6 +7,7 @@ from community.models.episodes import Appearance, AppearanceRole, Episode, Perso
 from community.models.moderation import FLAG_REASON_LABELS, Flag, FlagReason, ModerationAction
 from community.models.notifications import Notification, NotificationKind
 from community.models.papers import Paper
+from community.models import search  # noqa: E402,F401  (search indexes and FTS tables join the metadata)
 
 __all__ = [
     "FLAG_REASON_LABELS", "Appearance", "AppearanceRole", "Base", "Flag", "FlagReason", "Episode", "ModerationAction", "Notification", "NotificationKind",

@@ -28,6 +28,8 @@ class Episode(Base):
     # The importer's identity of the item (guid, else enclosure, link, title+date): see feed_parser.
     feed_identity: Mapped[str | None] = mapped_column(String(1000), unique=True)
     source_link: Mapped[str | None] = mapped_column(String(2000))
+    # Title, summary, guests and show notes as plain text: what full-text search indexes.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

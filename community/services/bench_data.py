@@ -147,6 +147,12 @@ def _dt(ts: float) -> datetime:
 
 def _insert(model, rows: list[dict], batch: int = 10_000) -> None:
     table = model.__table__
+    if rows:
+        # Values come from the seed, never from a column default (a clock would break
+        # determinism): a new non-nullable column must be added here, and this says so.
+        missing = sorted(c.name for c in table.columns if not c.nullable and c.name not in rows[0])
+        if missing:
+            raise RuntimeError(f"bench_data does not fill {table.name}.{', '.join(missing)}: add it to the rows.")
     for start in range(0, len(rows), batch):
         db.session.execute(insert(table), rows[start:start + batch])
 
@@ -227,7 +233,7 @@ class _Generator:
                 "affiliation": rng.choice(AFFILIATIONS), "bio_source": bio_src, "bio_html": bio_html,
                 "links": [f"https://example.org/~{username}"] if rng.random() < 0.15 else [],
                 "role": role, "created_at": _dt(BASE_TS - 4 * 365 * DAY + rng.random() * 300 * DAY),
-                "suspended_until": None, "suspension_reason": None,
+                "suspended_until": None, "suspension_reason": None, "email_prefs": {},
             })
         self.guest_users = [i for i, r in enumerate(roles) if r == Role.guest]
         self.moderators = [self.user_ids[i] for i, r in enumerate(roles) if r in (Role.moderator, Role.admin)]
@@ -246,6 +252,7 @@ class _Generator:
                 "password_hash": self.password_hash, "display_name": "Benchmark Bot", "affiliation": "",
                 "bio_source": "", "bio_html": "", "links": [], "role": Role.member,
                 "created_at": _dt(self.bench_created), "suspended_until": None, "suspension_reason": None,
+                "email_prefs": {},
             })
         self.pool_ids = self.user_ids + [existing]  # voters; the last one is "bench"
         self.bench_index = len(self.pool_ids) - 1
@@ -258,6 +265,7 @@ class _Generator:
         used_keys = set(db.session.scalars(select(Person.name_key)))
         number = (db.session.scalar(select(func.max(Episode.number))) or 0) + 1
         self.people_rows, self.episode_rows, self.appearance_rows = [], [], []
+        people: dict[int, str] = {}  # id -> "name affiliation", for the episodes' search text
 
         def new_person(name: str, affiliation: str, user_id: int | None = None) -> int:
             key = name_key(name)
@@ -268,6 +276,7 @@ class _Generator:
             pid = self._take_ids("people", 1)
             self.people_rows.append({"id": pid, "name": name, "name_key": key, "affiliation": affiliation,
                                      "links": [f"https://example.org/people/{pid}"], "user_id": user_id})
+            people[pid] = f"{name} {affiliation}"
             return pid
 
         hosts = [new_person(" ".join(self._name()), "Generally Intelligent") for _ in range(2)]
@@ -305,10 +314,15 @@ class _Generator:
                 self.bench_targets[index] = size
             existing_slugs.add(slug)
             duration = rng.randrange(45 * 60, 150 * 60)
+            summary = f"{first} {last} talks about {topic}: what works, what doesn't, and what is next."
+            show_notes = rng.choice(notes)
+            # As services.episodes.refresh_search_text builds it: title, summary, people, notes.
+            search_text = " ".join(" ".join([title, summary, " ".join(people[p] for p in guests + hosts),
+                                             markup.plain_text(show_notes)]).split())
             self.episode_rows.append({
                 "id": eid, "number": ep_number, "slug": slug, "title": title, "published_at": _dt(published),
-                "summary": f"{first} {last} talks about {topic}: what works, what doesn't, and what is next.",
-                "show_notes_html": rng.choice(notes), "audio_url": f"https://media.bench.invalid/{slug}.mp3",
+                "summary": summary, "search_text": search_text,
+                "show_notes_html": show_notes, "audio_url": f"https://media.bench.invalid/{slug}.mp3",
                 "duration_seconds": duration, "feed_guid": f"bench-{eid}", "feed_identity": f"bench:{eid}",
                 "source_link": f"https://example.org/episodes/{slug}", "created_at": _dt(published),
                 "updated_at": _dt(published),

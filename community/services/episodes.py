@@ -80,6 +80,15 @@ def person(name: str, affiliation: str = "", links: list[str] | None = None) -> 
     return found
 
 
+def refresh_search_text(episode: Episode) -> None:
+    """What search indexes for an episode: title, summary, people, show notes (plain text)."""
+    people = " ".join(f"{a.person.name} {a.person.affiliation}" for a in episode.appearances)
+    parts = [episode.title or "", episode.summary or "", people, markup.plain_text(episode.show_notes_html or "")]
+    text = " ".join(" ".join(parts).split())
+    if episode.search_text != text:
+        episode.search_text = text
+
+
 def set_people(episode: Episode, guests: list[Person], hosts: list[Person]) -> None:
     wanted = [(p, AppearanceRole.guest) for p in guests] + [(p, AppearanceRole.host) for p in hosts]
     current = {(a.person_id, a.role): a for a in episode.appearances}
@@ -89,6 +98,7 @@ def set_people(episode: Episode, guests: list[Person], hosts: list[Person]) -> N
         appearance.position = position
         keep.append(appearance)
     episode.appearances = keep
+    refresh_search_text(episode)
 
 
 @dataclass
@@ -124,22 +134,26 @@ def import_feed(feed: ParsedFeed, progress=None) -> ImportReport:
     `progress(item)` is called after each item (the command's progress bar).
     """
     report = ImportReport(skipped=list(feed.skipped))
+    identities = [i.identity for i in feed.items]
     existing = {
         e.feed_identity: e
-        for e in db.session.scalars(select(Episode).where(Episode.feed_identity.in_([i.identity for i in feed.items])))
+        for e in db.session.scalars(select(Episode).where(Episode.feed_identity.in_(identities))
+                                    .options(selectinload(Episode.appearances)))
     }
     for item in feed.items:
         values = _fields_from_item(item)
         episode = existing.get(item.identity)
         if episode is None:
             episode = Episode(feed_identity=item.identity, slug=_unique_slug(episode_slug(item.number, values["title"])),
-                              **values)
+                              appearances=[], **values)
             db.session.add(episode)
+            refresh_search_text(episode)
             db.session.flush()
             report.created += 1
         elif any(getattr(episode, key) != value for key, value in values.items()):
             for key, value in values.items():
                 setattr(episode, key, value)
+            refresh_search_text(episode)
             report.updated += 1
         else:
             report.unchanged += 1

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import distinct, func, select
+from sqlalchemy import distinct, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from community import markup, paper_ids
@@ -72,7 +72,7 @@ def submit(actor: User, episode: Episode, *, link: str, title: str, moment: str 
         try:
             with db.session.begin_nested():
                 post = discussion.create_post(actor, episode=episode, body=note or "", kind=PostKind.paper,
-                                              paper_id=paper.id, moment_seconds=seconds)
+                                              paper_id=paper.id, moment_seconds=seconds, title=paper.title)
                 # Unlike a comment, an entry starts with its submitter's vote: the score of a
                 # paper is how many people want it on the list, however they linked it.
                 db.session.add(Vote(user_id=actor.id, post_id=post.id, value=1))
@@ -236,6 +236,8 @@ def enrich(paper_id: int) -> bool:
     paper.title = meta["title"][:TITLE_MAX]
     paper.authors = meta["authors"]
     paper.year = meta["year"]
+    # Entries carry the title too, so that search finds papers by it.
+    db.session.execute(update(Post).where(Post.paper_id == paper.id).values(title=paper.title))
     db.session.commit()
     return True
 

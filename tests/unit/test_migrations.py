@@ -10,6 +10,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, text
 
 from community.extensions import db
+from community.models.search import SQLITE_TRIGGERS, is_search_object
 from tests.conftest import PG_URL, make_test_app
 
 SCHEMA = "migration_check"
@@ -39,7 +40,8 @@ def empty_app(database, tmp_path):
 
 def _differences():
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(conn, opts={
+            "compare_type": True, "include_object": lambda obj, name, *rest: not is_search_object(name)})
         return compare_metadata(context, db.metadata)
 
 
@@ -79,3 +81,16 @@ def test_upgrade_keeps_data_written_under_an_older_schema(empty_app):
         assert conn.execute(text("SELECT count(*) FROM votes")).scalar() == 1
         assert conn.execute(text("SELECT body_html, locked FROM posts")).one() == ("<p>hi</p>", False)
     assert _differences() == []
+
+
+def test_search_structures_exist_at_head(empty_app, database):
+    """A batch rebuild of posts/episodes in a later migration would drop the SQLite
+    triggers silently; this catches it."""
+    upgrade()
+    with db.engine.connect() as conn:
+        if database == "sqlite":
+            triggers = set(conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
+            assert SQLITE_TRIGGERS <= triggers
+        else:
+            indexes = set(conn.execute(text("SELECT indexname FROM pg_indexes")).scalars())
+            assert {"ix_posts_search", "ix_episodes_search"} <= indexes

@@ -1,0 +1,67 @@
+"""Full-text search storage, one per database:
+
+- SQLite: FTS5 tables kept in sync with posts and episodes by triggers (external
+  content, so the text is stored once);
+- PostgreSQL: GIN indexes on the same tsvector expressions the search service queries.
+
+Either way the index follows every insert, edit and delete by itself. Visibility (hidden,
+removed...) is checked against posts.status at query time, so moderation needs no reindex.
+Note for migrations: an SQLite batch rebuild of posts or episodes drops their triggers;
+such a migration must run SQLITE_DDL again (tests check that the triggers exist at head).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import DDL, Index, event, func, literal_column
+
+from community.models.discussion import Post
+from community.models.episodes import Episode
+
+POST_DOCUMENT = "coalesce(title, '') || ' ' || body_source"
+EPISODE_DOCUMENT = "search_text"
+
+SQLITE_DDL = [
+    "CREATE VIRTUAL TABLE IF NOT EXISTS posts_fts USING fts5(title, body_source, content='posts', content_rowid='id',"
+    " tokenize='porter unicode61')",
+    "CREATE TRIGGER IF NOT EXISTS posts_fts_insert AFTER INSERT ON posts BEGIN"
+    " INSERT INTO posts_fts(rowid, title, body_source) VALUES (new.id, new.title, new.body_source); END",
+    "CREATE TRIGGER IF NOT EXISTS posts_fts_delete AFTER DELETE ON posts BEGIN"
+    " INSERT INTO posts_fts(posts_fts, rowid, title, body_source) VALUES ('delete', old.id, old.title, old.body_source); END",
+    "CREATE TRIGGER IF NOT EXISTS posts_fts_update AFTER UPDATE OF title, body_source ON posts BEGIN"
+    " INSERT INTO posts_fts(posts_fts, rowid, title, body_source) VALUES ('delete', old.id, old.title, old.body_source);"
+    " INSERT INTO posts_fts(rowid, title, body_source) VALUES (new.id, new.title, new.body_source); END",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS episodes_fts USING fts5(search_text, content='episodes', content_rowid='id',"
+    " tokenize='porter unicode61')",
+    "CREATE TRIGGER IF NOT EXISTS episodes_fts_insert AFTER INSERT ON episodes BEGIN"
+    " INSERT INTO episodes_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
+    "CREATE TRIGGER IF NOT EXISTS episodes_fts_delete AFTER DELETE ON episodes BEGIN"
+    " INSERT INTO episodes_fts(episodes_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text); END",
+    "CREATE TRIGGER IF NOT EXISTS episodes_fts_update AFTER UPDATE OF search_text ON episodes BEGIN"
+    " INSERT INTO episodes_fts(episodes_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text);"
+    " INSERT INTO episodes_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
+]
+SQLITE_TRIGGERS = {"posts_fts_insert", "posts_fts_delete", "posts_fts_update",
+                   "episodes_fts_insert", "episodes_fts_delete", "episodes_fts_update"}
+
+# PostgreSQL: created only there (ddl_if); autogenerate is told to leave them alone.
+POSTS_SEARCH_INDEX = Index(
+    "ix_posts_search", func.to_tsvector(literal_column("'english'"), literal_column(POST_DOCUMENT)),
+    postgresql_using="gin", _table=Post.__table__,
+).ddl_if(dialect="postgresql")
+EPISODES_SEARCH_INDEX = Index(
+    "ix_episodes_search", func.to_tsvector(literal_column("'english'"), literal_column(EPISODE_DOCUMENT)),
+    postgresql_using="gin", _table=Episode.__table__,
+).ddl_if(dialect="postgresql")
+
+SEARCH_OBJECT_NAMES = {"ix_posts_search", "ix_episodes_search", "posts_fts", "episodes_fts"}
+
+
+def is_search_object(name: str | None) -> bool:
+    """Objects migrations manage by hand (autogenerate cannot see FTS5 tables or these indexes)."""
+    return bool(name) and (name in SEARCH_OBJECT_NAMES or name.startswith(("posts_fts_", "episodes_fts_")))
+
+
+# create_all (tests, first runs) builds the SQLite side too; migrations run SQLITE_DDL themselves.
+for _statement in SQLITE_DDL:
+    event.listen(Episode.__table__ if "ON episodes" in _statement or "episodes_fts USING" in _statement
+                 else Post.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))

@@ -1,0 +1,222 @@
+"""Full-text search over episodes and posts of every kind: one service, two engines
+(SQLite FTS5 on the embedded default, PostgreSQL tsvector in production).
+
+User input never reaches either query language as written: it is parsed here into
+words, "phrases", -exclusions and prefix* terms of word characters only, and each
+engine's query is built from those. Malformed input (stray quotes, lone operators,
+very long text) simply yields fewer terms, never an error.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, text
+
+from community.extensions import db
+from community.models import Episode, Post, PostKind, PostStatus, User
+from community.models.search import EPISODE_DOCUMENT, POST_DOCUMENT
+
+MAX_QUERY = 200
+MAX_TERMS = 12
+START, STOP = "\x01", "\x02"  # snippet markers: the snippet is escaped, then these become <mark>
+_TOKEN = re.compile(r'(-?)"([^"]*)"|(\S+)')
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass
+class Term:
+    words: list[str]
+    prefix: bool = False
+    exclude: bool = False
+
+
+@dataclass
+class ParsedQuery:
+    terms: list[Term] = field(default_factory=list)
+
+    @property
+    def positive(self) -> list[Term]:
+        return [t for t in self.terms if not t.exclude]
+
+    @property
+    def usable(self) -> bool:
+        return bool(self.positive)
+
+
+def parse(raw: str) -> ParsedQuery:
+    raw = (raw or "")[:MAX_QUERY]
+    if raw.count('"') % 2:  # an unbalanced quote is just a character
+        raw = raw.replace('"', " ")
+    terms = []
+    for m in _TOKEN.finditer(raw):
+        if m.group(2) is not None:
+            words = _WORD.findall(m.group(2).lower())
+            if words:
+                terms.append(Term(words, exclude=m.group(1) == "-"))
+            continue
+        token = m.group(3)
+        exclude = token.startswith("-") and len(token) > 1
+        prefix = token.endswith("*")
+        words = _WORD.findall(token.lower())
+        if not words:
+            continue
+        if len(words) > 1:  # "a-b" or "x.y": a phrase of its parts
+            terms.append(Term(words, exclude=exclude))
+        else:
+            terms.append(Term(words, prefix=prefix, exclude=exclude))
+    return ParsedQuery(terms[:MAX_TERMS])
+
+
+def fts5_query(query: ParsedQuery) -> str:
+    def quoted(term: Term) -> str:
+        return '"' + " ".join(term.words) + '"' + ("*" if term.prefix else "")
+
+    positive = " ".join(quoted(t) for t in query.positive)
+    negative = "".join(f" NOT {quoted(t)}" for t in query.terms if t.exclude)
+    return positive + negative
+
+
+def tsquery(query: ParsedQuery) -> str:
+    def lexemes(term: Term) -> str:
+        parts = [f"'{w}'" for w in term.words]
+        if term.prefix:
+            parts[-1] += ":*"
+        body = " <-> ".join(parts)
+        return f"!({body})" if term.exclude else f"({body})"
+
+    return " & ".join(lexemes(t) for t in query.terms)
+
+
+def _snippet_html(snippet: str | None) -> str:
+    safe = html.escape(" ".join((snippet or "").split()))
+    return safe.replace(START, "<mark>").replace(STOP, "</mark>")
+
+
+@dataclass
+class Filters:
+    kind: str | None = None
+    episode: str | None = None  # slug
+    author: str | None = None  # username
+    since: datetime | None = None
+    until: datetime | None = None
+    sort: str = "relevance"  # or "newest"
+
+
+@dataclass
+class PostHit:
+    post: Post
+    snippet_html: str
+    episode: Episode | None
+
+
+@dataclass
+class EpisodeHit:
+    episode: Episode
+    snippet_html: str
+
+
+@dataclass
+class Results:
+    query: ParsedQuery
+    posts: list[PostHit]
+    total: int
+    episodes: list[EpisodeHit]
+
+
+def _post_conditions(filters: Filters, viewer: User | None, params: dict) -> list[str]:
+    """SQL conditions on `posts` (bound parameters only)."""
+    conditions = ["posts.status != 'deleted'"]
+    if not (viewer is not None and viewer.is_authenticated and viewer.is_moderator):
+        conditions.append("posts.status = 'visible'")
+    if filters.kind in {k.value for k in PostKind}:
+        conditions.append("posts.kind = :kind")
+        params["kind"] = filters.kind
+    if filters.episode:
+        conditions.append("posts.episode_id = (SELECT id FROM episodes WHERE slug = :episode_slug)")
+        params["episode_slug"] = filters.episode
+    if filters.author:
+        conditions.append("posts.author_id = (SELECT id FROM users WHERE username_key = :author_key)")
+        params["author_key"] = filters.author.lower()
+    if filters.since:
+        conditions.append("posts.created_at >= :since")
+        params["since"] = _bind_time(filters.since)
+    if filters.until:
+        conditions.append("posts.created_at < :until")
+        params["until"] = _bind_time(filters.until)
+    return conditions
+
+
+def _bind_time(moment: datetime):
+    """SQLite stores naive UTC (see UTCDateTime); PostgreSQL takes the aware value."""
+    return moment.replace(tzinfo=None) if db.session.get_bind().dialect.name == "sqlite" else moment
+
+
+def search(raw: str, filters: Filters, viewer: User | None, page: int = 1, per_page: int = 20) -> Results:
+    query = parse(raw)
+    if not query.usable:
+        return Results(query, [], 0, [])
+    engine = db.session.get_bind().dialect.name
+    params: dict = {"limit": per_page, "offset": (page - 1) * per_page}
+    conditions = _post_conditions(filters, viewer, params)
+    if engine == "sqlite":
+        params["q"] = fts5_query(query)
+        base = f"FROM posts_fts JOIN posts ON posts.id = posts_fts.rowid WHERE posts_fts MATCH :q AND {' AND '.join(conditions)}"
+        rank, snippet = "bm25(posts_fts, 2.0, 1.0)", f"snippet(posts_fts, -1, '{START}', '{STOP}', '…', 24)"
+        order = "posts.created_at DESC" if filters.sort == "newest" else "rank ASC"
+    else:
+        params["q"] = tsquery(query)
+        vector = f"to_tsvector('english', {POST_DOCUMENT})"
+        base = (f"FROM posts, to_tsquery('english', :q) AS query WHERE {vector} @@ query AND "
+                + " AND ".join(conditions))
+        rank = f"ts_rank({vector}, query)"
+        snippet = (f"ts_headline('english', {POST_DOCUMENT}, query, "
+                   f"'StartSel={START},StopSel={STOP},MaxWords=30,MinWords=12,MaxFragments=2')")
+        order = "posts.created_at DESC" if filters.sort == "newest" else "rank DESC"
+    total = db.session.execute(text(f"SELECT count(*) {base}"), params).scalar()
+    rows = db.session.execute(
+        text(f"SELECT posts.id, {rank} AS rank, {snippet} AS snippet {base} ORDER BY {order}, posts.id "
+             f"LIMIT :limit OFFSET :offset"), params).all()
+    posts = {p.id: p for p in db.session.scalars(select(Post).where(Post.id.in_([r.id for r in rows])))}
+    episode_ids = {p.episode_id for p in posts.values() if p.episode_id}
+    episodes = {e.id: e for e in db.session.scalars(select(Episode).where(Episode.id.in_(episode_ids)))} if episode_ids else {}
+    hits = [PostHit(posts[r.id], _snippet_html(r.snippet), episodes.get(posts[r.id].episode_id))
+            for r in rows if r.id in posts]
+    show_episodes = page == 1 and not (filters.kind or filters.author)
+    return Results(query, hits, total, _episodes(query, engine) if show_episodes else [])
+
+
+def _episodes(query: ParsedQuery, engine: str, limit: int = 5) -> list[EpisodeHit]:
+    if engine == "sqlite":
+        sql = (f"SELECT episodes.id, snippet(episodes_fts, 0, '{START}', '{STOP}', '…', 20) AS snippet "
+               "FROM episodes_fts JOIN episodes ON episodes.id = episodes_fts.rowid "
+               "WHERE episodes_fts MATCH :q ORDER BY bm25(episodes_fts) LIMIT :limit")
+        params = {"q": fts5_query(query), "limit": limit}
+    else:
+        vector = f"to_tsvector('english', {EPISODE_DOCUMENT})"
+        sql = (f"SELECT episodes.id, ts_headline('english', {EPISODE_DOCUMENT}, query, "
+               f"'StartSel={START},StopSel={STOP},MaxWords=25,MinWords=10') AS snippet "
+               f"FROM episodes, to_tsquery('english', :q) AS query WHERE {vector} @@ query "
+               f"ORDER BY ts_rank({vector}, query) DESC LIMIT :limit")
+        params = {"q": tsquery(query), "limit": limit}
+    rows = db.session.execute(text(sql), params).all()
+    found = {e.id: e for e in db.session.scalars(select(Episode).where(Episode.id.in_([r.id for r in rows])))}
+    return [EpisodeHit(found[r.id], _snippet_html(r.snippet)) for r in rows if r.id in found]
+
+
+def reindex() -> None:
+    """Rebuild everything the search reads (after a restore, or to be sure)."""
+    from community.services import episodes
+
+    for episode in db.session.scalars(select(Episode)):
+        episodes.refresh_search_text(episode)
+    db.session.flush()
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(text("INSERT INTO posts_fts(posts_fts) VALUES ('rebuild')"))
+        db.session.execute(text("INSERT INTO episodes_fts(episodes_fts) VALUES ('rebuild')"))
+    else:
+        db.session.execute(text("REINDEX INDEX ix_posts_search"))
+        db.session.execute(text("REINDEX INDEX ix_episodes_search"))
