@@ -271,8 +271,10 @@ def run_wrk(result: Result, url: str, args: argparse.Namespace, cookie: str | No
     print(f"  wrk {result.label} ...", flush=True)
     done = subprocess.run(command, capture_output=True, text=True, timeout=args.duration + 120)
     name = re.sub(r"[^a-z0-9]+", "-", result.label.lower()).strip("-")
-    (OUT / f"wrk-{name}.txt").write_text(" ".join(command[:-3] if script_args else command) + "\n\n" + done.stdout
-                                         + done.stderr)
+    # The raw output is kept; the session cookie and CSRF token are not written to disk.
+    shown = [arg.split("=", 1)[0] + "=..." if arg.startswith("Cookie:") else arg
+             for arg in (command[:-len(script_args)] if script_args else command)]
+    (OUT / f"wrk-{name}.txt").write_text(" ".join(shown) + "\n\n" + done.stdout + done.stderr)
     if done.returncode != 0:
         fail(f"wrk failed for {result.label}:\n{done.stderr}")
     parse_wrk(done.stdout, result)

@@ -88,3 +88,15 @@ class Appearance(Base):
 
     episode: Mapped[Episode] = relationship(back_populates="appearances", lazy="raise")
     person: Mapped[Person] = relationship(back_populates="appearances", lazy="joined")
+
+
+class Follow(Base):
+    """A user following a person: they hear of each new episode with that guest."""
+
+    __tablename__ = "follows"
+    __table_args__ = (UniqueConstraint("user_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

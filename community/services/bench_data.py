@@ -1,11 +1,11 @@
 """`flask bench-data`: a deterministic synthetic community for benchmarks.
 
-Rows go in as Core bulk inserts (executemany) with primary keys computed here, so
-parents, roots and answers are known without round trips; every non-nullable column is
-filled explicitly because Core inserts skip the models' Python-side defaults in spirit
-(we want the values to come from the seed, not from the clock). The same seed on an
-empty database gives the same rows and ids; on a non-empty one ids start after the
-current maximum of each table, so the command can run twice.
+Rows go in as Core bulk inserts (executemany, a commit per chunk) with primary keys
+computed here, so parents, roots and answers are known without round trips. Every
+non-nullable column is filled explicitly: values come from the seed, never from a model
+default (a clock would break determinism). The same seed on an empty database gives
+the same rows and ids; on a non-empty one ids start after each table's current maximum
+(PostgreSQL's sequences are moved past them), so the command can run again.
 
 Shape: heavy-tailed thread sizes per episode (lognormal weights), threads both deep
 (replies to the latest reply) and wide (preferential attachment), ~5% paper links on
@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 import random
 from array import array
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from sqlalchemy import bindparam, func, insert, select, text, update
 

@@ -365,6 +365,11 @@ def comment_rate_limit() -> str:
     return config["COMMENT_RATE_LIMIT_NEW_ACCOUNT"] if young else config["COMMENT_RATE_LIMIT"]
 
 
+def latest_by_author(author: User, limit: int = 50) -> list[Post]:
+    query = select(Post).where(Post.author_id == author.id, Post.status == PostStatus.visible)
+    return list(db.session.scalars(query.order_by(Post.created_at.desc(), Post.id.desc()).limit(limit)))
+
+
 def latest_visible(episode: Episode | None = None, limit: int = 50, kinds=(PostKind.comment,)) -> list[Post]:
     """Newest public posts (for feeds): visible status only, never hidden or pending."""
     query = select(Post).where(Post.status == PostStatus.visible, Post.kind.in_(kinds))

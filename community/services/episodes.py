@@ -7,13 +7,13 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
 from community import markup
 from community.extensions import db
 from community.feed_parser import FeedItem, ParsedFeed
-from community.models import Appearance, AppearanceRole, Episode, Person, Post, User
+from community.models import Appearance, AppearanceRole, Episode, Follow, NotificationKind, Person, Post, User
 from community.services import discussion, papers, questions
 
 NEWEST_FIRST = (Episode.published_at.desc().nulls_last(), Episode.number.desc().nulls_last(), Episode.id.desc())
@@ -90,6 +90,8 @@ def refresh_search_text(episode: Episode) -> None:
 
 
 def set_people(episode: Episode, guests: list[Person], hosts: list[Person]) -> None:
+    """Who was on the episode; followers of a newly added guest are told."""
+    before = {(a.person_id, a.role) for a in episode.appearances}
     wanted = [(p, AppearanceRole.guest) for p in guests] + [(p, AppearanceRole.host) for p in hosts]
     current = {(a.person_id, a.role): a for a in episode.appearances}
     keep = []
@@ -99,7 +101,43 @@ def set_people(episode: Episode, guests: list[Person], hosts: list[Person]) -> N
         keep.append(appearance)
     episode.appearances = keep
     refresh_search_text(episode)
+    new_guests = [p for p in guests if (p.id, AppearanceRole.guest) not in before]
+    if new_guests:
+        db.session.flush()
+        _tell_followers(episode, new_guests)
 
+
+def _tell_followers(episode: Episode, guests: list[Person]) -> None:
+    from community.services import notifications
+
+    for guest in guests:
+        followers = db.session.scalars(select(Follow.user_id).where(Follow.person_id == guest.id)).all()
+        notifications.notify(followers, NotificationKind.episode, actor=None, event_key=f"episode:{episode.id}",
+                             message=f"New episode with {guest.name}: {episode.label} {episode.title}".replace("  ", " "))
+
+
+def follow(actor: User, person: Person, on: bool) -> None:
+    if on:
+        if db.session.scalar(select(Follow.id).where(Follow.user_id == actor.id, Follow.person_id == person.id)) is None:
+            db.session.add(Follow(user_id=actor.id, person_id=person.id))
+    else:
+        db.session.execute(delete(Follow).where(Follow.user_id == actor.id, Follow.person_id == person.id))
+    db.session.flush()
+
+
+def is_following(user: User | None, person: Person) -> bool:
+    if user is None or not user.is_authenticated:
+        return False
+    return db.session.scalar(select(Follow.id).where(Follow.user_id == user.id, Follow.person_id == person.id)) is not None
+
+
+def person_page(person_id: int) -> tuple[Person, list[Episode]] | None:
+    person = db.session.get(Person, person_id)
+    if person is None:
+        return None
+    query = (select(Episode).join(Appearance, Appearance.episode_id == Episode.id).where(Appearance.person_id == person.id)
+             .options(selectinload(Episode.appearances)).order_by(*NEWEST_FIRST))
+    return person, list(db.session.scalars(query))
 
 @dataclass
 class ImportReport:

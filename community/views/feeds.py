@@ -5,7 +5,8 @@ from datetime import datetime, timezone
 from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, abort, url_for
 
-from community.services import discussion, episodes
+from community import markup
+from community.services import accounts, discussion, episodes, questions
 
 bp = Blueprint("feeds", __name__)
 EPOCH = datetime(2020, 1, 1, tzinfo=timezone.utc)
@@ -65,3 +66,37 @@ def discussion_feed(slug: str):
         entry.updated(post.edited_at or post.created_at)
         entry.content(post.body_html, type="html")  # MathML travels inside the HTML
     return _atom(feed, max((p.edited_at or p.created_at for p in posts), default=None))
+
+
+def _post_entry(feed: FeedGenerator, post, title: str) -> None:
+    entry = feed.add_entry()
+    link = url_for("discussion.permalink", post_id=post.id, _external=True)
+    entry.id(link)
+    entry.title(title)
+    entry.link(href=link)
+    entry.author(name=post.author.name, uri=url_for("accounts.profile", username=post.author.username, _external=True))
+    entry.published(post.created_at)
+    entry.updated(post.edited_at or post.created_at)
+    entry.content(post.body_html or post.title or "", type="html")
+
+
+@bp.get("/u/<username>/posts.atom")
+def user_feed(username: str):
+    user = accounts.find_by_username(username) or abort(404)
+    posts = discussion.latest_by_author(user)
+    feed = _feed(f"Posts by {user.name} · GI Community", url_for("feeds.user_feed", username=user.username, _external=True),
+                 url_for("accounts.profile", username=user.username, _external=True), f"What {user.name} wrote.")
+    for post in reversed(posts):
+        _post_entry(feed, post, f"{post.kind.value.capitalize()} by {user.name}")
+    return _atom(feed, max((p.edited_at or p.created_at for p in posts), default=None))
+
+
+@bp.get("/questions/answered.atom")
+def answered_feed():
+    rows, _ = questions.listing("answered", None, 1, per_page=50)
+    feed = _feed("Answered questions · GI Community", url_for("feeds.answered_feed", _external=True),
+                 url_for("questions.index", state="answered", _external=True),
+                 "Listeners' questions that the guests have answered.")
+    for question in reversed(rows):
+        _post_entry(feed, question, f"Answered: {markup.plain_text(question.body_html)[:100]}")
+    return _atom(feed, max((q.edited_at or q.created_at for q in rows), default=None))

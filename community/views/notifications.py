@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 from community.extensions import db
 from community.forms import ActionForm
 from community.models import NotificationKind
-from community.services import notifications
+from community.services import episodes, notifications
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -26,6 +26,10 @@ def open_one(notification_id: int):
     db.session.commit()
     if notification.post_id:
         return redirect(url_for("discussion.permalink", post_id=notification.post_id, _anchor=f"c{notification.post_id}"))
+    if notification.event_key.startswith("episode:"):
+        episode = episodes.get_by_id(int(notification.event_key.split(":", 1)[1]))
+        if episode is not None:
+            return redirect(url_for("episodes.show", slug=episode.slug))
     return redirect(url_for("notifications.index"))
 
 

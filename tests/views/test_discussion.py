@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from community.extensions import db
-from community.models import Post, PostStatus, Revision, Role, Vote
+from community.models import Post, PostKind, PostStatus, Revision, Role, Vote
 from community.models.base import utcnow
 from community.services import discussion
 from tests.conftest import text_of
@@ -300,3 +300,29 @@ def test_episodes_atom_feed(client, factories):
     feed = feedparser.parse(client.get("/feeds/episodes.atom").data)
     assert not feed.bozo and feed.entries[0].title == "#3 Cinjon Resnick on emergent communication"
     assert re.search(r"/episodes/3-cinjon", feed.entries[0].link)
+
+
+def test_user_and_answered_question_feeds_parse(client, app, factories, login):
+    import feedparser
+
+    from community.models import Person
+
+    episode = factories.episode(1, "Kelvin Guu on retrieval", guests=[("Kelvin Guu", "Google AI")])
+    kelvin = factories.user("kelvin", role=Role.guest)
+    db.session.scalar(select(Person)).user_id = kelvin.id
+    db.session.commit()
+    ada = login(factories.user("ada"), the_client=app.test_client())
+    ada.post(f"/episodes/{episode.slug}/comments", data={"body": "Ada's comment with $x$"})
+    ada.post(f"/episodes/{episode.slug}/questions", data={"body": "How is the retriever trained?"})
+    question = db.session.scalar(select(Post).where(Post.kind == PostKind.question))
+    login(kelvin, the_client=app.test_client()).post(f"/questions/{question.id}/answer", data={"body": "End to end."})
+
+    user_feed = feedparser.parse(client.get("/u/ada/posts.atom").data)
+    assert not user_feed.bozo and len(user_feed.entries) == 2
+    assert any("<math" in e.content[0].value for e in user_feed.entries)
+    answered = feedparser.parse(client.get("/questions/answered.atom").data)
+    assert not answered.bozo and answered.entries[0].title.startswith("Answered: How is the retriever trained?")
+    assert client.get("/u/nobody/posts.atom").status_code == 404
+    for page, feed in (("/u/ada", "/u/ada/posts.atom"), ("/questions/", "/questions/answered.atom"),
+                       ("/", "/feeds/episodes.atom"), (f"/episodes/{episode.slug}", f"/episodes/{episode.slug}/discussion.atom")):
+        assert f'type="application/atom+xml"' in client.get(page).get_data(as_text=True) and feed in client.get(page).get_data(as_text=True)

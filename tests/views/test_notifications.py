@@ -169,3 +169,23 @@ def test_email_settings_page(app, factories, login):
     assert notifications.email_mode(user, NotificationKind.mention) == "daily"
     assert browser.post("/notifications/settings", data={"reply": "hourly"}).status_code == 400
     assert db.session.scalar(select(func.count(Notification.id))) == 0
+
+
+def test_follow_a_guest_and_hear_of_their_next_episode(app, factories, login):
+    from community.models import Person
+    from community.services import episodes as episode_service
+
+    first = factories.episode(1, "First", guests=[("Percy Liang", "Stanford")])
+    person = db.session.scalar(select(Person))
+    fan = factories.user("fan")
+    browser = login(fan, the_client=app.test_client())
+    page = browser.get(f"/people/{person.id}")
+    assert "Percy Liang" in text_of(page) and "First" in text_of(page)
+    assert browser.post(f"/people/{person.id}/follow", data={"on": "1"}).status_code == 302
+    later = factories.episode(2, "Second")
+    episode_service.set_people(episode_service.get_by_id(later.id), [person], [])
+    db.session.commit()
+    [note] = db.session.scalars(select(Notification).where(Notification.user_id == fan.id)).all()
+    assert note.kind == NotificationKind.episode and "Percy Liang" in note.message
+    assert browser.get(f"/notifications/{note.id}").headers["Location"].endswith(f"/episodes/{later.slug}")
+    assert first
