@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from community import feed_parser
 from community.extensions import db
 from community.models import Role
-from community.services import DomainError, accounts, demo_data, discussion, episodes, notifications, search
+from community.services import DomainError, accounts, backup, demo_data, discussion, episodes, notifications, search
 
 users_cli = AppGroup("users", help="Create users and change their roles.")
 ROLE_CHOICE = click.Choice([role.value for role in Role])
@@ -99,6 +99,17 @@ def bench_data_command(posts: int, users: int, episode_count: int, seed: int) ->
     click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
 
 
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+def backup_command(path: str) -> None:
+    """Write a consistent copy of the SQLite database to PATH (the site can keep running)."""
+    try:
+        written = backup.backup(path)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"backup written to {written} (integrity check ok)")
+
+
 search_cli = AppGroup("search", help="The full-text search index.")
 
 
@@ -122,6 +133,7 @@ def send_digests() -> None:
 def init_app(app: Flask) -> None:
     app.cli.add_command(notifications_cli)
     app.cli.add_command(search_cli)
+    app.cli.add_command(backup_command)
     app.cli.add_command(bench_data_command)
     app.cli.add_command(markup_cli)
     app.cli.add_command(users_cli)

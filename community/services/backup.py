@@ -1,0 +1,35 @@
+"""Backups: SQLite through its online backup API (consistent while the site runs);
+PostgreSQL is backed up with pg_dump, which this only explains."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from community.extensions import db
+
+
+class BackupError(Exception):
+    pass
+
+
+def backup(target: str | Path) -> Path:
+    """Copy the live SQLite database to `target` (a new file); returns the path."""
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        raise BackupError(f"This database is PostgreSQL: back it up with pg_dump, e.g.\n"
+                          f"  pg_dump --format=custom --file=community.dump '{url}'\n"
+                          f"and restore with pg_restore --clean --dbname=... community.dump")
+    target = Path(target)
+    if target.exists():
+        raise BackupError(f"{target} exists already; choose a new file name.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    source_path = engine.url.database
+    with sqlite3.connect(source_path) as source, sqlite3.connect(target) as copy:
+        source.backup(copy)  # page by page, consistent even while others write
+        check = copy.execute("PRAGMA integrity_check").fetchone()[0]
+    if check != "ok":
+        target.unlink(missing_ok=True)
+        raise BackupError(f"the copy failed its integrity check: {check}")
+    return target
