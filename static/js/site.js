@@ -59,9 +59,10 @@
       if (!response.ok) { say(form, data.error || "That did not work."); return; }
       $("input[name=up]", form).value = data.voted ? "0" : "1";
       button.setAttribute("aria-pressed", data.voted ? "true" : "false");
-      button.textContent = data.voted ? "▲ Upvoted" : "▲ Upvote";
+      button.textContent = data.voted ? (button.dataset.on || "▲ Upvoted") : (button.dataset.off || "▲ Upvote");
       $$(`[data-score="${data.post}"]`).forEach((el) => {
-        el.textContent = `${data.score} point${data.score === 1 ? "" : "s"}`;
+        const unit = el.dataset.unit || "point";
+        el.textContent = `${data.score} ${unit}${data.score === 1 ? "" : "s"}`;
       });
     } catch (error) {
       form.submit();
