@@ -110,6 +110,20 @@ def backup_command(path: str) -> None:
     click.echo(f"backup written to {written} (integrity check ok)")
 
 
+@click.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True))
+@click.option("--yes", is_flag=True, help="Confirm: the current database content is replaced.")
+def restore_command(path: str, yes: bool) -> None:
+    """Replace the SQLite database with the backup at PATH (stop the app servers first)."""
+    if not yes:
+        raise click.ClickException("This replaces every row of the current database; add --yes to go ahead.")
+    try:
+        backup.restore(path)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"restored from {path}")
+
+
 search_cli = AppGroup("search", help="The full-text search index.")
 
 
@@ -134,6 +148,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(notifications_cli)
     app.cli.add_command(search_cli)
     app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     app.cli.add_command(bench_data_command)
     app.cli.add_command(markup_cli)
     app.cli.add_command(users_cli)

@@ -63,4 +63,6 @@ DEFAULTS = {
     "ARXIV_API_URL": "https://export.arxiv.org",
     "PAPER_METADATA_TIMEOUT": 3.0,
     "CACHE_DEFAULT_TIMEOUT": 300,
+    "PAGE_CACHE": True,
+    "PAGE_CACHE_SECONDS": 60,
 }

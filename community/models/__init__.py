@@ -4,13 +4,14 @@ from community.models.accounts import Role, User, UserSession
 from community.models.base import Base
 from community.models.discussion import Post, PostKind, PostStatus, Revision, ThreadVisit, Vote
 from community.models.episodes import Appearance, AppearanceRole, Episode, Follow, Person
+from community.models.freshness import ContentVersion
 from community.models.moderation import FLAG_REASON_LABELS, Flag, FlagReason, ModerationAction
 from community.models.notifications import Notification, NotificationKind
 from community.models.papers import Paper
 from community.models import search  # noqa: E402,F401  (search indexes and FTS tables join the metadata)
 
 __all__ = [
-    "FLAG_REASON_LABELS", "Appearance", "AppearanceRole", "Base", "Flag", "FlagReason", "Follow", "Episode", "ModerationAction", "Notification", "NotificationKind",
+    "FLAG_REASON_LABELS", "Appearance", "AppearanceRole", "Base", "ContentVersion", "Flag", "FlagReason", "Follow", "Episode", "ModerationAction", "Notification", "NotificationKind",
     "Paper", "Person", "Post", "PostKind", "PostStatus",
     "Revision", "Role", "ThreadVisit", "User", "UserSession", "Vote",
 ]

@@ -17,7 +17,7 @@ from community import markup
 from community.extensions import db
 from community.models import Role, User, UserSession
 from community.models.accounts import hash_token
-from community.services import DomainError
+from community.services import DomainError, freshness
 
 # OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -154,6 +154,7 @@ def update_profile(actor: User, *, display_name: str, affiliation: str, bio: str
     actor.bio_source = bio
     actor.bio_html = markup.render(bio)
     actor.links = links
+    freshness.touch_everything()  # names and affiliations show next to every post
     db.session.flush()
 
 
@@ -206,4 +207,5 @@ def set_role(actor: User | None, user: User, role: Role) -> None:
     if actor is not None and actor.role != Role.admin:
         raise DomainError("Only admins change roles.")
     user.role = role
+    freshness.touch_everything()  # badges
     db.session.flush()

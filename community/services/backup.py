@@ -33,3 +33,22 @@ def backup(target: str | Path) -> Path:
         target.unlink(missing_ok=True)
         raise BackupError(f"the copy failed its integrity check: {check}")
     return target
+
+
+def restore(source: str | Path) -> None:
+    """Replace the live SQLite database with a backup, page by page through the same API,
+    so it is safe even while connections are open (no stale journal can replay)."""
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        raise BackupError("This database is PostgreSQL: restore it with pg_restore.")
+    source = Path(source)
+    if not source.is_file():
+        raise BackupError(f"no such backup: {source}")
+    with sqlite3.connect(source) as backup_copy:
+        check = backup_copy.execute("PRAGMA integrity_check").fetchone()[0]
+        if check != "ok":
+            raise BackupError(f"the backup failed its integrity check: {check}")
+        db.session.remove()
+        engine.dispose()
+        with sqlite3.connect(engine.url.database) as live:
+            backup_copy.backup(live)

@@ -16,7 +16,7 @@ from community.models import (
     Episode, NotificationKind, Post, PostKind, PostStatus, Revision, Role, ThreadVisit, User, Vote,
 )
 from community.models.base import utcnow
-from community.services import DomainError, NotFound, PermissionDenied
+from community.services import DomainError, NotFound, PermissionDenied, freshness, upsert
 
 MAX_DEPTH = 8  # deeper replies continue on the parent's permalink
 MAX_BODY = 20_000
@@ -80,6 +80,7 @@ def create_post(actor: User, *, episode: Episode | None, body: str, parent: Post
         db.session.execute(update(Post).where(Post.id == parent.id).values(reply_count=Post.reply_count + 1))
     db.session.flush()
     _notify_new_post(actor, post, parent if notify_parent else None, mentioned)
+    freshness.touch(post.episode_id)
     return post
 
 
@@ -125,6 +126,7 @@ def edit_post(actor: User, post: Post, body: str) -> Post:
     post.body_html, mentioned = render_body(body)
     post.edited_at = utcnow()
     db.session.flush()
+    freshness.touch(post.episode_id)
     _notify_new_post(actor, post, None, mentioned)  # only people newly mentioned hear of it
     return post
 
@@ -136,6 +138,7 @@ def delete_post(actor: User, post: Post) -> None:
     if post.status == PostStatus.deleted:
         return
     post.status = PostStatus.deleted
+    freshness.touch(post.episode_id)
     db.session.flush()
 
 
@@ -168,6 +171,7 @@ def set_vote(actor: User, post: Post, up: bool) -> int:
         changed = -result.rowcount
     if changed:
         db.session.execute(update(Post).where(Post.id == post.id).values(score=Post.score + changed))
+        freshness.touch(post.episode_id)
     db.session.flush()
     return db.session.scalar(select(Post.score).where(Post.id == post.id))
 
@@ -331,17 +335,6 @@ def episode_votes(user: User | None, episode: Episode) -> set[int]:
     query = select(Vote.post_id).join(Post, Post.id == Vote.post_id).where(
         Vote.user_id == user.id, Post.episode_id == episode.id)
     return set(db.session.scalars(query))
-
-
-def upsert(model, values: dict, conflict: list[str], update_columns: list[str]):
-    """INSERT ... ON CONFLICT DO UPDATE on SQLite and PostgreSQL alike: one statement, no race."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    statement = dialect_insert(model).values(**values)
-    return statement.on_conflict_do_update(
-        index_elements=conflict, set_={c: statement.excluded[c] for c in update_columns})
 
 
 def mark_visit(user: User | None, episode: Episode) -> datetime | None:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from community import markup, paper_ids
 from community.extensions import db
 from community.models import Episode, Paper, Post, PostKind, PostStatus, User, Vote
-from community.services import DomainError, discussion
+from community.services import DomainError, discussion, freshness
 
 TITLE_MAX = 300
 
@@ -238,6 +238,7 @@ def enrich(paper_id: int) -> bool:
     paper.year = meta["year"]
     # Entries carry the title too, so that search finds papers by it.
     db.session.execute(update(Post).where(Post.paper_id == paper.id).values(title=paper.title))
+    freshness.touch(*db.session.scalars(select(Post.episode_id).where(Post.paper_id == paper.id)))
     db.session.commit()
     return True
 

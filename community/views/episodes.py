@@ -7,12 +7,13 @@ from community.forms.discussion import CommentForm
 from community.forms.papers import PaperForm
 from community.forms.questions import AnswerForm, QuestionForm
 from community.markup import timestamp_seconds
-from community.services import discussion, episodes
+from community.services import discussion, episodes, freshness
 
 bp = Blueprint("episodes", __name__)
 
 
 @bp.get("/episodes/")
+@freshness.cached_for_anonymous(lambda: (freshness.LISTS,))
 def index():
     page = episodes.list_page(request.args.get("page", 1, type=int), current_app.config["EPISODES_PER_PAGE"])
     counts = discussion.counts_by_episode([e.id for e in page.items])
@@ -20,6 +21,7 @@ def index():
 
 
 @bp.get("/episodes/<slug>")
+@freshness.cached_for_anonymous(lambda slug: (freshness.episode_key(slug),))
 def show(slug: str):
     episode = episodes.get_by_slug(slug)
     if episode is None:

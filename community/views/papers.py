@@ -3,7 +3,7 @@ from flask_login import current_user, login_required
 
 from community.extensions import db, limiter
 from community.forms.papers import PaperForm
-from community.services import DomainError, PermissionDenied, episodes, papers
+from community.services import DomainError, PermissionDenied, episodes, freshness, papers
 from community.views.discussion import posting_limited
 from community.views.episodes import render_episode
 
@@ -35,6 +35,7 @@ def submit(slug: str):
 
 
 @bp.get("/papers/")
+@freshness.cached_for_anonymous(lambda: (freshness.LISTS,))
 def index():
     sort = request.args.get("sort", "episodes")
     sort = sort if sort in papers.PAPER_SORTS else "episodes"

@@ -61,6 +61,12 @@ class Nesting(HTMLParser):
 
 
 @pytest.fixture
+def app_config():
+    """Rows are inserted directly here, behind the services' backs: measure uncached rendering."""
+    return {"PAGE_CACHE": False}
+
+
+@pytest.fixture
 def big_episode(factories):
     return factories.episode(1, "A very popular episode")
 

@@ -1,0 +1,130 @@
+"""Anonymous pages come from a cache, and every write that changes a page invalidates it
+in the same transaction: no reader ever sees a stale vote, edit or moderation."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from community.extensions import db
+from community.models import Person, Post, Role
+from tests.conftest import text_of
+
+
+@pytest.fixture
+def episode(factories):
+    return factories.episode(13, "Jonathan Frankle on lottery tickets", guests=[("Jonathan Frankle", "MIT")])
+
+
+def anonymous_page(app, url):
+    return app.test_client().get(url)
+
+
+def test_second_anonymous_view_is_a_cache_hit_with_one_query(app, factories, episode, count_queries):
+    factories.comment(factories.user("ada"), episode, body="cached words")
+    url = f"/episodes/{episode.slug}"
+    assert anonymous_page(app, url).headers["X-Cache"] == "miss"
+    with count_queries() as q:
+        hit = anonymous_page(app, url)
+    assert hit.headers["X-Cache"] == "hit" and "cached words" in text_of(hit)
+    assert q.count == 1  # the version lookup
+
+
+def test_logged_in_pages_are_never_served_from_the_cache(app, factories, login, episode):
+    url = f"/episodes/{episode.slug}"
+    anonymous_page(app, url)
+    browser = login(factories.user("ada"), the_client=app.test_client())
+    response = browser.get(url)
+    assert "X-Cache" not in response.headers and "ada" in text_of(response)
+
+
+def _write_comment(app, factories, login, episode):
+    login(factories.user("writer"), the_client=app.test_client()).post(
+        f"/episodes/{episode.slug}/comments", data={"body": "a brand new comment"})
+    return "a brand new comment"
+
+
+def _vote(app, factories, login, episode):
+    post = factories.comment(factories.user("author"), episode, body="vote target")
+    anonymous_page(app, f"/episodes/{episode.slug}")  # cache the page with 0 points
+    login(factories.user("voter"), the_client=app.test_client()).post(f"/posts/{post.id}/vote", data={"up": "1"})
+    return "1 point"
+
+
+def _edit(app, factories, login, episode):
+    author = factories.user("author")
+    post = factories.comment(author, episode, body="before the edit")
+    anonymous_page(app, f"/episodes/{episode.slug}")
+    login(author, the_client=app.test_client()).post(f"/posts/{post.id}/edit", data={"body": "after the edit", "submit": "Save"})
+    return "after the edit"
+
+
+def _moderate(app, factories, login, episode):
+    post = factories.comment(factories.user("author"), episode, body="soon removed")
+    anonymous_page(app, f"/episodes/{episode.slug}")
+    login(factories.user("mod", role=Role.moderator), the_client=app.test_client()).post(
+        f"/moderation/posts/{post.id}/act", data={"action": "remove", "reason": "Spam"})
+    return "!soon removed"  # a removed post with no replies leaves no placeholder
+
+
+def _flag_hide(app, factories, login, episode):
+    post = factories.comment(factories.user("author"), episode, body="flagged away")
+    factories.comment(factories.user("other"), parent=post, body="reply keeps the thread")
+    anonymous_page(app, f"/episodes/{episode.slug}")
+    for i in range(3):
+        login(factories.user(f"flagger{i}"), the_client=app.test_client()).post(f"/posts/{post.id}/flag", data={"reason": "spam"})
+    return "!flagged away"
+
+
+def _paper(app, factories, login, episode):
+    login(factories.user("researcher"), the_client=app.test_client()).post(
+        f"/episodes/{episode.slug}/papers", data={"link": "1803.03635", "title": "The Lottery Ticket Hypothesis"})
+    return "The Lottery Ticket Hypothesis"
+
+
+def _answer(app, factories, login, episode):
+    guest = factories.user("jfrankle", role=Role.guest)
+    db.session.scalar(select(Person)).user_id = guest.id
+    db.session.commit()
+    login(factories.user("asker"), the_client=app.test_client()).post(
+        f"/episodes/{episode.slug}/questions", data={"body": "Does rewinding matter?"})
+    question = db.session.scalar(select(Post))
+    anonymous_page(app, f"/episodes/{episode.slug}")
+    login(guest, the_client=app.test_client()).post(f"/questions/{question.id}/answer", data={"body": "It does, a lot."})
+    return "It does, a lot."
+
+
+def _rename(app, factories, login, episode):
+    author = factories.user("author")
+    factories.comment(author, episode, body="by someone")
+    anonymous_page(app, f"/episodes/{episode.slug}")
+    login(author, the_client=app.test_client()).post("/settings/profile", data={"display_name": "Renamed Researcher"})
+    return "Renamed Researcher"
+
+
+@pytest.mark.parametrize("write", [_write_comment, _vote, _edit, _moderate, _flag_hide, _paper, _answer, _rename],
+                         ids=lambda f: f.__name__.strip("_"))
+def test_every_write_invalidates_the_cached_page(app, factories, login, episode, write):
+    url = f"/episodes/{episode.slug}"
+    anonymous_page(app, url)
+    expected = write(app, factories, login, episode)
+    text = text_of(anonymous_page(app, url))
+    if expected.startswith("!"):
+        assert expected[1:] not in text
+    else:
+        assert expected in text
+
+
+def test_list_pages_follow_writes_too(app, factories, login, episode):
+    anonymous_page(app, "/papers/")
+    _paper(app, factories, login, episode)
+    assert "The Lottery Ticket Hypothesis" in text_of(anonymous_page(app, "/papers/"))
+
+
+def test_flashed_messages_are_not_cached(app, factories, episode):
+    reader = app.test_client()
+    with reader.session_transaction() as session:
+        session["_flashes"] = [("info", "Only for you")]
+    page = reader.get(f"/episodes/{episode.slug}")
+    assert "X-Cache" not in page.headers and "Only for you" in text_of(page)
+    assert "Only for you" not in text_of(anonymous_page(app, f"/episodes/{episode.slug}"))
