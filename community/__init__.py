@@ -49,6 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         register_mail_dispatch.done = True
     register_blueprints(app)
     register_security_headers(app)
+    register_conditional_get(app)
     register_error_handlers(app)
     register_template_helpers(app)
     register_cli(app)
@@ -170,6 +171,21 @@ def register_security_headers(app: Flask) -> None:
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if app.config.get("SESSION_COOKIE_SECURE"):
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        return response
+
+
+# Pages and feeds that readers and feed readers poll: an unchanged one costs a 304.
+CONDITIONAL_ENDPOINTS = {"episodes.show", "feeds.episodes_feed", "feeds.discussion_feed", "feeds.user_feed",
+                         "feeds.answered_feed", "main.home", "episodes.index", "papers.index", "questions.index"}
+
+
+def register_conditional_get(app: Flask) -> None:
+    @app.after_request
+    def etag(response):
+        if (request.method == "GET" and response.status_code == 200 and not response.direct_passthrough
+                and request.endpoint in CONDITIONAL_ENDPOINTS):
+            response.add_etag()
+            response.make_conditional(request)
         return response
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Enum, false, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, false, text, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from community.models.accounts import User
@@ -42,6 +42,14 @@ class Post(Base):
         Index("ix_posts_author_id_created_at", "author_id", "created_at"),
         # One entry per paper per episode: a second submission becomes a vote (NULLs never clash).
         Index("uq_posts_episode_id_paper_id", "episode_id", "paper_id", unique=True),
+        # Lists by kind: the suggestion board, questions across episodes, the paper graph.
+        Index("ix_posts_kind_status_score", "kind", "status", "score"),
+        # The moderation queue is an OR of these three; each side has its own index.
+        Index("ix_posts_flag_count", "flag_count"),
+        Index("ix_posts_status", "status"),
+        Index("ix_posts_open_appeals", "appealed_at",
+              sqlite_where=text("appealed_at IS NOT NULL AND appeal_resolved_at IS NULL"),
+              postgresql_where=text("appealed_at IS NOT NULL AND appeal_resolved_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

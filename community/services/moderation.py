@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, union, update
 from sqlalchemy.exc import IntegrityError
 
 from community.extensions import db
@@ -247,9 +247,7 @@ class QueueRow:
 
 def queue(reason: str | None = None, kind: str | None = None, limit: int = 100) -> list[QueueRow]:
     """Flagged, pending and appealed posts: highest flag weight first, then oldest. Four queries."""
-    in_queue = or_(Post.flag_count > 0, Post.status == PostStatus.pending,
-                   (Post.appealed_at.is_not(None)) & (Post.appeal_resolved_at.is_(None)))
-    query = select(Post).where(in_queue)
+    query = select(Post).where(Post.id.in_(_queue_ids()))
     if kind in {k.value for k in PostKind}:
         query = query.where(Post.kind == PostKind(kind))
     if reason in {r.value for r in FlagReason}:
@@ -274,10 +272,17 @@ def queue(reason: str | None = None, kind: str | None = None, limit: int = 100) 
             for p in posts]
 
 
+def _queue_ids():
+    """Flagged, pending or appealed: a union of three index lookups (an OR would scan posts)."""
+    return union(
+        select(Post.id).where(Post.flag_count > 0),
+        select(Post.id).where(Post.status == PostStatus.pending),
+        select(Post.id).where(Post.appealed_at.is_not(None), Post.appeal_resolved_at.is_(None)),
+    )
+
+
 def queue_size() -> int:
-    in_queue = or_(Post.flag_count > 0, Post.status == PostStatus.pending,
-                   (Post.appealed_at.is_not(None)) & (Post.appeal_resolved_at.is_(None)))
-    return db.session.scalar(select(func.count(Post.id)).where(in_queue))
+    return db.session.scalar(select(func.count()).select_from(_queue_ids().subquery()))
 
 
 def log_page(page: int, action: str | None = None, per_page: int = 50):

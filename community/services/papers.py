@@ -117,7 +117,7 @@ def graph(sort: str, page: int, per_page: int = 30):
     episodes_count = func.count(distinct(Post.episode_id)).label("episode_count")
     votes = func.coalesce(func.sum(Post.score), 0).label("votes")
     query = (select(Paper, episodes_count, votes).join(Post, Post.paper_id == Paper.id)
-             .where(Post.status == PostStatus.visible).group_by(Paper.id))
+             .where(Post.kind == PostKind.paper, Post.status == PostStatus.visible).group_by(Paper.id))
     order = {"episodes": (episodes_count.desc(), votes.desc()), "votes": (votes.desc(), episodes_count.desc()),
              "newest": (Paper.created_at.desc(),)}[sort if sort in PAPER_SORTS else "episodes"]
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))

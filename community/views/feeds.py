@@ -25,7 +25,9 @@ def _feed(title: str, self_url: str, alternate_url: str, subtitle: str) -> FeedG
 
 def _atom(feed: FeedGenerator, updated: datetime | None) -> Response:
     feed.updated(updated or EPOCH)
-    return Response(feed.atom_str(pretty=True), mimetype="application/atom+xml")
+    response = Response(feed.atom_str(pretty=True), mimetype="application/atom+xml")
+    response.last_modified = updated or EPOCH
+    return response
 
 
 @bp.get("/feeds/episodes.atom")

@@ -128,3 +128,16 @@ def test_flashed_messages_are_not_cached(app, factories, episode):
     page = reader.get(f"/episodes/{episode.slug}")
     assert "X-Cache" not in page.headers and "Only for you" in text_of(page)
     assert "Only for you" not in text_of(anonymous_page(app, f"/episodes/{episode.slug}"))
+
+
+def test_etag_and_last_modified_give_304(app, factories, episode):
+    factories.comment(factories.user("ada"), episode, body="etag me")
+    reader = app.test_client()
+    for url in (f"/episodes/{episode.slug}", f"/episodes/{episode.slug}/discussion.atom", "/feeds/episodes.atom"):
+        first = reader.get(url)
+        assert first.headers.get("ETag"), url
+        again = reader.get(url, headers={"If-None-Match": first.headers["ETag"]})
+        assert again.status_code == 304 and again.data == b""
+    feed = reader.get(f"/episodes/{episode.slug}/discussion.atom")
+    since = reader.get(f"/episodes/{episode.slug}/discussion.atom", headers={"If-Modified-Since": feed.headers["Last-Modified"]})
+    assert since.status_code == 304
