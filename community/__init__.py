@@ -42,6 +42,13 @@ def create_app(test_config: dict | None = None) -> Flask:
             )
         app.config["SECRET_KEY"] = "dev-only-not-secret"
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind nginx: take the client address and scheme from its X-Forwarded-* headers
+        # (rate limits are per client IP), trusting exactly that many proxies.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     register_extensions(app)
     if not getattr(register_mail_dispatch, "done", False):  # session events are global: once per process

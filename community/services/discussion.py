@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import defer, joinedload
 from sqlalchemy.exc import IntegrityError
 
 from community import markup
@@ -105,11 +106,17 @@ def _needs_premoderation(actor: User) -> bool:
 
 
 def can_edit(actor: User | None, post: Post, now: datetime | None = None) -> bool:
-    if actor is None or not actor.is_authenticated or post.is_tombstone:
+    return can_edit_facts(actor, post.author_id, post.created_at, post.is_tombstone, now)
+
+
+def can_edit_facts(actor: User | None, author_id: int, created_at: datetime, is_tombstone: bool,
+                   now: datetime | None = None) -> bool:
+    """Authors for 2 hours, moderators any time; never a tombstone."""
+    if actor is None or not actor.is_authenticated or is_tombstone:
         return False
     if actor.is_moderator:
         return True
-    return post.author_id == actor.id and (now or utcnow()) - post.created_at <= EDIT_WINDOW
+    return author_id == actor.id and (now or utcnow()) - created_at <= EDIT_WINDOW
 
 
 def edit_post(actor: User, post: Post, body: str) -> Post:
@@ -280,9 +287,17 @@ def _prune(posts: list[Post], viewer: User | None) -> list[Post]:
     return [p for p in shown if p.id in by_id]
 
 
+# The page shows rendered HTML and names: the Markdown sources and account details stay in the database.
+PAGE_LOAD = (
+    defer(Post.body_source), defer(Post.appeal_note),
+    joinedload(Post.author).load_only(User.id, User.username, User.display_name, User.affiliation, User.role),
+)
+
+
 def episode_posts(episode: Episode) -> list[Post]:
     """Every post of an episode, of every kind, with authors: the page's ONE content query."""
-    return list(db.session.scalars(select(Post).where(Post.episode_id == episode.id).order_by(Post.id)))
+    query = select(Post).where(Post.episode_id == episode.id).order_by(Post.id).options(*PAGE_LOAD)
+    return list(db.session.scalars(query))
 
 
 def episode_thread(posts: list[Post], viewer: User | None, sort: str) -> Thread:

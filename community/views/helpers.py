@@ -80,4 +80,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(duration, "duration")
     app.add_template_global(ActionForm, "ActionForm")
     app.add_template_global(discussion.can_edit, "can_edit")
+    from community.views import threads
+
+    app.add_template_global(threads.render_thread, "render_thread")
+    app.add_template_global(threads.vote_form_html, "vote_form_html")
     app.add_template_filter(markup.plain_text, "plain_text")

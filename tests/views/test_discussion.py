@@ -195,7 +195,7 @@ def test_vote_state_shows_on_the_page(client, factories, login, episode):
     login(factories.user("bob"))
     client.post(f"/posts/{post.id}/vote", data={"up": "1"})
     html = client.get(f"/episodes/{episode.slug}").get_data(as_text=True)
-    assert 'aria-pressed="true">▲ Upvoted' in html and "1 point" in html
+    assert 'aria-pressed="true"' in html and '▲ Upvoted</button>' in html and "1 point" in html
 
 
 @pytest.mark.parametrize("sort, expected", [

@@ -1,0 +1,192 @@
+"""Comment threads as HTML, built in Python: a 2,000-comment thread renders in a few
+tens of milliseconds, where a recursive Jinja macro took ~1 ms per comment.
+
+Rendering has two steps. `shared_html` builds what every reader sees alike (bodies, names,
+scores, links) and leaves `<!--u:...-->` markers where a reader's own state goes; user
+content can never contain such a marker (the sanitiser strips comments). `personal_html`
+then fills the markers for one reader (vote state, reply/edit/delete/flag, "new") with a
+single regular-expression pass, without re-rendering any comment."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask import get_template_attribute
+from markupsafe import Markup, escape
+
+from community.models import Post, PostStatus
+from community.services import discussion
+from community.services.discussion import Node
+from community.views.helpers import exact_time, iso, relative_time
+
+MARKER = re.compile(r"<!--u:([ACN])(\d+)-->")
+
+
+@dataclass
+class PostFacts:
+    """What personalising a post needs, so that step touches no model object."""
+    author_id: int
+    created_at: datetime
+    status: str
+    parent_id: int | None
+    is_tombstone: bool
+
+
+@dataclass
+class SharedThread:
+    html: str
+    facts: dict[int, PostFacts] = field(default_factory=dict)
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return one if n == 1 else many
+
+
+def _user_link(user, is_guest: bool) -> str:
+    parts = [f'<a class="user" href="/u/{escape(user.username)}">{escape(user.name)}</a>']
+    if is_guest:
+        parts.append(' <span class="badge badge-guest" title="Guest on this episode">Guest</span>')
+    for badge in user.badges:
+        if badge != "Guest":
+            parts.append(f' <span class="badge badge-{badge.lower()}">{badge}</span>')
+    if user.affiliation:
+        parts.append(f' <span class="affiliation">{escape(user.affiliation)}</span>')
+    return "".join(parts)
+
+
+def _time(moment: datetime) -> str:
+    return f'<time datetime="{iso(moment)}" title="{exact_time(moment)}">{relative_time(moment)}</time>'
+
+
+def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, header=None) -> SharedThread:
+    """`header(post)` returns extra HTML above a post's body (paper, question, suggestion)."""
+    out: list[str] = []
+    facts: dict[int, PostFacts] = {}
+
+    def comment(node: Node, depth: int) -> None:
+        p: Post = node.post
+        status = p.status.value
+        facts[p.id] = PostFacts(p.author_id, p.created_at, status, p.parent_id, p.is_tombstone)
+        classes = "comment" + (" is-tombstone" if p.is_tombstone else "") + (
+            f" is-{status}" if status in ("hidden", "pending") else "")
+        n = len(node.children)
+        out.append(f'<li class="{classes}<!--u:C{p.id}-->" id="c{p.id}" data-id="{p.id}">\n<details open>\n'
+                   '<summary class="comment-meta">')
+        if status == "deleted":
+            out.append('<span class="tombstone">[deleted]</span>')
+        elif status == "removed":
+            reason = f": {escape(p.status_reason)}" if p.status_reason else ""
+            out.append(f'<span class="tombstone">[removed by moderators{reason}]</span>')
+        else:
+            out.append(_user_link(p.author, p.author_id in guest_user_ids))
+        out.append(f' <span class="sep">·</span> <span class="score" data-score="{p.id}">{p.score} '
+                   f'{_plural(p.score, "point", "points")}</span>'
+                   f' <span class="sep">·</span> <a class="permalink" href="/posts/{p.id}">{_time(p.created_at)}</a>')
+        if p.edited_at and not p.is_tombstone:
+            out.append(f' <span class="sep">·</span> <a class="edited" href="/posts/{p.id}/history" '
+                       f'title="edited {exact_time(p.edited_at)}">edited</a>')
+        out.append(f"<!--u:N{p.id}-->")
+        if status in ("hidden", "pending"):
+            out.append(f' <span class="badge badge-moderation">{status}</span>')
+        if n:
+            out.append(f' <span class="collapsed-note">({n} {_plural(n, "reply", "replies")} hidden)</span>')
+        out.append("</summary>\n")
+        if status == "pending":
+            out.append('<p class="moderation-note">Waiting for a moderator before others can see it.</p>')
+        elif status == "hidden":
+            out.append(f'<p class="moderation-note">Hidden from others: {escape(p.status_reason or "under review")}</p>')
+        if not p.is_tombstone:
+            if header is not None and p.kind.value != "comment":
+                out.append(str(header(p)))
+            out.append(f'<div class="comment-body prose">{p.body_html}</div>\n'
+                       f'<div class="comment-actions"><!--u:A{p.id}--></div>\n')
+        if n:
+            if depth + 1 >= max_depth:
+                out.append(f'<p class="continue"><a href="/posts/{p.id}">Continue this thread ({n} more '
+                           f'{_plural(n, "reply", "replies")}) →</a></p>')
+            else:
+                level(node.children, depth + 1)
+        out.append("</details>\n</li>\n")
+
+    def level(nodes: list[Node], depth: int) -> None:
+        out.append(f'<ol class="thread{" thread-root" if depth == 0 else ""}">\n')
+        for node in nodes:
+            comment(node, depth)
+        out.append("</ol>\n")
+
+    level(roots, 0)
+    return SharedThread("".join(out), facts)
+
+
+def vote_form_html(post_id: int, voted: bool, csrf: str, on: str = "▲ Upvoted", off: str = "▲ Upvote") -> str:
+    """The one vote button (comments, papers, questions, suggestions): a form that works
+    without JavaScript; site.js only saves the reload."""
+    return (f'<form method="post" action="/posts/{post_id}/vote" class="vote-form inline">'
+            f'<input type="hidden" name="csrf_token" value="{csrf}">'
+            f'<input type="hidden" name="up" value="{"0" if voted else "1"}">'
+            f'<button type="submit" class="vote link-button" aria-pressed="{"true" if voted else "false"}" '
+            f'data-on="{on}" data-off="{off}">{on if voted else off}</button></form>')
+
+
+def personal_html(shared: SharedThread, viewer, voted: set[int], last_visit: datetime | None, csrf: str) -> Markup:
+    logged_in = viewer is not None and viewer.is_authenticated
+    viewer_id = viewer.id if logged_in else None
+
+    def fill(match: re.Match) -> str:
+        kind, post_id = match.group(1), int(match.group(2))
+        f = shared.facts[post_id]
+        is_new = bool(logged_in and last_visit and f.created_at > last_visit and f.author_id != viewer_id)
+        if kind == "C":
+            return " is-new" if is_new else ""
+        if kind == "N":
+            return ' <span class="badge badge-new">new</span>' if is_new else ""
+        return _actions(post_id, f, viewer, viewer_id, post_id in voted, csrf)
+
+    return Markup(MARKER.sub(fill, shared.html))
+
+
+def _actions(post_id: int, f: PostFacts, viewer, viewer_id: int | None, voted: bool, csrf: str) -> str:
+    visible = f.status == PostStatus.visible.value
+    parts = []
+    if viewer_id is not None and viewer_id != f.author_id and visible:
+        parts.append(vote_form_html(post_id, voted, csrf))
+    if visible:
+        if viewer_id is not None:
+            parts.append(f'<a class="reply-link" href="/posts/{post_id}#reply" data-reply-to="{post_id}">reply</a>')
+        else:
+            parts.append(f'<a href="/auth/login?next=/posts/{post_id}">log in to reply</a>')
+    if f.parent_id:
+        parts.append(f'<a href="#c{f.parent_id}" class="parent-link">parent</a> '
+                     f'<a href="/posts/{f.parent_id}#c{post_id}">context</a>')
+    if viewer_id is not None and discussion.can_edit_facts(viewer, f.author_id, f.created_at, f.is_tombstone):
+        parts.append(f'<a href="/posts/{post_id}/edit">edit</a>')
+    if viewer_id is not None and viewer_id != f.author_id and visible:
+        parts.append(f'<a href="/posts/{post_id}/flag" class="flag-link">flag</a>')
+    if viewer_id is not None and viewer_id == f.author_id:
+        parts.append(f'<form method="post" action="/posts/{post_id}/delete" class="inline delete-form">'
+                     f'<input type="hidden" name="csrf_token" value="{csrf}">'
+                     '<button type="submit" class="link-button">delete</button></form>')
+    return "\n".join(parts)
+
+
+def kind_header(ctx: dict):
+    """The header of a paper, question or suggestion at the top of its own thread (Jinja macros)."""
+    def header(post: Post) -> Markup:
+        if post.kind.value == "paper" and post.paper:
+            line = get_template_attribute("papers/_entry.html", "paper_line")
+            return Markup('<p class="paper-head">') + line(post.paper, post.moment_seconds, ctx.get("episode_slug")) + Markup("</p>")
+        if post.kind.value == "question":
+            badge = get_template_attribute("questions/_entry.html", "state_badge")
+            return Markup('<p class="question-head">Question for the guests · ') + badge(post, ctx.get("linked", {})) + Markup("</p>")
+        if post.kind.value == "suggestion":
+            return get_template_attribute("guests/_entry.html", "nominee_header")(post, ctx.get("linked", {}))
+        return Markup("")
+    return header
+
+
+def render_thread(roots: list[Node], ctx: dict) -> Markup:
+    """Template global: the whole thread for the current reader."""
+    shared = shared_html(roots, ctx["guest_user_ids"], ctx["max_depth"], header=kind_header(ctx))
+    return personal_html(shared, ctx["viewer"], ctx["voted"], ctx.get("last_visit"), ctx["csrf"])
