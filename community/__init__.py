@@ -133,9 +133,12 @@ def register_mail_dispatch(app: Flask) -> None:
         if not ids or not has_app_context():
             return
         flask_app = current_app._get_current_object()
+        # Links in the mail point where the reader came from (or PUBLIC_URL outside a request).
+        base_url = request.host_url if has_request_context() else public_url(flask_app)
 
         def work():
-            with flask_app.app_context():
+            # A fresh app context: a session of its own (this one has just committed).
+            with flask_app.app_context(), flask_app.test_request_context(base_url=base_url):
                 notifications.deliver(ids)
 
         if flask_app.config["MAIL_ASYNC"]:
@@ -146,6 +149,15 @@ def register_mail_dispatch(app: Flask) -> None:
     @event.listens_for(db.session, "after_rollback")
     def forget_unsent(session):
         session.info.pop("notifications_to_mail", None)
+
+
+def public_url(app: Flask) -> str:
+    """The site's address for links made outside a request (mail from cron, commands)."""
+    if app.config.get("PUBLIC_URL"):
+        return app.config["PUBLIC_URL"]
+    if app.config.get("SERVER_NAME"):
+        return f"{app.config['PREFERRED_URL_SCHEME']}://{app.config['SERVER_NAME']}"
+    return "http://127.0.0.1:5000"
 
 
 def register_blueprints(app: Flask) -> None:

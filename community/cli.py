@@ -141,7 +141,13 @@ notifications_cli = AppGroup("notifications", help="Notification email.")
 @notifications_cli.command("send-digests")
 def send_digests() -> None:
     """Email each user their daily digest (run once a day from cron)."""
-    click.echo(f"sent {notifications.send_digests()} digests")
+    from flask import current_app
+
+    from community import public_url
+
+    app = current_app._get_current_object()
+    with app.test_request_context(base_url=public_url(app)):
+        click.echo(f"sent {notifications.send_digests()} digests")
 
 
 def init_app(app: Flask) -> None:

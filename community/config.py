@@ -23,6 +23,7 @@ def from_environment(instance_path: str) -> dict:
         "REMEMBER_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE"),
         "PREFERRED_URL_SCHEME": env("PREFERRED_URL_SCHEME", "http"),
         "SERVER_NAME": env("SERVER_NAME"),
+        "PUBLIC_URL": env("PUBLIC_URL"),
         "MAIL_SERVER": env("MAIL_SERVER"),
         "MAIL_PORT": int(env("MAIL_PORT", "25")),
         "MAIL_USERNAME": env("MAIL_USERNAME"),

@@ -4,7 +4,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from community.models import FLAG_REASON_LABELS
-from community.services.moderation import ACTIONS, REASONS
+from community.services.moderation import ACTION_CHOICES, REASONS
 
 
 class FlagForm(FlaskForm):
@@ -15,7 +15,7 @@ class FlagForm(FlaskForm):
 
 
 class ModerationActionForm(FlaskForm):
-    action = SelectField("Action", choices=[SelectChoice(k, v.capitalize()) for k, v in ACTIONS.items() if k != "edit"])
+    action = SelectField("Action", choices=[SelectChoice(k, v) for k, v in ACTION_CHOICES.items()])
     reason = SelectField("Reason", choices=[SelectChoice(r, r) for r in REASONS])
     detail = StringField("Details (shown to the author and in the public log)", validators=[Optional(), Length(max=500)])
     days = IntegerField("Suspension in days", validators=[Optional(), NumberRange(min=1, max=3650)], default=7)

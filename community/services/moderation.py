@@ -34,6 +34,18 @@ ACTIONS = {
     "unsuspend": "lifted suspension",
     "edit": "edited",
 }
+# The same actions as a moderator chooses them (imperative), in the queue's menu.
+ACTION_CHOICES = {
+    "dismiss": "Dismiss flags (the post stays)",
+    "hide": "Hide (reversible)",
+    "remove": "Remove (placeholder stays)",
+    "restore": "Restore",
+    "lock": "Lock thread",
+    "unlock": "Unlock thread",
+    "suspend": "Suspend author",
+    "ban": "Ban author",
+    "unsuspend": "Lift suspension",
+}
 REASONS = ["Spam", "Off-topic", "Unkind or personal attack", "Misinformation or unsupported claim",
            "Duplicate", "Looks fine", "Other"]
 

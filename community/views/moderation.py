@@ -92,7 +92,8 @@ def dashboard():
     stats = moderation.dashboard()
     return render_template("moderation/dashboard.html", stats=stats,
                            flags_chart=charts.bars(stats.flags_per_day, "Flags per day, last 30 days", label_every=5),
-                           actions_chart=charts.bars(stats.actions_by_type, "Moderation actions by type"))
+                           actions_chart=charts.bars([(moderation.ACTIONS.get(a, a.replace("_", " ")), n)
+                                                      for a, n in stats.actions_by_type], "Moderation actions by type"))
 
 
 @bp.get("/moderation/queue")

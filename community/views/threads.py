@@ -72,17 +72,21 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
         classes = "comment" + (" is-tombstone" if p.is_tombstone else "") + (
             f" is-{status}" if status in ("hidden", "pending") else "")
         n = len(node.children)
-        out.append(f'<li class="{classes}<!--u:C{p.id}-->" id="c{p.id}" data-id="{p.id}">\n<details open>\n'
-                   '<summary class="comment-meta">')
+        out.append(f'<li class="{classes}<!--u:C{p.id}-->" id="c{p.id}" data-id="{p.id}">\n<details open>\n')
+        # The summary (the collapse toggle) holds plain text only: links inside it would be
+        # controls nested in a control. Links follow in the meta line.
         if status == "deleted":
-            out.append('<span class="tombstone">[deleted]</span>')
+            who = '<span class="tombstone">[deleted]</span>'
         elif status == "removed":
             reason = f": {escape(p.status_reason)}" if p.status_reason else ""
-            out.append(f'<span class="tombstone">[removed by moderators{reason}]</span>')
+            who = f'<span class="tombstone">[removed by moderators{reason}]</span>'
         else:
-            out.append(_user_link(p.author, p.author_id in guest_user_ids))
-        out.append(f' <span class="sep">·</span> <span class="score" data-score="{p.id}">{p.score} '
-                   f'{_plural(p.score, "point", "points")}</span>'
+            who = f'<span class="who">{escape(p.author.name)}</span>'
+        note = f' <span class="collapsed-note">({n} {_plural(n, "reply", "replies")} hidden)</span>' if n else ""
+        out.append(f'<summary class="comment-toggle">{who}{note}</summary>\n<p class="comment-meta">')
+        if not p.is_tombstone:
+            out.append(_user_link(p.author, p.author_id in guest_user_ids) + ' <span class="sep">·</span> ')
+        out.append(f'<span class="score" data-score="{p.id}">{p.score} {_plural(p.score, "point", "points")}</span>'
                    f' <span class="sep">·</span> <a class="permalink" href="/posts/{p.id}">{_time(p.created_at)}</a>')
         if p.edited_at and not p.is_tombstone:
             out.append(f' <span class="sep">·</span> <a class="edited" href="/posts/{p.id}/history" '
@@ -90,9 +94,7 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
         out.append(f"<!--u:N{p.id}-->")
         if status in ("hidden", "pending"):
             out.append(f' <span class="badge badge-moderation">{status}</span>')
-        if n:
-            out.append(f' <span class="collapsed-note">({n} {_plural(n, "reply", "replies")} hidden)</span>')
-        out.append("</summary>\n")
+        out.append("</p>\n")
         if status == "pending":
             out.append('<p class="moderation-note">Waiting for a moderator before others can see it.</p>')
         elif status == "hidden":

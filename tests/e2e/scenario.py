@@ -1,10 +1,14 @@
-"""A small but complete community for the page-wide browser checks (accessibility,
-responsive layout): every main page then shows its real furniture (threads with replies
-and math, paper entries with moments, open and answered questions, suggestions,
-flagged posts in the queue, moderation log rows, notifications).
+"""Shared pieces of the page-wide browser checks (accessibility, responsive layout).
 
-Everything is built through the services, as a user would have built it, inside the
-`data` fixture's app context (bound to the live server's database)."""
+- `build_world(data)`: a small but complete community, so every main page shows its real
+  furniture (threads with replies and math, paper entries with moments, open and answered
+  questions, suggestions, flagged posts in the queue, moderation log rows, notifications).
+  Everything is built through the services, as people would have built it.
+- `site` / `site_page`: one live server holding that world per test module, with members'
+  and moderators' cookies, for read-only page checks.
+- `axe_script`, `run_axe`: axe-core from the axe-playwright-python package (a dev
+  dependency), or from AXE_CORE_JS; the tests that need it skip without it.
+"""
 
 from __future__ import annotations
 
@@ -223,8 +227,10 @@ def measured_contrast_failures(results: dict) -> list[dict]:
         nodes = []
         for node in item["nodes"]:
             data = next((check.get("data") for check in node.get("any", []) if isinstance(check.get("data"), dict)), None)
-            if not data or data.get("messageKey") != "shortTextContent" or data.get("contrastRatio") is None:
+            if not data or data.get("messageKey") != "shortTextContent":
                 continue
+            if not (data.get("fgColor") and data.get("bgColor") and data.get("contrastRatio")):
+                continue  # not measured (SVG text, say): nothing to judge
             expected = float(str(data.get("expectedContrastRatio", "4.5:1")).split(":")[0])
             if data["contrastRatio"] < expected:
                 nodes.append({**node, "failureSummary": f"contrast {data['contrastRatio']}:1 ({data['fgColor']} on "

@@ -35,7 +35,7 @@ def test_comment_reply_vote_collapse_with_javascript(new_page, data):
 
     # Vote without a reload.
     theirs.locator("> details > .comment-actions").get_by_role("button", name="▲ Upvote").click()
-    expect(theirs.locator("> details > summary .score")).to_have_text("1 point")
+    expect(theirs.locator("> details > .comment-meta .score")).to_have_text("1 point")
 
     # Collapse the subtree: the reply is no longer visible.
     theirs.locator("> details > summary").click()
@@ -44,7 +44,7 @@ def test_comment_reply_vote_collapse_with_javascript(new_page, data):
     # After a reload everything is stored: the vote, the reply, the math.
     page.reload()
     theirs = page.locator(".comment", has_text="activations").first
-    expect(theirs.locator("> details > summary .score")).to_have_text("1 point")
+    expect(theirs.locator("> details > .comment-meta .score")).to_have_text("1 point")
     expect(theirs.locator("> details > .comment-actions button.vote")).to_have_attribute("aria-pressed", "true")
     expect(theirs.locator(".comment", has_text="spectrum of the first layer")).to_be_visible()
     assert page.locator("math").count() >= 2
@@ -72,4 +72,4 @@ def test_comment_and_reply_without_javascript(new_page, data):
 
     page.locator(".comment", has_text="Forecasting").first.locator("> details > .comment-actions").get_by_role(
         "button", name="▲ Upvote").click()
-    expect(page.locator(".comment", has_text="Forecasting").first.locator("> details > summary .score")).to_have_text("1 point")
+    expect(page.locator(".comment", has_text="Forecasting").first.locator("> details > .comment-meta .score")).to_have_text("1 point")

@@ -189,3 +189,23 @@ def test_follow_a_guest_and_hear_of_their_next_episode(app, factories, login):
     assert note.kind == NotificationKind.episode and "Percy Liang" in note.message
     assert browser.get(f"/notifications/{note.id}").headers["Location"].endswith(f"/episodes/{later.slug}")
     assert first
+
+
+def test_mail_links_work_with_async_delivery_and_no_server_name(app, factories, login, episode, smtp):
+    """The default production path: delivery in a thread, no SERVER_NAME configured."""
+    import time
+
+    _, inbox = smtp
+    app.config.update(MAIL_ASYNC=True, SERVER_NAME=None)
+    ada, bob = factories.user("ada"), factories.user("bob")
+    top = factories.comment(bob, episode)
+    browser = app.test_client()
+    browser.post("/auth/login", data={"login": "ada", "password": factories.PASSWORD})
+    browser.post(f"/posts/{top.id}/reply", data={"body": "threaded mail"})
+    for _ in range(100):
+        if inbox.messages:
+            break
+        time.sleep(0.05)
+    assert len(inbox.messages) == 1
+    assert "http://localhost/posts/" in _parts(inbox.messages[0])["text/plain"]
+    assert ada
