@@ -123,10 +123,12 @@
   });
 
   // --- Ask before leaving a half-written comment.
-  let dirty = false;
-  document.addEventListener("input", (event) => { if (event.target.matches(".compose textarea")) dirty = true; });
-  document.addEventListener("submit", () => { dirty = false; });
-  window.addEventListener("beforeunload", (event) => { if (dirty) { event.preventDefault(); event.returnValue = ""; } });
+  let submitting = false;
+  document.addEventListener("submit", () => { submitting = true; });
+  window.addEventListener("beforeunload", (event) => {
+    const unsaved = $$(".compose textarea").some((t) => t.value.trim() && t.value !== t.defaultValue);
+    if (unsaved && !submitting) { event.preventDefault(); event.returnValue = ""; }
+  });
 
   // --- Relative times stay current while the page is open.
   function relative(date) {
@@ -145,4 +147,114 @@
     });
   }
   setInterval(refreshTimes, 60000);
+})();
+
+// --- Reading aids: jump to new comments, keyboard shortcuts, live preview, counters.
+(function () {
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+
+  // "Jump to new comments": only where there are some.
+  const fresh = $$(".comment.is-new");
+  const discussion = $("#discussion h2");
+  if (fresh.length && discussion) {
+    const jump = document.createElement("a");
+    jump.href = "#" + fresh[0].id;
+    jump.className = "jump-new";
+    jump.textContent = `Jump to ${fresh.length} new comment${fresh.length === 1 ? "" : "s"}`;
+    discussion.after(jump);
+  }
+
+  // Keyboard: j/k next/previous comment, n next new one, r reply, / search, ? help.
+  let current = -1;
+  function focusComment(list, step) {
+    if (!list.length) return;
+    current = Math.max(0, Math.min(list.length - 1, current + step));
+    const target = list[current];
+    target.scrollIntoView({ block: "center" });
+    const link = $(".permalink", target);
+    if (link) link.focus({ preventScroll: true });
+  }
+  function help() {
+    let dialog = $("#shortcut-help");
+    if (!dialog) {
+      dialog = document.createElement("dialog");
+      dialog.id = "shortcut-help";
+      dialog.setAttribute("aria-labelledby", "shortcut-title");
+      dialog.innerHTML = `<h2 id="shortcut-title">Keyboard shortcuts</h2>
+        <dl class="shortcuts"><dt>j / k</dt><dd>next / previous comment</dd><dt>n</dt><dd>next new comment</dd>
+        <dt>r</dt><dd>reply to the current comment</dd><dt>/</dt><dd>search</dd><dt>?</dt><dd>this help</dd></dl>
+        <form method="dialog"><button type="submit">Close</button></form>`;
+      document.body.append(dialog);
+    }
+    dialog.showModal();
+  }
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.closest("input, textarea, select, [contenteditable]")) return;
+    const comments = $$(".comment");
+    if (event.key === "j") focusComment(comments, 1);
+    else if (event.key === "k") focusComment(comments, -1);
+    else if (event.key === "n") {
+      const news = $$(".comment.is-new");
+      const next = news.find((c) => c.getBoundingClientRect().top > 80) || news[0];
+      if (next) { current = comments.indexOf(next) - 1; focusComment(comments, 1); }
+    } else if (event.key === "r" && comments[current]) {
+      const reply = $(".reply-link", comments[current]);
+      if (reply) { event.preventDefault(); reply.click(); }
+    } else if (event.key === "/") {
+      event.preventDefault();
+      location.href = "/search";
+    } else if (event.key === "?") help();
+  });
+
+  // Live preview while typing: the same server renderer (Markdown + MathML), debounced.
+  function attachPreview(textarea) {
+    const form = textarea.form;
+    const token = form && $("input[name=csrf_token]", form);
+    if (!token || textarea.dataset.preview) return;
+    textarea.dataset.preview = "on";
+    const panel = document.createElement("section");
+    panel.className = "preview live-preview";
+    panel.setAttribute("aria-live", "polite");
+    panel.hidden = true;
+    panel.innerHTML = '<h3>Preview</h3><div class="prose"></div>';
+    textarea.closest(".field").after(panel);
+    let timer;
+    textarea.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        if (!textarea.value.trim()) { panel.hidden = true; return; }
+        const body = new FormData();
+        body.append("csrf_token", token.value);
+        body.append("body", textarea.value);
+        try {
+          const response = await fetch("/markup/preview", { method: "POST", body, credentials: "same-origin" });
+          if (!response.ok) return;
+          $(".prose", panel).innerHTML = (await response.json()).html;  // sanitised on the server
+          panel.hidden = false;
+        } catch (error) { /* the Preview button still works */ }
+      }, 400);
+    });
+  }
+  $$(".compose textarea").forEach(attachPreview);
+  document.addEventListener("focusin", (event) => {
+    if (event.target.matches(".compose textarea")) attachPreview(event.target);
+  });
+
+  // Counters near the limit of a field.
+  document.addEventListener("input", (event) => {
+    const field = event.target;
+    const max = parseInt(field.getAttribute("maxlength") || "0", 10);
+    if (!max || !field.matches("input, textarea")) return;
+    let counter = field.parentNode.querySelector(".counter");
+    if (!counter) {
+      counter = document.createElement("p");
+      counter.className = "counter hint";
+      counter.setAttribute("aria-live", "polite");
+      field.after(counter);
+    }
+    const used = field.value.length;
+    counter.textContent = used > max * 0.8 ? `${used.toLocaleString()} / ${max.toLocaleString()} characters` : "";
+  });
 })();
