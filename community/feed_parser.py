@@ -27,6 +27,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
+
+import defusedxml.ElementTree as SafeET
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -122,7 +124,7 @@ def _fetch_url(url: str, timeout: float) -> bytes:
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # nosec B310
             data = response.read(MAX_FEED_BYTES + 1)
     except urllib.error.HTTPError as exc:
         raise FeedError(f"HTTP {exc.code} {exc.reason} from {url}") from None
@@ -274,8 +276,9 @@ def _raw_rss_items(data: bytes, expected: int) -> list[dict[str, str | None]] | 
     feedparser's (then feedparser's merged values are used instead).
     """
     try:
-        root = ET.fromstring(data)
-    except (ET.ParseError, ValueError):
+        # defusedxml: a feed is untrusted input (entity expansion bombs, external entities).
+        root = SafeET.fromstring(data)
+    except (ET.ParseError, ValueError, SafeET.DefusedXmlException):
         return None
     if not isinstance(root.tag, str):  # pragma: no cover - defensive
         return None

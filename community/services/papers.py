@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import urllib.request
-import xml.etree.ElementTree as ET
+import defusedxml.ElementTree as SafeET
 from dataclasses import dataclass
 
 from flask import current_app
@@ -209,8 +209,8 @@ def fetch_arxiv_metadata(arxiv_id: str, base_url: str, timeout: float) -> dict |
     """Title, authors and year from the arXiv export API; None on any failure."""
     url = f"{base_url.rstrip('/')}/api/query?id_list={arxiv_id}"
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (URL built from config)
-            root = ET.fromstring(response.read(1_000_000))
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # nosec B310
+            root = SafeET.fromstring(response.read(1_000_000))
     except Exception:  # network, timeout, bad XML: metadata is a nicety, never an error
         return None
     entry = root.find(f"{ATOM}entry")
