@@ -91,6 +91,10 @@ def machine() -> dict[str, str]:
                 break
     except OSError:
         pass
+    try:  # other work on the machine skews every row; say how busy it was
+        load = " / ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        load = "unknown"
     wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.splitlines()
     return {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -98,6 +102,7 @@ def machine() -> dict[str, str]:
         "cpu": cpu,
         "python": platform.python_version(),
         "os": platform.platform(),
+        "load average at start (1/5/15 min)": load,
         "wrk": wrk_version[0].strip() if wrk_version else "wrk",
     }
 
@@ -252,6 +257,8 @@ def parse_wrk(output: str, result: Result) -> None:
     non_ok = int(find(r"Non-2xx or 3xx responses:\s+(\d+)"))
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     result.errors = non_ok + (sum(int(n) for n in socket_errors.groups()) if socket_errors else 0)
+    if not result.requests:
+        result.notes.append("no request completed within the run: each takes longer than the run lasts under load")
     if non_ok:
         result.notes.append(f"{non_ok} non-2xx/3xx responses")
     if socket_errors:
@@ -270,7 +277,7 @@ def run_wrk(result: Result, url: str, args: argparse.Namespace, cookie: str | No
         command.append(url)
     print(f"  wrk {result.label} ...", flush=True)
     done = subprocess.run(command, capture_output=True, text=True, timeout=args.duration + 120)
-    name = re.sub(r"[^a-z0-9]+", "-", result.label.lower()).strip("-")
+    name = re.sub(r"[^a-z0-9]+", "-", result.label.lower().replace("/ ", "/home ", 1)).strip("-")
     # The raw output is kept; the session cookie and CSRF token are not written to disk.
     shown = [arg.split("=", 1)[0] + "=..." if arg.startswith("Cookie:") else arg
              for arg in (command[:-len(script_args)] if script_args else command)]

@@ -26,7 +26,7 @@ def question_json(question, answers: dict, guest_ids: set[int], linked: dict) ->
 @bp.get("/episodes/<slug>/questions")
 def episode_questions(slug: str):
     episode = episodes.get_by_slug(slug) or abort(404)
-    page = episodes.episode_page(episode, None, "best")
+    page = episodes.episode_content(episode, None, "best")
     return {"episode": slug, "questions": [question_json(q, page.answers, page.guest_user_ids, page.linked)
                                            for q in page.questions]}
 

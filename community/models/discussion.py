@@ -143,3 +143,5 @@ class ThreadVisit(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
     visited_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The visit before this one: an upsert moves visited_at here and returns it, in one statement.
+    previous_visited_at: Mapped[datetime | None]

@@ -29,7 +29,7 @@ class ModerationAction(Base):
 
     moderator: Mapped[User | None] = relationship(foreign_keys=[moderator_id], lazy="joined")
     target_user: Mapped[User | None] = relationship(foreign_keys=[target_user_id], lazy="joined")
-    post: Mapped[Post | None] = relationship(lazy="joined")
+    post: Mapped[Post | None] = relationship(lazy="raise")  # the log links by id; never loads posts
 
 
 class FlagReason(str, enum.Enum):

@@ -44,5 +44,7 @@ class Notification(Base):
     read_at: Mapped[datetime | None]
     emailed_at: Mapped[datetime | None]
 
-    post: Mapped[Post | None] = relationship(lazy="joined")
+    # Loaded on purpose where needed (mail): joining posts + authors here made every
+    # notifications page a nested join over the whole posts table.
+    post: Mapped[Post | None] = relationship(lazy="raise")
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id], lazy="joined")

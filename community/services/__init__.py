@@ -16,12 +16,17 @@ class NotFound(DomainError):
     """The target does not exist or is not visible to the actor (404)."""
 
 
-def upsert(model, values: dict, conflict: list[str], update_columns: list[str]):
-    """INSERT ... ON CONFLICT DO UPDATE on SQLite and PostgreSQL alike: one statement, no race."""
+def dialect_insert(model):
+    """INSERT with ON CONFLICT support, for SQLite and PostgreSQL alike."""
     if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        from sqlalchemy.dialects.postgresql import insert
     else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model)
+
+
+def upsert(model, values: dict, conflict: list[str], update_columns: list[str]):
+    """INSERT ... ON CONFLICT DO UPDATE: one statement, no read-then-write race."""
     statement = dialect_insert(model).values(**values)
     return statement.on_conflict_do_update(
         index_elements=conflict, set_={c: statement.excluded[c] for c in update_columns})

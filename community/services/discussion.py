@@ -17,7 +17,7 @@ from community.models import (
     Episode, NotificationKind, Post, PostKind, PostStatus, Revision, Role, ThreadVisit, User, Vote,
 )
 from community.models.base import utcnow
-from community.services import DomainError, NotFound, PermissionDenied, freshness, upsert
+from community.services import DomainError, NotFound, PermissionDenied, dialect_insert, freshness
 
 MAX_DEPTH = 8  # deeper replies continue on the parent's permalink
 MAX_BODY = 20_000
@@ -353,14 +353,24 @@ def episode_votes(user: User | None, episode: Episode) -> set[int]:
 
 
 def mark_visit(user: User | None, episode: Episode) -> datetime | None:
-    """Record this visit; return the previous one (None on a first visit)."""
+    """Record this visit and return the previous one (None on a first visit): one statement."""
     if user is None or not user.is_authenticated:
         return None
-    previous = db.session.scalar(select(ThreadVisit.visited_at).where(
-        ThreadVisit.user_id == user.id, ThreadVisit.episode_id == episode.id))
-    db.session.execute(upsert(ThreadVisit, {"user_id": user.id, "episode_id": episode.id, "visited_at": utcnow()},
-                              ["user_id", "episode_id"], ["visited_at"]))
-    return previous
+    statement = dialect_insert(ThreadVisit).values(user_id=user.id, episode_id=episode.id, visited_at=utcnow())
+    statement = statement.on_conflict_do_update(
+        index_elements=["user_id", "episode_id"],
+        set_={"previous_visited_at": ThreadVisit.visited_at, "visited_at": statement.excluded.visited_at},
+    ).returning(ThreadVisit.previous_visited_at)
+    return db.session.execute(statement).scalar()
+
+
+def has_unpublished(user: User | None, episode: Episode) -> bool:
+    """Whether the reader has hidden or pending posts here (then the shared page is not theirs)."""
+    if user is None or not user.is_authenticated:
+        return False
+    return db.session.scalar(select(Post.id).where(
+        Post.episode_id == episode.id, Post.author_id == user.id,
+        Post.status.in_((PostStatus.hidden, PostStatus.pending))).limit(1)) is not None
 
 
 def comment_rate_limit() -> str:

@@ -242,11 +242,10 @@ def demo_show_notes(record: dict) -> str:
 
 
 @dataclass
-class EpisodePage:
+class EpisodeContent:
+    """What an episode page shows alike to every reader of one visibility class."""
     thread: discussion.Thread
     sort: str
-    voted: set[int]
-    last_visit: datetime | None
     guest_user_ids: set[int]
     papers: list[Post]
     questions: list[Post]
@@ -254,16 +253,15 @@ class EpisodePage:
     linked: dict[int, Episode]  # later episodes where questions were answered on air
 
 
-def episode_page(episode: Episode, viewer: User | None, sort: str) -> EpisodePage:
-    """Everything the episode page shows beyond the episode: a fixed number of queries."""
+def episode_content(episode: Episode, viewer: User | None, sort: str) -> EpisodeContent:
+    """One query for every post of the episode (plus one when questions link other episodes)."""
     sort = sort if sort in discussion.SORTS else "best"
     posts = discussion.episode_posts(episode)
-    thread = discussion.episode_thread(posts, viewer, sort)
-    return EpisodePage(
-        thread=thread, sort=sort, voted=discussion.episode_votes(viewer, episode), last_visit=discussion.mark_visit(viewer, episode),
+    asked = questions.for_episode(posts, viewer)
+    return EpisodeContent(
+        thread=discussion.episode_thread(posts, viewer, sort), sort=sort,
         guest_user_ids={p.user_id for p in episode.guests if p.user_id},
-        papers=papers.reading_list(posts, viewer),
-        questions=(asked := questions.for_episode(posts, viewer)),
+        papers=papers.reading_list(posts, viewer), questions=asked,
         answers={p.id: p for p in posts if p.id in {q.answer_id for q in asked}},
         linked=linked_episodes(asked),
     )

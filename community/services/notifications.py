@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 from community.extensions import db
 from community.models import Notification, NotificationKind, Post, PostStatus, User
@@ -168,7 +169,7 @@ def deliver(notification_ids: list[int]) -> int:
 
     sent = 0
     items = list(db.session.scalars(select(Notification).where(
-        Notification.id.in_(notification_ids), Notification.emailed_at.is_(None))))
+        Notification.id.in_(notification_ids), Notification.emailed_at.is_(None)).options(selectinload(Notification.post))))
     for n in items:
         user = db.session.get(User, n.user_id)
         if user is None or email_mode(user, n.kind) != "immediately":
@@ -186,7 +187,8 @@ def send_digests() -> int:
     from community.services import mail
 
     pending = list(db.session.scalars(select(Notification).where(
-        Notification.emailed_at.is_(None), Notification.read_at.is_(None)).order_by(Notification.created_at)))
+        Notification.emailed_at.is_(None), Notification.read_at.is_(None)).order_by(Notification.created_at)
+        .options(selectinload(Notification.post))))
     by_user: dict[int, list[Notification]] = {}
     for n in pending:
         by_user.setdefault(n.user_id, []).append(n)

@@ -164,7 +164,10 @@ def search(raw: str, filters: Filters, viewer: User | None, page: int = 1, per_p
     conditions = _post_conditions(filters, viewer, params)
     if engine == "sqlite":
         params["q"] = fts5_query(query)
-        base = f"FROM posts_fts JOIN posts ON posts.id = posts_fts.rowid WHERE posts_fts MATCH :q AND {' AND '.join(conditions)}"
+        # CROSS JOIN fixes the order: the full-text match drives, posts are looked up by id
+        # (left to itself SQLite may walk an index on posts and match every row).
+        base = (f"FROM posts_fts CROSS JOIN posts ON posts.id = posts_fts.rowid WHERE posts_fts MATCH :q AND "
+                f"{' AND '.join(conditions)}")
         rank, snippet = "bm25(posts_fts, 2.0, 1.0)", f"snippet(posts_fts, -1, '{START}', '{STOP}', '…', 24)"
         order = "posts.created_at DESC" if filters.sort == "newest" else "rank ASC"
     else:
@@ -194,7 +197,7 @@ def search(raw: str, filters: Filters, viewer: User | None, page: int = 1, per_p
 def _episodes(query: ParsedQuery, engine: str, limit: int = 5) -> list[EpisodeHit]:
     if engine == "sqlite":
         sql = (f"SELECT episodes.id, snippet(episodes_fts, 0, '{START}', '{STOP}', '…', 20) AS snippet "  # nosec B608
-               "FROM episodes_fts JOIN episodes ON episodes.id = episodes_fts.rowid "
+               "FROM episodes_fts CROSS JOIN episodes ON episodes.id = episodes_fts.rowid "
                "WHERE episodes_fts MATCH :q ORDER BY bm25(episodes_fts) LIMIT :limit")
         params = {"q": fts5_query(query), "limit": limit}
     else:

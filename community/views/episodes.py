@@ -1,13 +1,15 @@
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 
-from community.extensions import db
+from community.extensions import cache, db
 from community.forms import ActionForm
 from community.forms.discussion import CommentForm
 from community.forms.papers import PaperForm
-from community.forms.questions import AnswerForm, QuestionForm
+from community.forms.questions import QuestionForm
 from community.markup import timestamp_seconds
 from community.services import discussion, episodes, freshness
+from community.views import threads
 
 bp = Blueprint("episodes", __name__)
 
@@ -31,17 +33,39 @@ def show(slug: str):
 
 def render_episode(episode, comment_form=None, preview_html=None, paper_form=None, question_form=None,
                    status: int = 200):
-    """The episode page; also re-rendered by a form on it that needs fixing."""
-    page = episodes.episode_page(episode, current_user, request.args.get("sort", "best"))
+    """The episode page; also re-rendered by a form on it that needs fixing.
+
+    The lists come from a cache shared by every reader (see threads.EpisodeSections);
+    this reader's votes, "new" marks and buttons are filled in afterwards."""
+    sort = request.args.get("sort", "best")
+    sort = sort if sort in discussion.SORTS else "best"
+    sections = episode_sections(episode, sort)
+    is_guest = current_user.is_authenticated and current_user.id in {p.user_id for p in episode.guests if p.user_id}
+    personal = threads.personal_sections(
+        sections, current_user, discussion.episode_votes(current_user, episode),
+        discussion.mark_visit(current_user, episode), generate_csrf(), is_guest)
     db.session.commit()  # the visit mark
     start = request.args.get("t", type=int) or timestamp_seconds(request.args.get("t", ""))
     return render_template(
-        "episodes/show.html", episode=episode, page=page, start=start, max_depth=discussion.MAX_DEPTH,
+        "episodes/show.html", episode=episode, sections=sections, personal=personal, start=start, is_guest=is_guest,
         comment_form=comment_form or CommentForm(formdata=None), preview_html=preview_html,
         paper_form=paper_form or PaperForm(formdata=None), question_form=question_form or QuestionForm(formdata=None),
-        answer_form=AnswerForm(formdata=None),
-        is_guest=current_user.is_authenticated and current_user.id in page.guest_user_ids,
     ), status
+
+
+def episode_sections(episode, sort: str) -> threads.EpisodeSections:
+    """Shared per visibility class (moderators see hidden posts); a reader with hidden or
+    pending posts of their own here gets a fresh rendering instead."""
+    moderator = current_user.is_authenticated and current_user.is_moderator
+    if not current_app.config["PAGE_CACHE"] or (not moderator and discussion.has_unpublished(current_user, episode)):
+        return threads.build_sections(episodes.episode_content(episode, current_user, sort), episode.slug)
+    key = (f"sections:{episode.slug}:{sort}:{'moderators' if moderator else 'everyone'}:"
+           f"{freshness.versions(freshness.episode_key(episode.slug))}")
+    sections = cache.get(key)
+    if sections is None:
+        sections = threads.build_sections(episodes.episode_content(episode, current_user, sort), episode.slug)
+        cache.set(key, sections, timeout=current_app.config["PAGE_CACHE_SECONDS"])
+    return sections
 
 
 @bp.get("/people/<int:person_id>", endpoint="person")

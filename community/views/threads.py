@@ -21,7 +21,7 @@ from community.services import discussion
 from community.services.discussion import Node
 from community.views.helpers import exact_time, iso, relative_time
 
-MARKER = re.compile(r"<!--u:([ACN])(\d+)-->")
+MARKER = re.compile(r"<!--u:([ACNVG])(\d+)-->")
 
 
 @dataclass
@@ -132,7 +132,9 @@ def vote_form_html(post_id: int, voted: bool, csrf: str, on: str = "▲ Upvoted"
             f'data-on="{on}" data-off="{off}">{on if voted else off}</button></form>')
 
 
-def personal_html(shared: SharedThread, viewer, voted: set[int], last_visit: datetime | None, csrf: str) -> Markup:
+def personal_html(shared: SharedThread, viewer, voted: set[int], last_visit: datetime | None, csrf: str,
+                  is_guest: bool = False, html: str | None = None) -> Markup:
+    """Fill the reader's markers in `html` (default: the shared thread)."""
     logged_in = viewer is not None and viewer.is_authenticated
     viewer_id = viewer.id if logged_in else None
 
@@ -144,10 +146,24 @@ def personal_html(shared: SharedThread, viewer, voted: set[int], last_visit: dat
             return " is-new" if is_new else ""
         if kind == "N":
             return ' <span class="badge badge-new">new</span>' if is_new else ""
+        if kind == "V":
+            can_vote = viewer_id is not None and viewer_id != f.author_id and f.status == PostStatus.visible.value
+            return vote_form_html(post_id, post_id in voted, csrf) if can_vote else ""
+        if kind == "G":
+            return _answer_form(post_id, csrf) if is_guest else ""
         return _actions(post_id, f, viewer, viewer_id, post_id in voted, csrf)
 
     # Safe: built here from escaped values and bodies already sanitised by markup.py.
-    return Markup(MARKER.sub(fill, shared.html))  # nosec B704
+    return Markup(MARKER.sub(fill, shared.html if html is None else html))  # nosec B704
+
+
+def _answer_form(question_id: int, csrf: str) -> str:
+    return (f'<details class="answer-form"><summary>Answer this question</summary>'
+            f'<form method="post" action="/questions/{question_id}/answer" class="compose">'
+            f'<input type="hidden" name="csrf_token" value="{csrf}">'
+            f'<div class="field"><label for="answer-{question_id}">Your answer</label>'
+            f'<textarea id="answer-{question_id}" name="body" required maxlength="20000"></textarea></div>'
+            '<div class="buttons"><button type="submit">Post answer</button></div></form></details>')
 
 
 def _actions(post_id: int, f: PostFacts, viewer, viewer_id: int | None, voted: bool, csrf: str) -> str:
@@ -193,3 +209,40 @@ def render_thread(roots: list[Node], ctx: dict) -> Markup:
     """Template global: the whole thread for the current reader."""
     shared = shared_html(roots, ctx["guest_user_ids"], ctx["max_depth"], header=kind_header(ctx))
     return personal_html(shared, ctx["viewer"], ctx["voted"], ctx.get("last_visit"), ctx["csrf"])
+
+
+@dataclass
+class EpisodeSections:
+    """The episode page's lists as every reader of a visibility class sees them, with markers
+    for each reader's own state: what the cache keeps."""
+    papers_html: str
+    questions_html: str
+    thread: SharedThread
+    counts: dict[str, int]
+    sort: str
+
+
+def build_sections(content, episode_slug: str) -> EpisodeSections:
+    from flask import render_template
+
+    thread = shared_html(content.thread.roots, content.guest_user_ids, discussion.MAX_DEPTH)
+    for post in [*content.papers, *content.questions]:
+        thread.facts[post.id] = PostFacts(post.author_id, post.created_at, post.status.value, post.parent_id,
+                                          post.is_tombstone)
+    return EpisodeSections(
+        papers_html=render_template("episodes/_papers.html", content=content, episode_slug=episode_slug),
+        questions_html=render_template("episodes/_questions.html", content=content),
+        thread=thread,
+        counts={"papers": len(content.papers), "questions": len(content.questions), "comments": content.thread.count,
+                "roots": len(content.thread.roots)},
+        sort=content.sort,
+    )
+
+
+def personal_sections(sections: EpisodeSections, viewer, voted: set[int], last_visit, csrf: str,
+                      is_guest: bool) -> dict[str, Markup]:
+    def fill(html: str) -> Markup:
+        return personal_html(sections.thread, viewer, voted, last_visit, csrf, is_guest, html)
+
+    return {"papers": fill(sections.papers_html), "questions": fill(sections.questions_html),
+            "thread": fill(sections.thread.html)}

@@ -141,3 +141,33 @@ def test_etag_and_last_modified_give_304(app, factories, episode):
     feed = reader.get(f"/episodes/{episode.slug}/discussion.atom")
     since = reader.get(f"/episodes/{episode.slug}/discussion.atom", headers={"If-Modified-Since": feed.headers["Last-Modified"]})
     assert since.status_code == 304
+
+
+def test_logged_in_readers_share_the_lists_but_see_their_own_state(app, factories, login, episode):
+    ada, bob = factories.user("ada"), factories.user("bob")
+    post = factories.comment(bob, episode, body="bob's point")
+    reader = login(ada, the_client=app.test_client())
+    url = f"/episodes/{episode.slug}"
+    first = reader.get(url).get_data(as_text=True)
+    assert "▲ Upvote</button>" in first  # ada may vote on bob's comment
+    author = login(bob, the_client=app.test_client())
+    own = author.get(url).get_data(as_text=True)  # same cached lists, bob's own buttons
+    assert f'action="/posts/{post.id}/delete"' in own and f'/posts/{post.id}/vote"' not in own
+    reader.post(f"/posts/{post.id}/vote", data={"up": "1"})
+    assert "▲ Upvoted</button>" in reader.get(url).get_data(as_text=True)
+    assert "1 point" in text_of(author.get(url))
+    login(factories.user("cyd"), the_client=app.test_client()).post(f"{url}/comments", data={"body": "third voice"})
+    assert "third voice" in text_of(reader.get(url))
+
+
+def test_an_author_sees_their_hidden_post_others_do_not(app, factories, login, episode):
+    bob = factories.user("bob")
+    post = factories.comment(bob, episode, body="under review")
+    moderator = login(factories.user("mod", role=Role.moderator), the_client=app.test_client())
+    moderator.post(f"/moderation/posts/{post.id}/act", data={"action": "hide", "reason": "Spam"})
+    url = f"/episodes/{episode.slug}"
+    reader = login(factories.user("ada"), the_client=app.test_client())
+    assert "under review" not in text_of(reader.get(url))
+    assert "under review" in text_of(login(bob, the_client=app.test_client()).get(url))
+    assert "under review" in text_of(moderator.get(url))
+    assert "under review" not in text_of(reader.get(url))
