@@ -42,6 +42,13 @@ def create_app(test_config: dict | None = None) -> Flask:
             )
         app.config["SECRET_KEY"] = "dev-only-not-secret"
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # A database that stops answering must cost seconds, not a worker: give up connecting
+        # after 5 s and stop any statement after 15 s (the page then says 503).
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options.setdefault("connect_args", {"connect_timeout": 5, "options": "-c statement_timeout=15000"})
+        options.setdefault("pool_timeout", 10)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if app.config.get("TRUSTED_PROXIES"):
         # Behind nginx: take the client address and scheme from its X-Forwarded-* headers
         # (rate limits are per client IP), trusting exactly that many proxies.

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import defer, joinedload
-from sqlalchemy.exc import IntegrityError
 
 from community import markup
 from community.extensions import db
@@ -167,12 +166,12 @@ def set_vote(actor: User, post: Post, up: bool) -> int:
     if up and post.kind == PostKind.suggestion:
         _check_endorsement_cap(actor, post)
     if up:
-        try:
-            with db.session.begin_nested():
-                db.session.execute(insert(Vote).values(user_id=actor.id, post_id=post.id, value=1, created_at=utcnow()))
-            changed = 1
-        except IntegrityError:
-            changed = 0
+        # ON CONFLICT DO NOTHING rather than a savepoint: on SQLite a savepoint opened first
+        # in a transaction commits by itself on release, splitting the vote from its score.
+        inserted = db.session.execute(dialect_insert(Vote).values(
+            user_id=actor.id, post_id=post.id, value=1, created_at=utcnow()
+        ).on_conflict_do_nothing(index_elements=["user_id", "post_id"]).returning(Vote.id)).scalar()
+        changed = 1 if inserted is not None else 0
     else:
         result = db.session.execute(delete(Vote).where(Vote.user_id == actor.id, Vote.post_id == post.id))
         changed = -result.rowcount

@@ -10,14 +10,13 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select, union, update
-from sqlalchemy.exc import IntegrityError
 
 from community.extensions import db
 from community.models import (
     FLAG_REASON_LABELS, Flag, FlagReason, ModerationAction, NotificationKind, Post, PostKind, PostStatus, Role, User,
 )
 from community.models.base import utcnow
-from community.services import DomainError, PermissionDenied, discussion, freshness, notifications
+from community.services import DomainError, PermissionDenied, dialect_insert, discussion, freshness, notifications
 
 FOREVER = datetime(9999, 1, 1, tzinfo=utcnow().tzinfo)
 
@@ -81,12 +80,14 @@ def flag(actor: User, post: Post, reason: FlagReason, note: str = "") -> Flag:
     if reason == FlagReason.other and not note:
         raise DomainError("Say what is wrong in a short note.")
     weight = 0.0 if reason == FlagReason.citation else flag_weight(actor)
-    try:
-        with db.session.begin_nested():
-            new = Flag(user_id=actor.id, post_id=post.id, reason=reason, note=note[:500], weight=weight, created_at=utcnow())
-            db.session.add(new)
-    except IntegrityError:
-        raise DomainError("You have already flagged this post.") from None
+    # ON CONFLICT DO NOTHING: the unique (user, post) constraint decides races, and no
+    # savepoint is needed (see discussion.set_vote for why that matters on SQLite).
+    flag_id = db.session.execute(dialect_insert(Flag).values(
+        user_id=actor.id, post_id=post.id, reason=reason, note=note[:500], weight=weight, created_at=utcnow()
+    ).on_conflict_do_nothing(index_elements=["user_id", "post_id"]).returning(Flag.id)).scalar()
+    if flag_id is None:
+        raise DomainError("You have already flagged this post.")
+    new = db.session.get(Flag, flag_id)
     if reason == FlagReason.citation:
         # A gentle request for a source: the author hears about it, nothing is hidden.
         notifications.notify([post.author_id], NotificationKind.citation, post=post, actor=None,

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import distinct, func, select, update
-from sqlalchemy.exc import IntegrityError
 
 from community import markup, paper_ids
 from community.extensions import db
+from community.models.base import utcnow
 from community.models import Episode, Paper, Post, PostKind, PostStatus, User, Vote
-from community.services import DomainError, discussion, freshness
+from community.services import DomainError, dialect_insert, discussion, freshness
 
 TITLE_MAX = 300
 
@@ -42,13 +42,10 @@ def _paper_for(pid: paper_ids.PaperId, title: str) -> Paper:
     paper = db.session.scalar(select(Paper).where(Paper.canonical_id == pid.canonical_id))
     if paper is not None:
         return paper
-    try:
-        with db.session.begin_nested():
-            paper = Paper(canonical_id=pid.canonical_id, url=pid.url, source=pid.source, title=title, authors="")
-            db.session.add(paper)
-    except IntegrityError:
-        paper = db.session.scalar(select(Paper).where(Paper.canonical_id == pid.canonical_id))
-    return paper
+    db.session.execute(dialect_insert(Paper).values(
+        canonical_id=pid.canonical_id, url=pid.url, source=pid.source, title=title, authors="", created_at=utcnow()
+    ).on_conflict_do_nothing(index_elements=["canonical_id"]))
+    return db.session.scalar(select(Paper).where(Paper.canonical_id == pid.canonical_id))
 
 
 def submit(actor: User, episode: Episode, *, link: str, title: str, moment: str | None = None,
@@ -69,17 +66,16 @@ def submit(actor: User, episode: Episode, *, link: str, title: str, moment: str 
     paper = _paper_for(pid, title)
     existing = _entry(episode, paper)
     if existing is None:
-        try:
-            with db.session.begin_nested():
-                post = discussion.create_post(actor, episode=episode, body=note or "", kind=PostKind.paper,
-                                              paper_id=paper.id, moment_seconds=seconds, title=paper.title)
-                # Unlike a comment, an entry starts with its submitter's vote: the score of a
-                # paper is how many people want it on the list, however they linked it.
-                db.session.add(Vote(user_id=actor.id, post_id=post.id, value=1))
-                post.score = 1
-            return Submission(post, merged=False)
-        except IntegrityError:  # someone else added it a moment ago
-            existing = _entry(episode, paper)
+        # Two people adding the same paper in the same instant: the unique (episode, paper)
+        # index refuses the second, whose request is retried by the view and then merges.
+        post = discussion.create_post(actor, episode=episode, body=note or "", kind=PostKind.paper,
+                                      paper_id=paper.id, moment_seconds=seconds, title=paper.title)
+        # Unlike a comment, an entry starts with its submitter's vote: the score of a
+        # paper is how many people want it on the list, however they linked it.
+        db.session.add(Vote(user_id=actor.id, post_id=post.id, value=1))
+        post.score = 1
+        db.session.flush()
+        return Submission(post, merged=False)
     if existing.author_id != actor.id and existing.is_live:
         discussion.set_vote(actor, existing, up=True)
     return Submission(existing, merged=True)

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import select, text
 
 from community.extensions import db
-from community.models import Episode, Post, PostKind, PostStatus, User
+from community.models import Episode, Post, PostKind, User
 from community.models.search import EPISODE_DOCUMENT, POST_DOCUMENT
 
 MAX_QUERY = 200

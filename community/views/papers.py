@@ -1,6 +1,8 @@
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from sqlalchemy.exc import IntegrityError
+
 from community.extensions import db, limiter
 from community.forms.papers import PaperForm
 from community.services import DomainError, PermissionDenied, episodes, freshness, papers
@@ -18,9 +20,16 @@ def submit(slug: str):
     form = PaperForm()
     if not form.validate_on_submit():
         return render_episode(episode, paper_form=form, status=422)
+    def submit_once():
+        return papers.submit(current_user, episode, link=form.link.data, title=form.title.data,
+                             moment=form.moment.data, note=form.note.data or "")
+
     try:
-        result = papers.submit(current_user, episode, link=form.link.data, title=form.title.data,
-                               moment=form.moment.data, note=form.note.data or "")
+        try:
+            result = submit_once()
+        except IntegrityError:  # the same paper added by someone else this instant: now it merges
+            db.session.rollback()
+            result = submit_once()
     except DomainError as error:
         db.session.rollback()
         form.link.errors.append(str(error))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import http.client
-import importlib.util
 import json
 import os
 import re
@@ -32,7 +31,11 @@ from urllib.parse import urlencode
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-GUNICORN_AVAILABLE = importlib.util.find_spec("gunicorn") is not None
+try:
+    import gunicorn  # noqa: F401 - only whether it imports
+    GUNICORN_AVAILABLE = True
+except ImportError:
+    GUNICORN_AVAILABLE = False
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 
 requires_gunicorn = pytest.mark.skipif(
@@ -73,17 +76,6 @@ def app_env(tmp_path: Path, database_url: str) -> dict:
         PYTHONUNBUFFERED="1",
     )
     return env
-
-
-def flask_cli(env: dict, *args: str, timeout: float = 180) -> str:
-    """`flask --app community ARGS` in a subprocess, exactly as an operator runs it."""
-    result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "community", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
-    )
-    if result.returncode != 0:
-        raise AssertionError(f"flask {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
 
 
 FEED = """<?xml version="1.0" encoding="UTF-8"?>
@@ -132,13 +124,37 @@ def prepare_database(env: dict, tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- servers
 
 
+def _no_control_socket() -> list[str]:
+    """gunicorn 27 opens a control socket at one fixed path per user (~/.gunicorn/gunicorn.ctl),
+    shared with every other gunicorn on the machine; ours need none, and a SIGKILLed master
+    would leave it behind."""
+    try:
+        from gunicorn.config import KNOWN_SETTINGS
+    except ImportError:
+        return []
+    return ["--no-control-socket"] if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS) else []
+
+
 class Server:
     """`gunicorn --workers N --bind 127.0.0.1:PORT wsgi:app` in its own process group."""
 
-    def __init__(self, env: dict, log_path: Path, workers: int = 4):
+    def __init__(self, env: dict, log_path: Path, workers: int = 4, lifetime: float = 240):
         self.env, self.log_path, self.workers = env, log_path, workers
         self.proc: subprocess.Popen | None = None
         self.port = 0
+        # A watchdog bounds every test: past its lifetime the server is killed, so no
+        # client can wait on it forever and the test fails instead of hanging.
+        self.lifetime = lifetime
+        self._watchdog: threading.Timer | None = None
+        self.expired = False
+
+    def _expire(self) -> None:
+        if not self.running:
+            return
+        self.expired = True
+        with open(self.log_path, "ab") as log:
+            log.write(f"\n===== watchdog: killed after {self.lifetime:.0f} s =====\n".encode())
+        self.kill(signal.SIGKILL)
 
     def start(self, timeout: float = 90) -> "Server":
         for _attempt in range(3):  # a free port can be taken between our probe and gunicorn's bind
@@ -148,10 +164,14 @@ class Server:
                 log.flush()
                 self.proc = subprocess.Popen(
                     [sys.executable, "-m", "gunicorn", "--workers", str(self.workers),
-                     "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", "wsgi:app"],
+                     "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", *_no_control_socket(), "wsgi:app"],
                     cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                 )
             if self._wait_ready(timeout):
+                if self._watchdog is None:
+                    self._watchdog = threading.Timer(self.lifetime, self._expire)
+                    self._watchdog.daemon = True
+                    self._watchdog.start()
                 return self
             if self.proc.poll() is not None and "Address already in use" in self.log_text():
                 continue
@@ -192,6 +212,8 @@ class Server:
 
     def stop(self) -> None:
         """SIGTERM (graceful), SIGKILL if that takes too long; then SIGKILL any straggler in the group."""
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         if self.proc is None:
             return
         if self.proc.poll() is None:
@@ -291,6 +313,8 @@ class Client:
             conn.request(method, path, body=body, headers=sent)
             raw = conn.getresponse()
             payload = raw.read()
+        except http.client.HTTPException as error:  # e.g. a response cut off by a dying server
+            raise ConnectionError(f"{type(error).__name__}: {error}") from error
         finally:
             conn.close()
         for header in raw.headers.get_all("Set-Cookie") or []:
@@ -302,6 +326,12 @@ class Client:
                 else:
                     self.cookies[name] = morsel.value
         return Response(raw.status, raw.headers, payload.decode("utf-8", "replace"))
+
+    def clone(self) -> "Client":
+        """The same browser in a second tab: same session cookie and CSRF token, its own jar from now on."""
+        twin = Client(self.port, self.timeout)
+        twin.cookies, twin.token, twin.username = dict(self.cookies), self.token, self.username
+        return twin
 
     def get(self, path: str, **kwargs) -> Response:
         return self.request("GET", path, **kwargs)
@@ -365,10 +395,10 @@ class SqliteDatabase:
 class PgDatabase:
     """A database of our own on the TEST_DATABASE_URL server: never the shared `test` one."""
 
-    def __init__(self, tag: str):
+    def __init__(self, tag: str, server_url: str | None = None):
         from sqlalchemy.engine import make_url
 
-        self.server_url = make_url(PG_URL)
+        self.server_url = make_url(server_url or PG_URL)
         self.name = f"gi_reliability_{tag}_{os.getpid()}_{secrets.token_hex(3)}"
         assert self.name != "test"
         self.url_obj = self.server_url.set(database=self.name)
@@ -420,7 +450,9 @@ class FlakyProxy:
 
     forward(): a plain TCP forwarder. cut(): every open connection is reset and new ones
     are accepted and reset at once (the server "crashed"). refuse(): the port is closed,
-    so connecting is refused (the server is "down"). forward() again reopens the same port.
+    so connecting is refused (the server is "down"). stall(): nothing moves any more and
+    new connections are accepted but never answered (a network partition: packets
+    dropped, no RST). forward() again reopens the same port and resets what stall() held.
     """
 
     def __init__(self, target_host: str, target_port: int):
@@ -428,6 +460,7 @@ class FlakyProxy:
         self.mode = "forward"
         self._lock = threading.Lock()
         self._pairs: set[tuple[socket.socket, socket.socket]] = set()
+        self._held: list[socket.socket] = []
         self._stop = threading.Event()
         self.listener: socket.socket | None = self._bind(0)
         self.port = self.listener.getsockname()[1]
@@ -465,6 +498,10 @@ class FlakyProxy:
                 client, _ = listener.accept()
             except (OSError, ValueError):
                 continue
+            if self.mode == "stall":
+                with self._lock:
+                    self._held.append(client)
+                continue
             if self.mode != "forward":
                 self.reset += 1
                 self._abort(client)
@@ -488,6 +525,8 @@ class FlakyProxy:
                 data = src.recv(65536)
                 if not data:
                     break
+                while self.mode == "stall" and not self._stop.is_set():
+                    time.sleep(0.05)
                 dst.sendall(data)
         except OSError:
             pass
@@ -524,16 +563,27 @@ class FlakyProxy:
             listener.close()
         self._drop_connections()
 
+    def stall(self) -> None:
+        self.mode = "stall"
+
     def forward(self) -> None:
         if self.listener is None:
             self.listener = self._bind(self.port)
+        self._release_held()
         self.mode = "forward"
+
+    def _release_held(self) -> None:
+        with self._lock:
+            held, self._held = self._held, []
+        for sock in held:
+            self._abort(sock)
 
     def close(self) -> None:
         self._stop.set()
         if self.listener is not None:
             self.listener.close()
             self.listener = None
+        self._release_held()
         self._drop_connections()
         self._thread.join(5)
 

@@ -1,8 +1,10 @@
-"""Many real clients at once against gunicorn (4 workers): 50 upvotes of one comment and
-20 replies to it, all released together. Every request must succeed or be refused
+"""Many real clients at once against gunicorn (4 workers): 50 members upvote one comment
+(10 of them double-click: a second identical vote from another tab) and 20 others reply
+to it, all released together by one barrier. Every request must succeed or be refused
 cleanly (429/503 with a message, never a 500), and the database must agree exactly with
-what the clients were told: score == vote rows == acknowledged votes, one row per voter,
-one reply row per 302. Runs on SQLite (WAL file) and on PostgreSQL (a database of its own).
+what the clients were told: score == vote rows == members whose vote was acknowledged
+(no lost update, no duplicate row), and one reply row per 302, each the one whose id the
+redirect announced. Runs on SQLite (WAL file) and on PostgreSQL (a database of its own).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from tests.reliability.support import (
 pytestmark = [requires_gunicorn, pytest.mark.reliability]
 
 VOTERS = 50
+DOUBLE_CLICKS = 10  # voters who send the same vote twice at once
 REPLIERS = 20
 
 
@@ -38,18 +41,18 @@ def database(request, tmp_path):
         pg.drop()
 
 
-def _vote(client: Client, post_id: int, barrier: threading.Barrier) -> Outcome:
+def _vote(client: Client, voter: int, post_id: int, barrier: threading.Barrier) -> Outcome:
     barrier.wait(timeout=120)
     started = time.monotonic()
     try:
         r = client.post(f"/posts/{post_id}/vote", {"up": "1", "csrf_token": client.token},
                         headers={"Accept": "application/json"})
     except OSError as error:
-        return Outcome("vote", error=repr(error), elapsed=time.monotonic() - started)
-    outcome = Outcome("vote", r.status, r.message()[:300], elapsed=time.monotonic() - started)
+        return Outcome("vote", error=repr(error), elapsed=time.monotonic() - started, extra={"voter": voter})
+    outcome = Outcome("vote", r.status, r.message()[:300], elapsed=time.monotonic() - started, extra={"voter": voter})
     if r.status == 200:
         data = r.json()
-        outcome.extra = {"score": data.get("score"), "voted": data.get("voted")}
+        outcome.extra.update(score=data.get("score"), voted=data.get("voted"))
     return outcome
 
 
@@ -69,8 +72,11 @@ def test_concurrent_votes_and_replies_lose_nothing(database, tmp_path):
     prepare_database(env, tmp_path)
     server = Server(env, tmp_path / "gunicorn.log")
     run = uuid.uuid4().hex[:6]
+    phases = {}
+    mark = time.monotonic()
     try:
         server.start()
+        phases["start"] = time.monotonic() - mark
         slug = first_episode_slug(server.port)
 
         author = Client(server.port)
@@ -89,11 +95,14 @@ def test_concurrent_votes_and_replies_lose_nothing(database, tmp_path):
                 client.fetch_token(f"/posts/{comment_id}")
             return job
 
+        mark = time.monotonic()
         run_in_threads([sign_up(i, c) for i, c in enumerate(clients)], max_workers=8)
+        phases["sign-up"] = time.monotonic() - mark
 
-        barrier = threading.Barrier(VOTERS + REPLIERS)
+        barrier = threading.Barrier(VOTERS + DOUBLE_CLICKS + REPLIERS)
         reply_bodies = [f"Concurrent reply {i} {uuid.uuid4()}" for i in range(REPLIERS)]
-        jobs = [lambda c=c: _vote(c, comment_id, barrier) for c in clients[:VOTERS]]
+        voting = list(enumerate(clients[:VOTERS])) + [(i, clients[i].clone()) for i in range(DOUBLE_CLICKS)]
+        jobs = [lambda i=i, c=c: _vote(c, i, comment_id, barrier) for i, c in voting]
         jobs += [lambda c=c, b=b: _reply(c, comment_id, b, barrier) for c, b in zip(clients[VOTERS:], reply_bodies)]
         started = time.monotonic()
         outcomes = run_in_threads(jobs, timeout=300)
@@ -114,21 +123,23 @@ def test_concurrent_votes_and_replies_lose_nothing(database, tmp_path):
         "SELECT count(*), count(DISTINCT user_id) FROM votes WHERE post_id = :id", {"id": comment_id})[0]
     reply_rows = database.query("SELECT id, body_source FROM posts WHERE parent_id = :id", {"id": comment_id})
     acknowledged_reply_ids = {post_id_from(o.location) for o in ok_replies}
+    ok_voters = {o.extra["voter"] for o in ok_votes}
 
-    lost_updates = len(ok_votes) - score
+    lost_updates = len(ok_voters) - score
     print(
         f"\n[reliability] concurrency {type(database).__name__}: {len(outcomes)} requests in {wall:.2f} s "
-        f"(votes {len(votes)}: {len(ok_votes)} ok; replies {len(replies)}: {len(ok_replies)} ok); "
+        f"(votes {len(votes)}: {len(ok_votes)} ok, from {len(ok_voters)} of {VOTERS} voters; replies {len(replies)}: {len(ok_replies)} ok); "
         f"clean 429/503 {len(refused)}; 500s {len(server_errors)}; other failures {len(errors)}; "
         f"score {score}, vote rows {vote_rows}, distinct voters {voters}, lost updates {lost_updates}, "
         f"duplicate votes {vote_rows - voters}; reply rows {len(reply_rows)}, parent reply_count {reply_count}; "
-        f"slowest request {max(o.elapsed for o in outcomes):.2f} s"
+        f"slowest request {max(o.elapsed for o in outcomes):.2f} s; "
+        f"server start {phases['start']:.1f} s, {len(clients)} sign-ups {phases['sign-up']:.1f} s"
     )
 
     log = "\n\n".join(server.tracebacks()) or server.log_tail(3000)
     assert not server_errors, f"server errors: {[(o.kind, o.status, o.message) for o in server_errors]}\n{log}"
     assert not errors, f"requests that neither succeeded nor were refused cleanly: {errors}\n{log}"
-    assert score == vote_rows == len(ok_votes), f"score {score}, vote rows {vote_rows}, acknowledged votes {len(ok_votes)}"
+    assert score == vote_rows == len(ok_voters), f"score {score}, vote rows {vote_rows}, acknowledged voters {len(ok_voters)}"
     assert vote_rows == voters, "duplicate vote rows"
     assert len(reply_rows) == len(ok_replies), f"{len(reply_rows)} reply rows for {len(ok_replies)} acknowledged replies"
     assert {row[0] for row in reply_rows} == acknowledged_reply_ids

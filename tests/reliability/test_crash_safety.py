@@ -90,6 +90,10 @@ def test_sigkill_mid_load_loses_no_acknowledged_post(tmp_path):
         threads = [threading.Thread(target=post_in_a_loop, args=(c,), daemon=True) for c in clients]
         for t in threads:
             t.start()
+        # ~2 s of load, counted from the first acknowledged post (a busy machine starts slowly).
+        deadline = time.monotonic() + 60
+        while not acknowledged and time.monotonic() < deadline and any(t.is_alive() for t in threads):
+            time.sleep(0.02)
         time.sleep(LOAD_SECONDS)
         with lock:
             acknowledged_at_kill = len(acknowledged)
@@ -131,7 +135,7 @@ def test_sigkill_mid_load_loses_no_acknowledged_post(tmp_path):
     committed_unacknowledged = set(stored) - set(acknowledged)
     bad_before_kill = [o for o in before_kill if o.status != 302 and not clean_retryable(o)]
     print(
-        f"\n[reliability] crash safety: {len(before_kill)} answers before SIGKILL at {LOAD_SECONDS:.1f} s "
+        f"\n[reliability] crash safety: {len(before_kill)} answers before SIGKILL ({LOAD_SECONDS:.1f} s into the load) "
         f"({sum(o.status == 302 for o in before_kill)} x 302, {len(bad_before_kill)} bad); "
         f"acknowledged {len(acknowledged)} (at kill: {acknowledged_at_kill}), lost {len(lost)}, torn {len(torn)}; "
         f"stored {len(stored)} (committed but never acknowledged: {len(committed_unacknowledged)}); "
