@@ -1,3 +1,5 @@
+import time
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
@@ -42,7 +44,7 @@ def render_episode(episode, comment_form=None, preview_html=None, paper_form=Non
     sections = episode_sections(episode, sort)
     is_guest = current_user.is_authenticated and current_user.id in {p.user_id for p in episode.guests if p.user_id}
     personal = threads.personal_sections(
-        sections, current_user, discussion.episode_votes(current_user, episode),
+        sections, current_user._get_current_object(), discussion.episode_votes(current_user, episode),
         discussion.mark_visit(current_user, episode), generate_csrf(), is_guest)
     db.session.commit()  # the visit mark
     start = request.args.get("t", type=int) or timestamp_seconds(request.args.get("t", ""))
@@ -61,11 +63,35 @@ def episode_sections(episode, sort: str) -> threads.EpisodeSections:
         return threads.build_sections(episodes.episode_content(episode, current_user, sort), episode.slug)
     key = (f"sections:{episode.slug}:{sort}:{'moderators' if moderator else 'everyone'}:"
            f"{freshness.versions(freshness.episode_key(episode.slug))}")
-    sections = cache.get(key)
+    timeout = current_app.config["PAGE_CACHE_SECONDS"]
+    sections = _recent_sections.get(key, timeout)
     if sections is None:
-        sections = threads.build_sections(episodes.episode_content(episode, current_user, sort), episode.slug)
-        cache.set(key, sections, timeout=current_app.config["PAGE_CACHE_SECONDS"])
+        sections = cache.get(key)
+        if sections is None:
+            sections = threads.build_sections(episodes.episode_content(episode, current_user, sort), episode.slug)
+            cache.set(key, sections, timeout=timeout)
+        _recent_sections.put(key, sections)
     return sections
+
+
+class _Recent:
+    """A few sections kept as objects in this process: no unpickling on the hot path.
+    The key carries the content versions, so an entry is never stale, only old."""
+
+    def __init__(self, size: int = 32):
+        self.size, self.items = size, {}
+
+    def get(self, key: str, timeout: float):
+        found = self.items.get(key)
+        return found[1] if found and time.monotonic() - found[0] < timeout else None
+
+    def put(self, key: str, value) -> None:
+        if len(self.items) >= self.size:
+            self.items.pop(next(iter(self.items)))
+        self.items[key] = (time.monotonic(), value)
+
+
+_recent_sections = _Recent()
 
 
 @bp.get("/people/<int:person_id>", endpoint="person")
