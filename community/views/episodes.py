@@ -64,13 +64,14 @@ def episode_sections(episode, sort: str) -> threads.EpisodeSections:
     key = (f"sections:{episode.slug}:{sort}:{'moderators' if moderator else 'everyone'}:"
            f"{freshness.versions(freshness.episode_key(episode.slug))}")
     timeout = current_app.config["PAGE_CACHE_SECONDS"]
-    sections = _recent_sections.get(key, timeout)
+    recent = current_app.extensions.setdefault("recent_sections", _Recent())
+    sections = recent.get(key, timeout)
     if sections is None:
         sections = cache.get(key)
         if sections is None:
             sections = threads.build_sections(episodes.episode_content(episode, current_user, sort), episode.slug)
             cache.set(key, sections, timeout=timeout)
-        _recent_sections.put(key, sections)
+        recent.put(key, sections)
     return sections
 
 
@@ -90,8 +91,6 @@ class _Recent:
             self.items.pop(next(iter(self.items)))
         self.items[key] = (time.monotonic(), value)
 
-
-_recent_sections = _Recent()
 
 
 @bp.get("/people/<int:person_id>", endpoint="person")
