@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+from types import SimpleNamespace
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -168,23 +169,30 @@ def search(raw: str, filters: Filters, viewer: User | None, page: int = 1, per_p
         # (left to itself SQLite may walk an index on posts and match every row).
         base = (f"FROM posts_fts CROSS JOIN posts ON posts.id = posts_fts.rowid WHERE posts_fts MATCH :q AND "
                 f"{' AND '.join(conditions)}")
-        rank, snippet = "bm25(posts_fts, 2.0, 1.0)", f"snippet(posts_fts, -1, '{START}', '{STOP}', '…', 24)"
-        order = "posts.created_at DESC" if filters.sort == "newest" else "rank ASC"
+        order = "posts.created_at DESC" if filters.sort == "newest" else "posts_fts.rank"
+        total = _capped_count(base, params)
+        ids = db.session.execute(text(  # nosec B608
+            f"SELECT posts.id {base} ORDER BY {order}, posts.id LIMIT :limit OFFSET :offset"), params).scalars().all()
+        # Snippets only for the page shown: computing them for every match is what costs.
+        snippets = dict(db.session.execute(text(
+            f"SELECT rowid, snippet(posts_fts, -1, '{START}', '{STOP}', '…', 24) FROM posts_fts "  # nosec B608
+            f"WHERE posts_fts MATCH :q AND rowid IN ({','.join(str(int(i)) for i in ids) or 'NULL'})"),
+            {"q": params["q"]}).all())
+        rows = [SimpleNamespace(id=i, snippet=snippets.get(i)) for i in ids]
     else:
         params["q"] = tsquery(query)
         vector = f"to_tsvector('english', {POST_DOCUMENT})"
         base = (f"FROM posts, to_tsquery('english', :q) AS query WHERE {vector} @@ query AND "
                 + " AND ".join(conditions))
-        rank = f"ts_rank({vector}, query)"
-        snippet = (f"ts_headline('english', {POST_DOCUMENT}, query, "
-                   f"'StartSel={START},StopSel={STOP},MaxWords=30,MinWords=12,MaxFragments=2')")
-        order = "posts.created_at DESC" if filters.sort == "newest" else "rank DESC"
-    # Safe SQL below: assembled from constants of this module only; every value
-    # that comes from the reader travels as a bound parameter (:q, :kind, ...).
-    total = db.session.execute(text(f"SELECT count(*) {base}"), params).scalar()  # nosec B608
-    rows = db.session.execute(
-        text(f"SELECT posts.id, {rank} AS rank, {snippet} AS snippet {base} ORDER BY {order}, posts.id "  # nosec B608
-             f"LIMIT :limit OFFSET :offset"), params).all()
+        order = "created_at DESC" if filters.sort == "newest" else "rank DESC"
+        total = _capped_count(base, params)
+        # ts_headline in an outer query: only the page's rows pay for their snippet.
+        rows = db.session.execute(text(  # nosec B608
+            f"SELECT page.id, ts_headline('english', page.document, to_tsquery('english', :q), "
+            f"'StartSel={START},StopSel={STOP},MaxWords=30,MinWords=12,MaxFragments=2') AS snippet "
+            f"FROM (SELECT posts.id, {POST_DOCUMENT} AS document, posts.created_at, ts_rank({vector}, query) AS rank "
+            f"{base} ORDER BY {order}, posts.id LIMIT :limit OFFSET :offset) AS page "
+            f"ORDER BY page.{order.replace(' DESC', '')} DESC, page.id"), params).all()
     posts = {p.id: p for p in db.session.scalars(select(Post).where(Post.id.in_([r.id for r in rows])))}
     episode_ids = {p.episode_id for p in posts.values() if p.episode_id}
     episodes = {e.id: e for e in db.session.scalars(select(Episode).where(Episode.id.in_(episode_ids)))} if episode_ids else {}
@@ -192,6 +200,16 @@ def search(raw: str, filters: Filters, viewer: User | None, page: int = 1, per_p
             for r in rows if r.id in posts]
     show_episodes = page == 1 and not (filters.kind or filters.author)
     return Results(query, hits, total, _episodes(query, engine) if show_episodes else [])
+
+
+COUNT_CAP = 1000
+
+
+def _capped_count(base: str, params: dict) -> int:
+    """Matches counted up to COUNT_CAP + 1 ("1,000+"): an exact count of a common word
+    would cost a lookup per match, and nobody pages that far."""
+    return db.session.execute(text(f"SELECT count(*) FROM (SELECT 1 {base} LIMIT {COUNT_CAP + 1}) AS capped"),  # nosec B608
+                              params).scalar()
 
 
 def _episodes(query: ParsedQuery, engine: str, limit: int = 5) -> list[EpisodeHit]:
