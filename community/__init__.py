@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, current_app, g, has_app_context, has_request_context, jsonify, render_template, request
+from flask import Flask, abort, current_app, g, has_app_context, has_request_context, jsonify, render_template, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
@@ -63,6 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         register_mail_dispatch.done = True
     register_blueprints(app)
     register_security_headers(app)
+    register_input_guard(app)
     register_conditional_get(app)
     register_error_handlers(app)
     register_template_helpers(app)
@@ -185,6 +186,22 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications.bp)
     app.register_blueprint(search.bp)
     app.register_blueprint(api.bp)
+
+
+def register_input_guard(app: Flask) -> None:
+    """A NUL byte is never legitimate text, and PostgreSQL refuses it outright: answer 400
+    before any view sees it, for the path, the query string and form fields alike."""
+
+    @app.before_request
+    def refuse_nul_bytes():
+        if request.method not in ("GET", "HEAD", "POST") and not request.path.startswith("/api/"):
+            return None
+        values = [request.path, *request.args.values()]
+        if request.method == "POST" and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            values += list(request.form.values())
+        if any("\x00" in value for value in values):
+            abort(400, "Text cannot contain NUL characters.")
+        return None
 
 
 def register_security_headers(app: Flask) -> None:

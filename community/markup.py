@@ -142,11 +142,29 @@ def sanitize(fragment: str, link_rel: str = USER_LINK_REL) -> str:
     )
 
 
+# Python-Markdown's link matching is quadratic in unmatched "[" and its list parser
+# recurses once per nesting level: past these, the text is shown as written instead.
+MAX_BRACKETS = 400
+MAX_NESTING = 64
+_NESTED_MARKERS = re.compile(r"^(?:\s*(?:[-*+>]|\d+[.)])\s+){%d,}" % MAX_NESTING, re.M)
+
+
 def render(source: str, mentions: set[str] | None = None) -> str:
     """User Markdown -> safe HTML, stored once at write time as body_html.
 
     `mentions`: lower-cased usernames that exist; those @names become profile links."""
-    return sanitize(_markdown(mentions).convert(source or ""))
+    source = source or ""
+    if source.count("[") > MAX_BRACKETS or _NESTED_MARKERS.search(source):
+        return _as_written(source)
+    try:
+        return sanitize(_markdown(mentions).convert(source))
+    except RecursionError:
+        return _as_written(source)
+
+
+def _as_written(source: str) -> str:
+    """Pathological input (a denial-of-service shape, never a real comment): plain text."""
+    return "<p>" + html.escape(source).replace("\n", "<br>") + "</p>"
 
 
 def render_feed_html(fragment: str) -> str:

@@ -17,7 +17,7 @@ from community import markup
 from community.extensions import db
 from community.models import Role, User, UserSession
 from community.models.accounts import hash_token
-from community.services import DomainError, freshness
+from community.services import DomainError, PermissionDenied, freshness
 
 # OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -143,6 +143,8 @@ def end_all_sessions(user: User) -> None:
 
 
 def update_profile(actor: User, *, display_name: str, affiliation: str, bio: str, links: list[str]) -> None:
+    if actor.is_suspended():
+        raise PermissionDenied("Your account is suspended: your profile cannot change until it ends.")
     links = [link.strip() for link in links if link.strip()]
     if len(links) > MAX_LINKS:
         raise DomainError(f"At most {MAX_LINKS} links.")

@@ -188,7 +188,7 @@ def search(raw: str, filters: Filters, viewer: User | None, page: int = 1, per_p
         total = _capped_count(base, params)
         # ts_headline in an outer query: only the page's rows pay for their snippet.
         rows = db.session.execute(text(  # nosec B608
-            f"SELECT page.id, ts_headline('english', page.document, to_tsquery('english', :q), "
+            f"SELECT page.id, ts_headline('english', page.document, to_tsquery('english', :q), "  # nosec B608
             f"'StartSel={START},StopSel={STOP},MaxWords=30,MinWords=12,MaxFragments=2') AS snippet "
             f"FROM (SELECT posts.id, {POST_DOCUMENT} AS document, posts.created_at, ts_rank({vector}, query) AS rank "
             f"{base} ORDER BY {order}, posts.id LIMIT :limit OFFSET :offset) AS page "

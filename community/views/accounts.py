@@ -12,7 +12,7 @@ from community.forms.accounts import (
     ResetForm,
     ResetRequestForm,
 )
-from community.services import DomainError, accounts, mail
+from community.services import DomainError, PermissionDenied, accounts, mail
 from community.views.helpers import is_safe_next
 
 bp = Blueprint("accounts", __name__)
@@ -26,7 +26,10 @@ def _login(user, remember: bool = False) -> None:
 
 
 def _login_key() -> str:
-    return "login:" + (request.form.get("login") or "").strip().lower()
+    """One budget per account, whether it is typed as a username or an email address."""
+    typed = (request.form.get("login") or "").strip().lower()
+    user = accounts.find_by_login(typed)
+    return f"login-user:{user.id}" if user is not None else f"login:{typed}"
 
 
 def _failed(response) -> bool:
@@ -155,6 +158,9 @@ def edit_profile():
                 bio=form.bio.data or "",
                 links=(form.links.data or "").splitlines(),
             )
+        except PermissionDenied:
+            db.session.rollback()
+            abort(403)
         except DomainError as error:
             db.session.rollback()
             form.links.errors.append(str(error))

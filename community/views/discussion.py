@@ -148,6 +148,9 @@ def edit(post_id: int):
             try:
                 discussion.edit_post(current_user, post, form.body.data)
                 moderation.log_edit(current_user, post)
+            except PermissionDenied:
+                db.session.rollback()
+                abort(403)
             except DomainError as error:
                 form.body.errors.append(str(error))
             else:

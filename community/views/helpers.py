@@ -45,6 +45,8 @@ def is_safe_next(target: str | None) -> bool:
     """Only paths on this site: no scheme, no host, no protocol-relative or backslash tricks."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return False
+    if any(ord(c) < 32 or ord(c) == 127 for c in target):  # CR/LF would break the Location header
+        return False
     parts = urlsplit(urljoin(request.host_url, target))
     return parts.netloc == urlsplit(request.host_url).netloc and parts.scheme in ("http", "https")
 

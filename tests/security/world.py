@@ -172,6 +172,16 @@ def diff(before: dict[str, list[tuple]], after: dict[str, list[tuple]]) -> str:
     return "; ".join(changes)
 
 
+# Bookkeeping of reads, not a write: re-rendering the episode page for a refused form
+# records the visit (for "new since your last visit").
+READ_BOOKKEEPING = ("thread_visits",)
+
+
+def written(before: dict[str, list[tuple]], after: dict[str, list[tuple]]) -> str:
+    """diff() of everything but the bookkeeping of reads: what a request really wrote."""
+    return diff(*({k: v for k, v in snap.items() if k not in READ_BOOKKEEPING} for snap in (before, after)))
+
+
 def send(client, method: str, url: str, **kwargs):
     """client.<method>(url) -> (status, response or None, error text). An exception that escapes
     the app (an error handler that itself fails) is what a browser sees as a bare 500."""
@@ -186,4 +196,4 @@ def send(client, method: str, url: str, **kwargs):
 
 
 __all__ = ["ROLES", "STATE_CHANGING", "Unbuildable", "World", "build_url", "build_world", "counts", "diff",
-           "rules_with", "send", "snapshot", "url_values"]
+           "rules_with", "send", "snapshot", "url_values", "written"]
