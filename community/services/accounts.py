@@ -142,15 +142,21 @@ def end_all_sessions(user: User) -> None:
     db.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
 
 
-def update_profile(actor: User, *, display_name: str, affiliation: str, bio: str, links: list[str]) -> None:
-    if actor.is_suspended():
-        raise PermissionDenied("Your account is suspended: your profile cannot change until it ends.")
-    links = [link.strip() for link in links if link.strip()]
-    if len(links) > MAX_LINKS:
-        raise DomainError(f"At most {MAX_LINKS} links.")
+def clean_links(lines: list[str], limit: int = MAX_LINKS) -> list[str]:
+    """Non-empty lines as http(s) links (profiles, nominees); anything else is refused."""
+    links = [line.strip() for line in lines if line.strip()]
+    if len(links) > limit:
+        raise DomainError(f"At most {limit} links.")
     for link in links:
         if not re.fullmatch(r"https?://[^\s/$.?#][^\s]*", link):
             raise DomainError(f"Not an http(s) link: {link}")
+    return links
+
+
+def update_profile(actor: User, *, display_name: str, affiliation: str, bio: str, links: list[str]) -> None:
+    if actor.is_suspended():
+        raise PermissionDenied("Your account is suspended: your profile cannot change until it ends.")
+    links = clean_links(links)
     actor.display_name = display_name.strip()
     actor.affiliation = affiliation.strip()
     actor.bio_source = bio

@@ -3,7 +3,6 @@ moved through a pipeline by moderators."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -12,7 +11,7 @@ from sqlalchemy import func, select
 from community import paper_ids
 from community.extensions import db
 from community.models import Episode, ModerationAction, NotificationKind, Post, PostKind, PostStatus, User, Vote
-from community.services import DomainError, PermissionDenied, discussion, freshness, notifications
+from community.services import DomainError, PermissionDenied, accounts, discussion, freshness, notifications
 from community.services.episodes import name_key
 
 STAGES = ("suggested", "contacted", "scheduled", "recorded", "declined")
@@ -48,16 +47,6 @@ def find_duplicate(name: str, links: list[str]) -> Post | None:
     return None
 
 
-def _clean_links(lines: list[str]) -> list[str]:
-    links = [line.strip() for line in lines if line.strip()]
-    if len(links) > MAX_LINKS:
-        raise DomainError(f"At most {MAX_LINKS} links.")
-    for link in links:
-        if not re.fullmatch(r"https?://[^\s/$.?#][^\s]*", link):
-            raise DomainError(f"Not an http(s) link: {link}")
-    return links
-
-
 def _papers(lines: list[str]) -> list[dict]:
     entries = [line.strip() for line in lines if line.strip()]
     if len(entries) > MAX_PAPERS:
@@ -86,7 +75,7 @@ def suggest(actor: User, *, name: str, affiliation: str, links: list[str], why: 
         raise DomainError("Who should come on the show? Give their name.")
     if disclosure not in DISCLOSURES:
         raise DomainError("Say how you know the nominee.")
-    clean_links = _clean_links(links)
+    clean_links = accounts.clean_links(links, MAX_LINKS)
     clean_papers = _papers(papers)
     duplicate = find_duplicate(name, clean_links)
     if duplicate is not None:
