@@ -30,7 +30,6 @@ from sqlalchemy import select
 from community.extensions import db
 from community.models import Episode, Post
 from community.services import DomainError, accounts, discussion, guests, papers, questions
-from tests.e2e.conftest import browser, data, live_app, new_page  # noqa: F401,F811  (fixtures used here)
 from tests.factories import Factories
 
 pytestmark = pytest.mark.e2e
