@@ -35,5 +35,5 @@ def episode_thread(slug: str):
     sort = request.args.get("sort", "best")
     sort = sort if sort in discussion.SORTS else "best"
     thread = discussion.episode_thread(discussion.episode_posts(episode), current_user, sort)
-    guests = {p.user_id for p in episode.guests if p.user_id}
+    guests = episode.guest_user_ids
     return {"episode": episode.slug, "sort": sort, "posts": [post_json(n, guests) for n in thread.roots]}

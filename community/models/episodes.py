@@ -52,6 +52,11 @@ class Episode(Base):
     def hosts(self) -> list[Person]:
         return self.people(AppearanceRole.host)
 
+    @property
+    def guest_user_ids(self) -> set[int]:
+        """Accounts of this episode's guests: they get the Guest badge and answer its questions."""
+        return {p.user_id for p in self.guests if p.user_id}
+
 
 class Person(Base):
     """Someone on the show; linked to a User when they have an account here."""

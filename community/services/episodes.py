@@ -260,7 +260,7 @@ def episode_content(episode: Episode, viewer: User | None, sort: str) -> Episode
     asked = questions.for_episode(posts, viewer)
     return EpisodeContent(
         thread=discussion.episode_thread(posts, viewer, sort), sort=sort,
-        guest_user_ids={p.user_id for p in episode.guests if p.user_id},
+        guest_user_ids=episode.guest_user_ids,
         papers=papers.reading_list(posts, viewer), questions=asked,
         answers={p.id: p for p in posts if p.id in {q.answer_id for q in asked}},
         linked=linked_episodes(asked),

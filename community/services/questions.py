@@ -25,11 +25,6 @@ def ask(actor: User, episode: Episode, body: str) -> Post:
     return post
 
 
-def guest_people(user: User) -> list[int]:
-    """Ids of the Person rows linked to this account."""
-    return list(db.session.scalars(select(Person.id).where(Person.user_id == user.id)))
-
-
 def is_guest_of(user: User | None, episode_id: int) -> bool:
     if user is None or not user.is_authenticated:
         return False
@@ -134,10 +129,6 @@ def for_episode(posts: list[Post], viewer: User | None) -> list[Post]:
     shown = [p for p in posts if p.kind == PostKind.question and p.stage != MERGED and not p.is_tombstone
              and discussion.visible_to(viewer, p)]
     return sorted(shown, key=lambda p: (p.stage != OPEN, -p.score, p.created_at.timestamp(), p.id))
-
-
-def answers_by_id(posts: list[Post]) -> dict[int, Post]:
-    return {p.id: p for p in posts if p.kind == PostKind.comment}
 
 
 def listing(state: str, viewer: User | None, page: int, per_page: int = 30):

@@ -82,7 +82,7 @@ def _render_permalink(post, form, preview_html=None, status=200):
         "discussion/permalink.html", post=post, ancestors=ancestors, roots=roots, episode=episode, sort=sort,
         voted=discussion.user_votes(current_user, shown), form=form, preview_html=preview_html,
         manage=_manage_forms(post), linked=episodes.linked_episodes([post]),
-        max_depth=discussion.MAX_DEPTH, guest_user_ids={p.user_id for p in episode.guests if p.user_id} if episode else set(),
+        max_depth=discussion.MAX_DEPTH, guest_user_ids=episode.guest_user_ids if episode else set(),
     ), status
 
 

@@ -42,7 +42,7 @@ def render_episode(episode, comment_form=None, preview_html=None, paper_form=Non
     sort = request.args.get("sort", "best")
     sort = sort if sort in discussion.SORTS else "best"
     sections = episode_sections(episode, sort)
-    is_guest = current_user.is_authenticated and current_user.id in {p.user_id for p in episode.guests if p.user_id}
+    is_guest = current_user.is_authenticated and current_user.id in episode.guest_user_ids
     personal = threads.personal_sections(
         sections, current_user._get_current_object(), discussion.episode_votes(current_user, episode),
         discussion.mark_visit(current_user, episode), generate_csrf(), is_guest)

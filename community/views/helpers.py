@@ -9,7 +9,6 @@ from flask import Flask, request
 
 from community import markup
 from community.forms import ActionForm
-from community.services import discussion
 
 
 def relative_time(moment: datetime | None, now: datetime | None = None) -> str:
@@ -81,7 +80,6 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(exact_time, "exact")
     app.add_template_filter(duration, "duration")
     app.add_template_global(ActionForm, "ActionForm")
-    app.add_template_global(discussion.can_edit, "can_edit")
     from community.views import threads
 
     app.add_template_global(threads.render_thread, "render_thread")
