@@ -70,6 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_cli(app)
     if app.config.get("QUERY_COUNT_HEADER"):
         register_query_count_header(app)
+    register_page_cache(app)
     return app
 
 
@@ -82,7 +83,7 @@ def register_query_count_header(app: Flask) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def count(*_args):
-        if has_request_context():
+        if has_app_context():  # the page cache middleware answers in an app context only
             g.query_count = g.get("query_count", 0) + 1
 
     @app.after_request
@@ -204,17 +205,30 @@ def register_input_guard(app: Flask) -> None:
         return None
 
 
+def security_headers(app: Flask) -> list[tuple[str, str]]:
+    headers = [("Content-Security-Policy", CONTENT_SECURITY_POLICY), ("X-Content-Type-Options", "nosniff"),
+               ("Referrer-Policy", "strict-origin-when-cross-origin"), ("X-Frame-Options", "DENY"),
+               ("Cross-Origin-Opener-Policy", "same-origin")]
+    if app.config.get("SESSION_COOKIE_SECURE"):
+        headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    return headers
+
+
 def register_security_headers(app: Flask) -> None:
+    headers = security_headers(app)
+
     @app.after_request
-    def security_headers(response):
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if app.config.get("SESSION_COOKIE_SECURE"):
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    def add_security_headers(response):
+        for name, value in headers:
+            response.headers.setdefault(name, value)
         return response
+
+
+def register_page_cache(app: Flask) -> None:
+    """Cookie-less requests for cached pages are answered before Flask runs (page_cache.py)."""
+    from community.page_cache import PageCacheMiddleware
+
+    app.wsgi_app = PageCacheMiddleware(app, app.wsgi_app, security_headers(app))
 
 
 # Pages and feeds that readers and feed readers poll: an unchanged one costs a 304.

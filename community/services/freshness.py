@@ -7,13 +7,9 @@ page is looked up under the versions current at request time: one small query.""
 
 from __future__ import annotations
 
-from functools import wraps
+from sqlalchemy import Connection, bindparam, select, update
 
-from flask import current_app, make_response, request, session
-from flask_login import current_user
-from sqlalchemy import select, update
-
-from community.extensions import cache, db
+from community.extensions import db
 from community.models import ContentVersion, Episode
 from community.services import upsert
 
@@ -44,46 +40,14 @@ def touch_everything() -> None:
     _bump([EVERYTHING])
 
 
-def versions(*keys: str) -> str:
-    rows = dict(db.session.execute(select(ContentVersion.key, ContentVersion.version)
-                                   .where(ContentVersion.key.in_((EVERYTHING,) + keys))).all())
+# Built once: this runs on every cached page view.
+_VERSIONS = select(ContentVersion.key, ContentVersion.version).where(
+    ContentVersion.key.in_(bindparam("keys", expanding=True)))
+
+
+def versions(*keys: str, connection: Connection | None = None) -> str:
+    """The versions of `keys` (and of everything), as part of a cache key. Without a
+    connection: in the session's transaction."""
+    connection = connection or db.session.connection()
+    rows = dict(connection.execute(_VERSIONS, {"keys": [EVERYTHING, *keys]}).all())
     return ".".join(str(rows.get(k, 0)) for k in (EVERYTHING,) + keys)
-
-
-def _cacheable() -> bool:
-    """Only what every anonymous reader sees alike: no account, no flashed message."""
-    return (current_app.config.get("PAGE_CACHE", True) and request.method == "GET"
-            and not session.get("_flashes") and "_user_id" not in session and not current_user.is_authenticated)
-
-
-def cached_for_anonymous(keys):
-    """Serve anonymous readers a cached copy while `keys(**view_args)` versions hold.
-
-    Entries also expire after PAGE_CACHE_SECONDS so that "3 minutes ago" stays roughly
-    true for readers without JavaScript."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapper(**kwargs):
-            if not _cacheable():
-                return view(**kwargs)
-            key = f"page:{request.full_path}:{versions(*keys(**kwargs))}"
-            hit = cache.get(key)
-            if hit is not None:
-                body, etag, content_type = hit
-                response = make_response(body, 200)
-                response.content_type = content_type
-                response.set_etag(etag)  # stored with the body: no rehashing half a megabyte per hit
-                response.headers["X-Cache"] = "hit"
-                return response
-            response = make_response(view(**kwargs))
-            if response.status_code == 200 and not response.direct_passthrough:
-                response.add_etag()
-                cache.set(key, (response.get_data(), response.get_etag()[0], response.content_type),
-                          timeout=current_app.config["PAGE_CACHE_SECONDS"])
-            response.headers["X-Cache"] = "miss"
-            return response
-
-        return wrapper
-
-    return decorator

@@ -1,5 +1,3 @@
-import time
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
@@ -10,6 +8,7 @@ from community.forms.discussion import CommentForm
 from community.forms.papers import PaperForm
 from community.forms.questions import QuestionForm
 from community.markup import timestamp_seconds
+from community.page_cache import cached_for_anonymous, recent
 from community.services import discussion, episodes, freshness
 from community.views import threads
 
@@ -17,7 +16,7 @@ bp = Blueprint("episodes", __name__)
 
 
 @bp.get("/episodes/")
-@freshness.cached_for_anonymous(lambda: (freshness.LISTS,))
+@cached_for_anonymous(lambda: (freshness.LISTS,))
 def index():
     page = episodes.list_page(request.args.get("page", 1, type=int), current_app.config["EPISODES_PER_PAGE"])
     counts = discussion.counts_by_episode([e.id for e in page.items])
@@ -25,7 +24,7 @@ def index():
 
 
 @bp.get("/episodes/<slug>")
-@freshness.cached_for_anonymous(lambda slug: (freshness.episode_key(slug),))
+@cached_for_anonymous(lambda slug: (freshness.episode_key(slug),))
 def show(slug: str):
     episode = episodes.get_by_slug(slug)
     if episode is None:
@@ -43,16 +42,20 @@ def render_episode(episode, comment_form=None, preview_html=None, paper_form=Non
     sort = sort if sort in discussion.SORTS else "best"
     sections = episode_sections(episode, sort)
     is_guest = current_user.is_authenticated and current_user.id in episode.guest_user_ids
+    # Forms (and so a CSRF token, and so a session cookie) only for readers who can post:
+    # an anonymous reader stays cookie-less and keeps getting the fastest cached page.
+    forms = {}
+    if current_user.is_authenticated:
+        forms = {"comment_form": comment_form or CommentForm(formdata=None),
+                 "paper_form": paper_form or PaperForm(formdata=None),
+                 "question_form": question_form or QuestionForm(formdata=None)}
     personal = threads.personal_sections(
         sections, current_user._get_current_object(), discussion.episode_votes(current_user, episode),
-        discussion.mark_visit(current_user, episode), generate_csrf(), is_guest)
+        discussion.mark_visit(current_user, episode), generate_csrf() if forms else "", is_guest)
     db.session.commit()  # the visit mark
     start = request.args.get("t", type=int) or timestamp_seconds(request.args.get("t", ""))
-    return render_template(
-        "episodes/show.html", episode=episode, sections=sections, personal=personal, start=start, is_guest=is_guest,
-        comment_form=comment_form or CommentForm(formdata=None), preview_html=preview_html,
-        paper_form=paper_form or PaperForm(formdata=None), question_form=question_form or QuestionForm(formdata=None),
-    ), status
+    return render_template("episodes/show.html", episode=episode, sections=sections, personal=personal, start=start,
+                           is_guest=is_guest, preview_html=preview_html, **forms), status
 
 
 def episode_sections(episode, sort: str) -> threads.EpisodeSections:
@@ -64,33 +67,15 @@ def episode_sections(episode, sort: str) -> threads.EpisodeSections:
     key = (f"sections:{episode.slug}:{sort}:{'moderators' if moderator else 'everyone'}:"
            f"{freshness.versions(freshness.episode_key(episode.slug))}")
     timeout = current_app.config["PAGE_CACHE_SECONDS"]
-    recent = current_app.extensions.setdefault("recent_sections", _Recent())
-    sections = recent.get(key, timeout)
+    memo = recent(current_app, "recent_sections")
+    sections = memo.get(key, timeout)
     if sections is None:
         sections = cache.get(key)
         if sections is None:
             sections = threads.build_sections(episodes.episode_content(episode, current_user, sort), episode.slug)
             cache.set(key, sections, timeout=timeout)
-        recent.put(key, sections)
+        memo.put(key, sections)
     return sections
-
-
-class _Recent:
-    """A few sections kept as objects in this process: no unpickling on the hot path.
-    The key carries the content versions, so an entry is never stale, only old."""
-
-    def __init__(self, size: int = 32):
-        self.size, self.items = size, {}
-
-    def get(self, key: str, timeout: float):
-        found = self.items.get(key)
-        return found[1] if found and time.monotonic() - found[0] < timeout else None
-
-    def put(self, key: str, value) -> None:
-        if len(self.items) >= self.size:
-            self.items.pop(next(iter(self.items)))
-        self.items[key] = (time.monotonic(), value)
-
 
 
 @bp.get("/people/<int:person_id>", endpoint="person")

@@ -5,6 +5,7 @@ from community.extensions import db
 from community.forms import episode_choices
 from community.forms.guests import StageForm, SuggestionForm
 from community.models import PostKind
+from community.page_cache import cached_for_anonymous
 from community.policy import moderator_required
 from community.services import DomainError, PermissionDenied, discussion, episodes, freshness, guests
 from community.views.discussion import posting_limited
@@ -13,7 +14,7 @@ bp = Blueprint("guests", __name__, url_prefix="/guests")
 
 
 @bp.get("/suggestions")
-@freshness.cached_for_anonymous(lambda: (freshness.LISTS,))
+@cached_for_anonymous(lambda: (freshness.LISTS,))
 def suggestions():
     sort = request.args.get("sort", "endorsements")
     sort = sort if sort in guests.SUGGESTION_SORTS else "endorsements"

@@ -3,13 +3,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from community.extensions import csrf, db
+from community.page_cache import cached_for_anonymous
 from community.services import episodes, freshness
 
 bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
-@freshness.cached_for_anonymous(lambda: (freshness.LISTS,))
+@cached_for_anonymous(lambda: (freshness.LISTS,))
 def home():
     return render_template("main/home.html", latest_episodes=episodes.latest(6))
 

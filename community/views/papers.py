@@ -5,6 +5,7 @@ from sqlalchemy.exc import IntegrityError
 
 from community.extensions import db, limiter
 from community.forms.papers import PaperForm
+from community.page_cache import cached_for_anonymous
 from community.services import DomainError, PermissionDenied, episodes, freshness, papers
 from community.views.discussion import posting_limited
 from community.views.episodes import render_episode
@@ -44,7 +45,7 @@ def submit(slug: str):
 
 
 @bp.get("/papers/")
-@freshness.cached_for_anonymous(lambda: (freshness.LISTS,))
+@cached_for_anonymous(lambda: (freshness.LISTS,))
 def index():
     sort = request.args.get("sort", "episodes")
     sort = sort if sort in papers.PAPER_SORTS else "episodes"

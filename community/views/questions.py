@@ -6,6 +6,7 @@ from community.forms import episode_choices
 from community.forms.questions import AnswerForm, DeclineForm, MergeForm, OnAirForm, QuestionForm
 from community.markup import timestamp_seconds
 from community.models import PostKind
+from community.page_cache import cached_for_anonymous
 from community.services import DomainError, PermissionDenied, discussion, episodes, freshness, questions
 from community.views.discussion import posting_limited
 from community.views.episodes import render_episode
@@ -117,7 +118,7 @@ def merge(post_id: int):
 
 
 @bp.get("/questions/")
-@freshness.cached_for_anonymous(lambda: (freshness.LISTS,))
+@cached_for_anonymous(lambda: (freshness.LISTS,))
 def index():
     state = request.args.get("state", "open")
     state = state if state in ("open", "answered", "declined", "all") else "open"

@@ -171,3 +171,57 @@ def test_an_author_sees_their_hidden_post_others_do_not(app, factories, login, e
     assert "under review" in text_of(login(bob, the_client=app.test_client()).get(url))
     assert "under review" in text_of(moderator.get(url))
     assert "under review" not in text_of(reader.get(url))
+
+
+# ------------------------------------------------ cookie-less readers: answered before Flask
+
+def test_a_cookie_less_hit_is_answered_before_flask_with_the_same_headers(app, factories, episode, count_queries):
+    factories.comment(factories.user("ada"), episode, body="served early")
+    url = f"/episodes/{episode.slug}"
+    miss = anonymous_page(app, url)
+    assert "Set-Cookie" not in miss.headers  # an anonymous reader stays cookie-less
+    with count_queries() as q:
+        hit = anonymous_page(app, url)
+    assert q.count == 1 and hit.headers["X-Cache"] == "hit" and hit.data == miss.data
+    for name in ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"):
+        assert hit.headers[name] == miss.headers[name]
+    assert hit.headers["Vary"] == "Accept-Encoding, Cookie" and hit.headers["Content-Type"].startswith("text/html")
+
+
+def test_gzip_is_served_to_clients_that_take_it(app, factories, episode):
+    import gzip
+
+    factories.comment(factories.user("ada"), episode, body="squeezed words")
+    url = f"/episodes/{episode.slug}"
+    plain = anonymous_page(app, url)
+    zipped = app.test_client().get(url, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert zipped.headers["Content-Encoding"] == "gzip" and int(zipped.headers["Content-Length"]) < len(plain.data)
+    assert gzip.decompress(zipped.data) == plain.data
+    assert zipped.headers["ETag"] != plain.headers["ETag"]  # another representation, another validator
+    refused = app.test_client().get(url, headers={"Accept-Encoding": "gzip;q=0"})
+    assert "Content-Encoding" not in refused.headers and refused.data == plain.data
+
+
+def test_conditional_and_head_requests_on_cached_pages(app, factories, episode):
+    url = f"/episodes/{episode.slug}"
+    first = anonymous_page(app, url)
+    again = app.test_client().get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b"" and again.headers["ETag"] == first.headers["ETag"]
+    head = app.test_client().head(url)
+    assert head.status_code == 200 and head.data == b"" and head.headers["Content-Length"] == str(len(first.data))
+
+
+def test_readers_with_a_cookie_get_the_same_cached_page_through_flask(app, factories, episode):
+    url = f"/episodes/{episode.slug}"
+    anonymous_page(app, url)
+    reader = app.test_client()
+    reader.get("/auth/login")  # a form: now the reader carries a session cookie with a CSRF token
+    assert reader.get_cookie("session") is not None
+    page = reader.get(url, headers={"Accept-Encoding": "gzip"})
+    assert page.headers["X-Cache"] == "hit" and page.headers["Content-Encoding"] == "gzip"
+
+
+def test_pages_that_are_not_cached_pass_through(app, factories, episode):
+    assert anonymous_page(app, "/episodes/no-such-episode").status_code == 404
+    assert "X-Cache" not in anonymous_page(app, "/auth/login").headers
+    assert "X-Cache" not in anonymous_page(app, f"/episodes/{episode.slug}?t=%00").headers  # refused: 400

@@ -1,0 +1,177 @@
+"""The anonymous page cache: what every reader without an account sees alike, rendered
+once per content version and served many times.
+
+A page is stored under its path and the versions of what it shows (services/freshness),
+so an entry is never stale, only unused: every write that changes a page bumps a
+version in its own transaction, on any worker or host.
+
+Two ways in:
+- `PageCacheMiddleware` answers a GET that carries no cookie at all (first visits,
+  crawlers, feed readers, most anonymous traffic) before Flask runs: one URL match, one
+  small query, a dictionary lookup. Without a cookie there is no session, so no account
+  and no flashed message, and the answer can only be the anonymous page.
+- `cached_for_anonymous` does the same inside Flask for anonymous readers who do carry a
+  cookie (a CSRF token from a form they opened, say), and fills the cache on a miss.
+
+Each entry keeps a gzip copy, compressed once when stored: a 500-comment page is
+~530 KB of HTML and ~45 KB gzipped, and sending bytes is what limits a sync worker."""
+
+from __future__ import annotations
+
+import gzip
+import time
+from dataclasses import dataclass
+from functools import wraps
+
+from flask import Flask, current_app, g, make_response, request, session
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES, parse_accept_header, parse_etags
+from werkzeug.wrappers import Request, Response
+
+from community.extensions import cache, db
+from community.services import freshness
+
+VARY = "Accept-Encoding, Cookie"
+KEY = "community.page_cache_key"  # set in the WSGI environ by the middleware
+
+
+@dataclass(frozen=True)
+class CachedPage:
+    body: bytes
+    gzipped: bytes
+    etag: str
+    content_type: str
+
+
+class Recent:
+    """A few values kept as objects in this process: no unpickling (or Redis round trip)
+    on the hot path. Keys carry content versions, so an entry is never stale, only old."""
+
+    def __init__(self, size: int = 32):
+        self.size, self.items = size, {}
+
+    def get(self, key: str, timeout: float):
+        found = self.items.get(key)
+        return found[1] if found and time.monotonic() - found[0] < timeout else None
+
+    def put(self, key: str, value) -> None:
+        if len(self.items) >= self.size:
+            self.items.pop(next(iter(self.items)))
+        self.items[key] = (time.monotonic(), value)
+
+
+def recent(app: Flask, name: str) -> Recent:
+    return app.extensions.setdefault(name, Recent())
+
+
+def _key(full_path: str, keys: tuple[str, ...], connection=None) -> str:
+    return f"page:{full_path}:{freshness.versions(*keys, connection=connection)}"
+
+
+def _lookup(app: Flask, key: str) -> CachedPage | None:
+    timeout = app.config["PAGE_CACHE_SECONDS"]
+    memo = recent(app, "recent_pages")
+    page = memo.get(key, timeout)
+    if page is None:
+        page = cache.get(key)
+        if page is not None:
+            memo.put(key, page)
+    return page
+
+
+def _store(app: Flask, key: str, response: Response) -> None:
+    body = response.get_data()
+    response.add_etag()
+    page = CachedPage(body, gzip.compress(body, 6, mtime=0), response.get_etag()[0], response.content_type)
+    cache.set(key, page, timeout=app.config["PAGE_CACHE_SECONDS"])
+    recent(app, "recent_pages").put(key, page)
+
+
+def _answer(page: CachedPage, environ: dict) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Status, headers and body for this request: gzip when the client takes it (a
+    different representation, so a different ETag), 304 when it already has it."""
+    zipped = parse_accept_header(environ.get("HTTP_ACCEPT_ENCODING")).quality("gzip") > 0
+    etag = page.etag + ("-gz" if zipped else "")
+    headers = [("Content-Type", page.content_type), ("ETag", f'"{etag}"'), ("Vary", VARY), ("X-Cache", "hit")]
+    if parse_etags(environ.get("HTTP_IF_NONE_MATCH")).contains(etag):
+        return 304, headers, b""
+    body = page.gzipped if zipped else page.body
+    if zipped:
+        headers.append(("Content-Encoding", "gzip"))
+    headers.append(("Content-Length", str(len(body))))
+    return 200, headers, b"" if environ["REQUEST_METHOD"] == "HEAD" else body
+
+
+def _cacheable() -> bool:
+    """Only what every anonymous reader sees alike: no account, no flashed message."""
+    return (current_app.config["PAGE_CACHE"] and request.method in ("GET", "HEAD")
+            and not session.get("_flashes") and "_user_id" not in session and not current_user.is_authenticated)
+
+
+def cached_for_anonymous(keys):
+    """Serve anonymous readers a cached copy while the versions of `keys(**view_args)` hold.
+
+    Entries also expire after PAGE_CACHE_SECONDS so that "3 minutes ago" stays roughly
+    true for readers without JavaScript."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(**kwargs):
+            if not _cacheable():
+                return view(**kwargs)
+            # A miss in the middleware already read the versions (before rendering, so
+            # the page can't be older than its key).
+            key = request.environ.get(KEY) or _key(request.full_path, keys(**kwargs))
+            page = _lookup(current_app, key)
+            if page is not None:
+                status, headers, body = _answer(page, request.environ)
+                return Response(body, status, headers)
+            response = make_response(view(**kwargs))
+            if response.status_code == 200 and not response.direct_passthrough:
+                _store(current_app, key, response)
+            response.headers["X-Cache"] = "miss"
+            response.vary.add("Accept-Encoding")
+            return response
+
+        wrapper.page_cache_keys = keys
+        return wrapper
+
+    return decorator
+
+
+class PageCacheMiddleware:
+    """Answers cookie-less GET and HEAD requests for cached pages before Flask runs."""
+
+    def __init__(self, app: Flask, wsgi_app, headers: list[tuple[str, str]]):
+        """`headers`: what Flask's after_request hooks add to every page (security headers)."""
+        self.app, self.wsgi_app, self.headers = app, wsgi_app, headers
+        self.keys = {endpoint: view.page_cache_keys for endpoint, view in app.view_functions.items()
+                     if hasattr(view, "page_cache_keys")}
+
+    def __call__(self, environ, start_response):
+        if (environ["REQUEST_METHOD"] in ("GET", "HEAD") and "HTTP_COOKIE" not in environ
+                and self.app.config["PAGE_CACHE"]):
+            with self.app.app_context():
+                page = self._find(environ)
+                if page is not None:
+                    status, headers, body = _answer(page, environ)
+                    headers += self.headers
+                    if "query_count" in g:
+                        headers.append(("X-Query-Count", str(g.query_count)))
+            if page is not None:
+                start_response(f"{status} {HTTP_STATUS_CODES[status]}", headers)
+                return [body]
+        return self.wsgi_app(environ, start_response)
+
+    def _find(self, environ) -> CachedPage | None:
+        try:
+            endpoint, args = self.app.url_map.bind_to_environ(environ).match()
+        except HTTPException:  # 404s and redirects: Flask's business
+            return None
+        keys = self.keys.get(endpoint)
+        if keys is None:
+            return None
+        with db.engine.connect() as connection:  # no ORM session: nothing to load
+            environ[KEY] = _key(Request(environ).full_path, keys(**args), connection)
+        return _lookup(self.app, environ[KEY])
