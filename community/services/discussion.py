@@ -363,15 +363,6 @@ def mark_visit(user: User | None, episode: Episode) -> datetime | None:
     return db.session.execute(statement).scalar()
 
 
-def has_unpublished(user: User | None, episode: Episode) -> bool:
-    """Whether the reader has hidden or pending posts here (then the shared page is not theirs)."""
-    if user is None or not user.is_authenticated:
-        return False
-    return db.session.scalar(select(Post.id).where(
-        Post.episode_id == episode.id, Post.author_id == user.id,
-        Post.status.in_((PostStatus.hidden, PostStatus.pending))).limit(1)) is not None
-
-
 def comment_rate_limit() -> str:
     """Stricter for accounts younger than a day (configurable)."""
     from flask_login import current_user

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from community import markup
 from community.extensions import db
 from community.feed_parser import FeedItem, ParsedFeed
-from community.models import Appearance, AppearanceRole, Episode, Follow, NotificationKind, Person, Post, User
+from community.models import Appearance, AppearanceRole, Episode, Follow, NotificationKind, Person, Post, PostStatus, User
 from community.services import discussion, freshness, papers, questions
 
 NEWEST_FIRST = (Episode.published_at.desc().nulls_last(), Episode.number.desc().nulls_last(), Episode.id.desc())
@@ -43,8 +43,9 @@ def latest(limit: int) -> list[Episode]:
 
 
 def get_by_slug(slug: str) -> Episode | None:
-    query = select(Episode).where(Episode.slug == slug).options(selectinload(Episode.appearances))
-    return db.session.scalar(query)
+    """With its appearances and people, in one query: every episode page starts here."""
+    query = select(Episode).where(Episode.slug == slug).options(joinedload(Episode.appearances))
+    return db.session.scalars(query).unique().first()
 
 
 def get_by_id(episode_id: int) -> Episode | None:
@@ -251,6 +252,7 @@ class EpisodeContent:
     questions: list[Post]
     answers: dict[int, Post]  # the guests' written answers, by id
     linked: dict[int, Episode]  # later episodes where questions were answered on air
+    unpublished_authors: set[int]  # who has hidden or pending posts here (their page is their own)
 
 
 def episode_content(episode: Episode, viewer: User | None, sort: str) -> EpisodeContent:
@@ -264,6 +266,7 @@ def episode_content(episode: Episode, viewer: User | None, sort: str) -> Episode
         papers=papers.reading_list(posts, viewer), questions=asked,
         answers={p.id: p for p in posts if p.id in {q.answer_id for q in asked}},
         linked=linked_episodes(asked),
+        unpublished_authors={p.author_id for p in posts if p.status in (PostStatus.hidden, PostStatus.pending)},
     )
 
 

@@ -61,9 +61,12 @@ def render_episode(episode, comment_form=None, preview_html=None, paper_form=Non
 def episode_sections(episode, sort: str) -> threads.EpisodeSections:
     """Shared per visibility class (moderators see hidden posts); a reader with hidden or
     pending posts of their own here gets a fresh rendering instead."""
+    def build(viewer):
+        return threads.build_sections(episodes.episode_content(episode, viewer, sort), episode.slug)
+
+    if not current_app.config["PAGE_CACHE"]:
+        return build(current_user)
     moderator = current_user.is_authenticated and current_user.is_moderator
-    if not current_app.config["PAGE_CACHE"] or (not moderator and discussion.has_unpublished(current_user, episode)):
-        return threads.build_sections(episodes.episode_content(episode, current_user, sort), episode.slug)
     key = (f"sections:{episode.slug}:{sort}:{'moderators' if moderator else 'everyone'}:"
            f"{freshness.versions(freshness.episode_key(episode.slug))}")
     timeout = current_app.config["PAGE_CACHE_SECONDS"]
@@ -72,9 +75,11 @@ def episode_sections(episode, sort: str) -> threads.EpisodeSections:
     if sections is None:
         sections = cache.get(key)
         if sections is None:
-            sections = threads.build_sections(episodes.episode_content(episode, current_user, sort), episode.slug)
+            sections = build(current_user if moderator else None)  # never one member's own view
             cache.set(key, sections, timeout=timeout)
         memo.put(key, sections)
+    if not moderator and current_user.is_authenticated and current_user.id in sections.unpublished_authors:
+        return build(current_user)  # hiding or holding a post bumps the version: this set is current
     return sections
 
 

@@ -4,11 +4,13 @@ tens of milliseconds, where a recursive Jinja macro took ~1 ms per comment.
 Rendering has two steps. `shared_html` builds what every reader sees alike (bodies, names,
 scores, links) and leaves `<!--u:...-->` markers where a reader's own state goes; user
 content can never contain such a marker (the sanitiser strips comments). `personal_html`
-then fills the markers for one reader (vote state, reply/edit/delete/flag, "new") with a
-single regular-expression pass, without re-rendering any comment."""
+then fills the markers for one reader (vote state, reply/edit/delete/flag, "new") without
+re-rendering any comment: the markers are filled once for the usual reader of a class,
+and only the posts where this reader differs (own, voted, new) are filled per request."""
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +18,7 @@ from datetime import datetime
 from flask import get_template_attribute
 from markupsafe import Markup, escape
 
+from community.markup import astral_as_references
 from community.models import Post, PostStatus
 from community.services import discussion
 from community.services.discussion import Node
@@ -34,10 +37,33 @@ class PostFacts:
     is_tombstone: bool
 
 
+# Stands for the reader's CSRF token in prefilled HTML; NUL never reaches stored content
+# (the input guard refuses it), so the slot cannot be forged.
+CSRF_SLOT = "\x00csrf\x00"
+
+
+@dataclass
+class Prefilled:
+    """A shared HTML split at its markers (text, fill, text, fill, ..., text), each fill
+    as the usual reader of one class sees it: logged in or not, moderator or not, not the
+    author, no vote, nothing new, no guest forms. A particular reader differs on a few
+    posts (their own, their votes, new ones), patched in by position."""
+    pieces: list[str]
+    slots: dict[int, list[tuple[int, str]]]  # post id -> [(index in pieces, marker kind)]
+    by_author: dict[int, list[int]]
+    by_time: list[tuple[datetime, int]]  # (created_at, post id), oldest first
+    with_csrf: list[int]  # indexes of the pieces holding CSRF_SLOT
+
+
 @dataclass
 class SharedThread:
     html: str
     facts: dict[int, PostFacts] = field(default_factory=dict)
+    # Prefilled forms of this thread's HTML pieces; built on first use in each process.
+    prefilled: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __getstate__(self):  # the cache keeps the shared HTML, not what each process derives
+        return {**self.__dict__, "prefilled": {}}
 
 
 def _plural(n: int, one: str, many: str) -> str:
@@ -119,7 +145,7 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
         out.append("</ol>\n")
 
     level(roots, 0)
-    return SharedThread("".join(out), facts)
+    return SharedThread(astral_as_references("".join(out)), facts)  # names may hold emoji too
 
 
 def vote_form_html(post_id: int, voted: bool, csrf: str, on: str = "▲ Upvoted", off: str = "▲ Upvote") -> str:
@@ -132,29 +158,90 @@ def vote_form_html(post_id: int, voted: bool, csrf: str, on: str = "▲ Upvoted"
             f'data-on="{on}" data-off="{off}">{on if voted else off}</button></form>')
 
 
+class Reader:
+    """The reader a thread is personalised for."""
+
+    def __init__(self, viewer, voted: set[int], last_visit: datetime | None, csrf: str, is_guest: bool):
+        logged_in = viewer is not None and viewer.is_authenticated
+        self.viewer, self.voted, self.csrf, self.is_guest = viewer, voted, csrf, is_guest
+        self.id = viewer.id if logged_in else None
+        self.last_visit = last_visit if logged_in else None
+        self.moderator = logged_in and viewer.is_moderator
+
+    def is_new(self, f: PostFacts) -> bool:
+        return bool(self.last_visit and f.created_at > self.last_visit and f.author_id != self.id)
+
+    def can_edit(self, f: PostFacts) -> bool:
+        return self.id is not None and discussion.can_edit_facts(self.viewer, f.author_id, f.created_at,
+                                                                 f.is_tombstone)
+
+
+def _fill(kind: str, post_id: int, f: PostFacts, reader: Reader) -> str:
+    """What one marker becomes for one reader."""
+    if kind == "C":
+        return " is-new" if reader.is_new(f) else ""
+    if kind == "N":
+        return ' <span class="badge badge-new">new</span>' if reader.is_new(f) else ""
+    voted = post_id in reader.voted
+    if kind == "V":
+        can_vote = reader.id is not None and reader.id != f.author_id and f.status == PostStatus.visible.value
+        return vote_form_html(post_id, voted, reader.csrf) if can_vote else ""
+    if kind == "G":
+        return _answer_form(post_id, reader.csrf) if reader.is_guest else ""
+    return _actions(post_id, f, reader.id, voted, reader.can_edit(f), reader.csrf)
+
+
+class _UsualReader(Reader):
+    """Stands for every reader of a class at once; its token is the CSRF slot."""
+
+    def __init__(self, logged_in: bool, moderator: bool):
+        self.viewer, self.voted, self.csrf, self.is_guest = None, set(), CSRF_SLOT, False
+        self.id = -1 if logged_in else None  # no post has author -1
+        self.last_visit, self.moderator = None, moderator
+
+    def can_edit(self, f: PostFacts) -> bool:
+        return self.moderator and not f.is_tombstone  # authors' own posts are filled for them
+
+
+def _prefill(shared: SharedThread, html: str, logged_in: bool, moderator: bool) -> Prefilled:
+    usual = _UsualReader(logged_in, moderator)
+    pieces = MARKER.split(html)
+    slots: dict[int, list[tuple[int, str]]] = {}
+    for i in range(1, len(pieces), 3):
+        kind, post_id = pieces[i], int(pieces[i + 1])
+        pieces[i], pieces[i + 1] = _fill(kind, post_id, shared.facts[post_id], usual), ""
+        slots.setdefault(post_id, []).append((i, kind))
+    by_author: dict[int, list[int]] = {}
+    for post_id in slots:
+        by_author.setdefault(shared.facts[post_id].author_id, []).append(post_id)
+    by_time = sorted((shared.facts[post_id].created_at, post_id) for post_id in slots)
+    return Prefilled(pieces, slots, by_author, by_time, [i for i, piece in enumerate(pieces) if CSRF_SLOT in piece])
+
+
 def personal_html(shared: SharedThread, viewer, voted: set[int], last_visit: datetime | None, csrf: str,
                   is_guest: bool = False, html: str | None = None) -> Markup:
-    """Fill the reader's markers in `html` (default: the shared thread)."""
-    logged_in = viewer is not None and viewer.is_authenticated
-    viewer_id = viewer.id if logged_in else None
-
-    def fill(match: re.Match) -> str:
-        kind, post_id = match.group(1), int(match.group(2))
-        f = shared.facts[post_id]
-        is_new = bool(logged_in and last_visit and f.created_at > last_visit and f.author_id != viewer_id)
-        if kind == "C":
-            return " is-new" if is_new else ""
-        if kind == "N":
-            return ' <span class="badge badge-new">new</span>' if is_new else ""
-        if kind == "V":
-            can_vote = viewer_id is not None and viewer_id != f.author_id and f.status == PostStatus.visible.value
-            return vote_form_html(post_id, post_id in voted, csrf) if can_vote else ""
-        if kind == "G":
-            return _answer_form(post_id, csrf) if is_guest else ""
-        return _actions(post_id, f, viewer, viewer_id, post_id in voted, csrf)
-
+    """Fill the reader's markers in `html` (default: the shared thread): the usual
+    reader's fills come prefilled; only posts where this reader differs are filled here."""
+    reader = Reader(viewer, voted, last_visit, csrf, is_guest)
+    html = shared.html if html is None else html
+    key = (html, reader.id is not None, reader.moderator)
+    prefilled = shared.prefilled.get(key)
+    if prefilled is None:
+        prefilled = shared.prefilled[key] = _prefill(shared, html, reader.id is not None, reader.moderator)
+    special = set(reader.voted) | set(prefilled.by_author.get(reader.id, ()))
+    if reader.last_visit:
+        first_new = bisect.bisect_right(prefilled.by_time, (reader.last_visit, float("inf")))
+        special.update(post_id for _, post_id in prefilled.by_time[first_new:])
+    if reader.is_guest:
+        special.update(post_id for post_id, slots in prefilled.slots.items() if any(k == "G" for _, k in slots))
+    pieces = prefilled.pieces.copy()
+    for index in prefilled.with_csrf:  # small pieces: ~6x faster than one pass over the whole page
+        pieces[index] = pieces[index].replace(CSRF_SLOT, csrf)
+    for post_id in special:
+        for index, kind in prefilled.slots.get(post_id, ()):
+            pieces[index] = _fill(kind, post_id, shared.facts[post_id], reader)
     # Safe: built here from escaped values and bodies already sanitised by markup.py.
-    return Markup(MARKER.sub(fill, shared.html if html is None else html))  # nosec B704
+    return Markup("".join(pieces))  # nosec B704
 
 
 def _answer_form(question_id: int, csrf: str) -> str:
@@ -166,7 +253,7 @@ def _answer_form(question_id: int, csrf: str) -> str:
             '<div class="buttons"><button type="submit">Post answer</button></div></form></details>')
 
 
-def _actions(post_id: int, f: PostFacts, viewer, viewer_id: int | None, voted: bool, csrf: str) -> str:
+def _actions(post_id: int, f: PostFacts, viewer_id: int | None, voted: bool, can_edit: bool, csrf: str) -> str:
     visible = f.status == PostStatus.visible.value
     parts = []
     if viewer_id is not None and viewer_id != f.author_id and visible:
@@ -179,7 +266,7 @@ def _actions(post_id: int, f: PostFacts, viewer, viewer_id: int | None, voted: b
     if f.parent_id:
         parts.append(f'<a href="#c{f.parent_id}" class="parent-link">parent</a> '
                      f'<a href="/posts/{f.parent_id}#c{post_id}">context</a>')
-    if viewer_id is not None and discussion.can_edit_facts(viewer, f.author_id, f.created_at, f.is_tombstone):
+    if can_edit:
         parts.append(f'<a href="/posts/{post_id}/edit">edit</a>')
     if viewer_id is not None and viewer_id != f.author_id and visible:
         parts.append(f'<a href="/posts/{post_id}/flag" class="flag-link">flag</a>')
@@ -220,6 +307,7 @@ class EpisodeSections:
     thread: SharedThread
     counts: dict[str, int]
     sort: str
+    unpublished_authors: set[int]
 
 
 def build_sections(content, episode_slug: str) -> EpisodeSections:
@@ -236,6 +324,7 @@ def build_sections(content, episode_slug: str) -> EpisodeSections:
         counts={"papers": len(content.papers), "questions": len(content.questions), "comments": content.thread.count,
                 "roots": len(content.thread.roots)},
         sort=content.sort,
+        unpublished_authors=content.unpublished_authors,
     )
 
 

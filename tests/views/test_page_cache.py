@@ -225,3 +225,14 @@ def test_pages_that_are_not_cached_pass_through(app, factories, episode):
     assert anonymous_page(app, "/episodes/no-such-episode").status_code == 404
     assert "X-Cache" not in anonymous_page(app, "/auth/login").headers
     assert "X-Cache" not in anonymous_page(app, f"/episodes/{episode.slug}?t=%00").headers  # refused: 400
+
+
+def test_an_author_with_a_hidden_post_never_fills_the_shared_lists(app, factories, login, episode):
+    bob = factories.user("bob")
+    post = factories.comment(bob, episode, body="held back")
+    moderator = login(factories.user("mod", role=Role.moderator), the_client=app.test_client())
+    moderator.post(f"/moderation/posts/{post.id}/act", data={"action": "hide", "reason": "Spam"})
+    url = f"/episodes/{episode.slug}"
+    assert "held back" in text_of(login(bob, the_client=app.test_client()).get(url))  # bob comes first
+    assert "held back" not in text_of(login(factories.user("ada"), the_client=app.test_client()).get(url))
+    assert "held back" not in text_of(anonymous_page(app, url))
