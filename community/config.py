@@ -33,6 +33,7 @@ def from_environment(instance_path: str) -> dict:
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "PAPER_METADATA_LOOKUP": _env_bool("PAPER_METADATA_LOOKUP"),
         "QUERY_COUNT_HEADER": _env_bool("QUERY_COUNT_HEADER"),
+        "PAGE_CACHE": _env_bool("PAGE_CACHE", True),
         "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES", "0")),
     }
 
