@@ -30,6 +30,7 @@ from community.models import (
     FLAG_REASON_LABELS, Appearance, AppearanceRole, Episode, Flag, FlagReason, ModerationAction, Notification,
     NotificationKind, Paper, Person, Post, PostKind, PostStatus, Revision, Role, User, Vote,
 )
+from community.models.search import POSTS_SEARCH_INDEX
 from community.services.accounts import hash_password
 from community.services.episodes import name_key, slugify
 
@@ -169,19 +170,27 @@ class _Generator:
     # ------------------------------------------------------------------ setup
 
     def run(self) -> dict[str, int]:
-        sqlite = db.session.get_bind().dialect.name == "sqlite"
-        if sqlite:
+        dialect = db.session.get_bind().dialect.name
+        if dialect == "sqlite":
             # Vote and notification indexes take inserts in random key order: a big page
             # cache keeps them in memory (the default 2 MB makes a million posts IO-bound).
             previous = db.session.execute(text("PRAGMA cache_size")).scalar()
             db.session.execute(text("PRAGMA cache_size = -262144"))
+        else:
+            # The full-text GIN index costs a to_tsvector and a posting-list update per row:
+            # built once at the end it takes a fraction of the time (1M posts: hours vs minutes).
+            POSTS_SEARCH_INDEX.drop(db.session.connection(), checkfirst=True)
+            db.session.commit()
         try:
             return self._run()
         finally:
-            if sqlite:
-                db.session.rollback()
+            db.session.rollback()
+            if dialect == "sqlite":
                 db.session.execute(text(f"PRAGMA cache_size = {int(previous)}"))
-                db.session.commit()
+            else:
+                db.session.execute(text("SET maintenance_work_mem = '256MB'"))
+                POSTS_SEARCH_INDEX.create(db.session.connection(), checkfirst=True)
+            db.session.commit()
 
     def _run(self) -> dict[str, int]:
         self.next_id = self._next_ids()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from community.extensions import db
 from community.models import Episode, Flag, FlagReason, Paper, Post, PostKind, PostStatus, User, Vote
@@ -121,3 +121,12 @@ def test_second_run_continues_the_ids(app):
     db.session.add(Vote(user_id=newcomer.id, post_id=max_post, value=1))
     db.session.commit()
     assert post.id == max_post + 301
+
+
+def test_generated_posts_are_searchable(app, client):
+    """On PostgreSQL the search index is dropped for the bulk load and rebuilt after it."""
+    bench_data.generate(**SIZES, seed=3, progress=lambda n: None)
+    page = client.get("/search?q=estimator")
+    assert page.status_code == 200 and "<mark>estimator</mark>" in page.get_data(as_text=True).lower()
+    if db.session.get_bind().dialect.name == "postgresql":
+        assert db.session.scalar(text("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_posts_search'")) == 1
