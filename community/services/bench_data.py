@@ -188,7 +188,9 @@ class _Generator:
             if dialect == "sqlite":
                 db.session.execute(text(f"PRAGMA cache_size = {int(previous)}"))
             else:
-                db.session.execute(text("SET maintenance_work_mem = '256MB'"))
+                # One long statement (a minute for a million posts): no app statement timeout.
+                db.session.execute(text("SET LOCAL statement_timeout = 0"))
+                db.session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
                 POSTS_SEARCH_INDEX.create(db.session.connection(), checkfirst=True)
             db.session.commit()
 

@@ -1,6 +1,9 @@
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 
 from community.extensions import cache, db
 from community.forms import ActionForm
@@ -37,25 +40,76 @@ def render_episode(episode, comment_form=None, preview_html=None, paper_form=Non
     """The episode page; also re-rendered by a form on it that needs fixing.
 
     The lists come from a cache shared by every reader (see threads.EpisodeSections);
-    this reader's votes, "new" marks and buttons are filled in afterwards."""
+    this reader's votes, "new" marks and buttons are filled in afterwards. A logged-in
+    reader's plain view goes further: the whole page is rendered once per reader class
+    (see episode_frame) and only filled in per request."""
     sort = request.args.get("sort", "best")
     sort = sort if sort in discussion.SORTS else "best"
     sections = episode_sections(episode, sort)
-    is_guest = current_user.is_authenticated and current_user.id in episode.guest_user_ids
-    # Forms (and so a CSRF token, and so a session cookie) only for readers who can post:
-    # an anonymous reader stays cookie-less and keeps getting the fastest cached page.
-    forms = {}
-    if current_user.is_authenticated:
-        forms = {"comment_form": comment_form or CommentForm(formdata=None),
-                 "paper_form": paper_form or PaperForm(formdata=None),
-                 "question_form": question_form or QuestionForm(formdata=None)}
-    personal = threads.personal_sections(
-        sections, current_user._get_current_object(), discussion.episode_votes(current_user, episode),
-        discussion.mark_visit(current_user, episode), generate_csrf() if forms else "", is_guest)
+    if not current_user.is_authenticated:
+        # No forms, so no CSRF token and no session cookie: an anonymous reader stays
+        # cookie-less and keeps getting the fastest cached page.
+        personal = threads.personal_sections(sections, None, set(), None, "", False)
+        return render_template("episodes/show.html", episode=episode, sections=sections, personal=personal,
+                               start=_start(), is_guest=False), status
+    viewer = current_user._get_current_object()
+    is_guest = viewer.id in episode.guest_user_ids
+    voted, last_visit = discussion.episode_votes(viewer, episode), discussion.mark_visit(viewer, episode)
     db.session.commit()  # the visit mark
-    start = request.args.get("t", type=int) or timestamp_seconds(request.args.get("t", ""))
-    return render_template("episodes/show.html", episode=episode, sections=sections, personal=personal, start=start,
-                           is_guest=is_guest, preview_html=preview_html, **forms), status
+    plain = (comment_form, preview_html, paper_form, question_form, status) == (None, None, None, None, 200)
+    if plain and sections.key and _frame_applies():
+        frame = episode_frame(episode, sections, sort, is_guest)
+        filled = threads.personal_html(sections.thread, viewer, voted, last_visit, generate_csrf(), is_guest,
+                                       html=frame.tail)
+        return "".join((frame.head, render_template("_account.html"), filled))  # join: Markup + would escape
+    personal = threads.personal_sections(sections, viewer, voted, last_visit, generate_csrf(), is_guest)
+    return render_template(
+        "episodes/show.html", episode=episode, sections=sections, personal=personal, start=_start(),
+        is_guest=is_guest, preview_html=preview_html, comment_form=comment_form or CommentForm(formdata=None),
+        paper_form=paper_form or PaperForm(formdata=None), question_form=question_form or QuestionForm(formdata=None),
+    ), status
+
+
+def _start() -> int | None:
+    return request.args.get("t", type=int) or timestamp_seconds(request.args.get("t", ""))
+
+
+def _frame_applies() -> bool:
+    """What the frame leaves out must not be on this page: a suspension notice, flashed
+    messages, a ?t= start (the player's), or a page cache that is switched off."""
+    return (current_app.config["PAGE_CACHE"] and not current_user.is_suspended()
+            and not session.get("_flashes") and "t" not in request.args)
+
+
+@dataclass
+class Frame:
+    head: str  # up to the account links (rendered per request: name, unread count, log out)
+    tail: str  # the rest, with the lists' markers and CSRF_SLOT where forms carry the token
+
+
+ACCOUNT_SLOT = "\x00account\x00"
+
+
+def episode_frame(episode, sections: threads.EpisodeSections, sort: str, is_guest: bool) -> Frame:
+    """The logged-in page as every reader of a class sees it (member or moderator, guest
+    of this episode or not), rendered once per content version: nothing of the reader who
+    happens to render it stays in it. Their account links are a slot, their CSRF token
+    becomes CSRF_SLOT, and the lists keep their markers."""
+    key = f"frame:{sections.key}:{'guest' if is_guest else 'reader'}"
+    memo = recent(current_app, "recent_frames")
+    frame = memo.get(key, current_app.config["PAGE_CACHE_SECONDS"])
+    if frame is None:
+        unfilled = {name: Markup(html) for name, html in  # nosec B704: built by threads.py from sanitised HTML
+                    (("papers", sections.papers_html), ("questions", sections.questions_html),
+                     ("thread", sections.thread.html))}
+        page = render_template(
+            "episodes/show.html", episode=episode, sections=sections, personal=unfilled, start=None,
+            is_guest=is_guest, preview_html=None, comment_form=CommentForm(formdata=None),
+            paper_form=PaperForm(formdata=None), question_form=QuestionForm(formdata=None), account_slot=ACCOUNT_SLOT)
+        head, tail = page.split(ACCOUNT_SLOT)
+        frame = Frame(head, tail.replace(generate_csrf(), threads.CSRF_SLOT))
+        memo.put(key, frame)
+    return frame
 
 
 def episode_sections(episode, sort: str) -> threads.EpisodeSections:
@@ -65,7 +119,7 @@ def episode_sections(episode, sort: str) -> threads.EpisodeSections:
         return threads.build_sections(episodes.episode_content(episode, viewer, sort), episode.slug)
 
     if not current_app.config["PAGE_CACHE"]:
-        return build(current_user)
+        return build(current_user)  # key None: nothing built from it is shared
     moderator = current_user.is_authenticated and current_user.is_moderator
     key = (f"sections:{episode.slug}:{sort}:{'moderators' if moderator else 'everyone'}:"
            f"{freshness.versions(freshness.episode_key(episode.slug))}")
@@ -76,6 +130,7 @@ def episode_sections(episode, sort: str) -> threads.EpisodeSections:
         sections = cache.get(key)
         if sections is None:
             sections = build(current_user if moderator else None)  # never one member's own view
+            sections.key = key
             cache.set(key, sections, timeout=timeout)
         memo.put(key, sections)
     if not moderator and current_user.is_authenticated and current_user.id in sections.unpublished_authors:

@@ -308,6 +308,7 @@ class EpisodeSections:
     counts: dict[str, int]
     sort: str
     unpublished_authors: set[int]
+    key: str | None = None  # the cache key when shared; None for one reader's own rendering
 
 
 def build_sections(content, episode_slug: str) -> EpisodeSections:

@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from community.extensions import db
-from community.models import Role
+from community.models import Episode, Notification, Role
 from community.models.base import utcnow
 from community.services import discussion, episodes, papers, questions
 from community.views import threads
@@ -73,3 +74,36 @@ def test_prepared_fills_stay_out_of_the_shared_cache(app, page):
     with app.test_request_context():
         threads.personal_html(sections.thread, users["ada"], set(), None, "token-1")
     assert sections.thread.prefilled and pickle.loads(pickle.dumps(sections)).thread.prefilled == {}
+
+
+# ------------------------------------------------ the logged-in page frame (views/episodes.py)
+
+def test_the_frame_gives_each_reader_exactly_the_page_rendered_for_them(app, page, login, monkeypatch, factories):
+    """The frame is rendered by whoever comes first; every later reader must get what the
+    full template would have rendered for them: no name, token or count of anyone else."""
+    from community.views import episodes as episode_views
+
+    sections, users, late = page
+    url = f"/episodes/{db.session.scalar(select(Episode.slug).where(Episode.id == late.episode_id))}"
+    seen_before = utcnow() - timedelta(days=2)  # so the later posts are "new" for everyone
+    monkeypatch.setattr(discussion, "mark_visit", lambda user, episode: seen_before)
+    unread = {who: db.session.scalar(select(func.count(Notification.id)).where(Notification.user_id == users[who].id))
+              for who in ("ada", "bob")}
+    assert all(unread.values())  # replies to each other: both have something to read
+    pages = {}
+    for who in ("ada", "bob", "mod", "guest", "ada"):
+        reader = login(users[who], the_client=app.test_client())
+        reader.get("/")  # takes the "Logged in" message: a page with a flash is not framed
+        framed = reader.get(url)
+        assert framed.status_code == 200
+        monkeypatch.setattr(episode_views, "_frame_applies", lambda: False)
+        templated = reader.get(url)
+        monkeypatch.undo()
+        monkeypatch.setattr(discussion, "mark_visit", lambda user, episode: seen_before)
+        assert framed.get_data(as_text=True) == templated.get_data(as_text=True), who
+        pages[who] = framed.get_data(as_text=True)
+    header = {who: html.split("</header>")[0] for who, html in pages.items()}
+    assert 'href="/u/bob">bob</a>' in header["bob"] and "ada" not in header["bob"]  # the frame was ada's
+    assert all(f'aria-label="{n} unread"' in header[who] for who, n in unread.items())
+    assert "badge-new" in pages["bob"] and 'href="/moderation/queue"' in pages["mod"]
+    assert "Post answer" in pages["guest"] and "Post answer" not in pages["ada"]
