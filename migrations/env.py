@@ -115,6 +115,10 @@ def run_migrations_online():
         return
 
     with engine.connect() as connection:
+        # The app's 15 s statement timeout guards page views; a migration may rewrite a
+        # big table (adding a stored column to a million posts takes a minute).
+        connection.exec_driver_sql("SET statement_timeout = 0")
+        connection.commit()
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -30,7 +30,7 @@ from community.models import (
     FLAG_REASON_LABELS, Appearance, AppearanceRole, Episode, Flag, FlagReason, ModerationAction, Notification,
     NotificationKind, Paper, Person, Post, PostKind, PostStatus, Revision, Role, User, Vote,
 )
-from community.models.search import POSTS_SEARCH_INDEX
+from community.models.search import POSTS_SEARCH_INDEX_DDL
 from community.services.accounts import hash_password
 from community.services.episodes import name_key, slugify
 
@@ -179,7 +179,7 @@ class _Generator:
         else:
             # The full-text GIN index costs a to_tsvector and a posting-list update per row:
             # built once at the end it takes a fraction of the time (1M posts: hours vs minutes).
-            POSTS_SEARCH_INDEX.drop(db.session.connection(), checkfirst=True)
+            db.session.execute(text("DROP INDEX IF EXISTS ix_posts_search"))
             db.session.commit()
         try:
             return self._run()
@@ -191,7 +191,7 @@ class _Generator:
                 # One long statement (a minute for a million posts): no app statement timeout.
                 db.session.execute(text("SET LOCAL statement_timeout = 0"))
                 db.session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
-                POSTS_SEARCH_INDEX.create(db.session.connection(), checkfirst=True)
+                db.session.execute(text(POSTS_SEARCH_INDEX_DDL))
             db.session.commit()
 
     def _run(self) -> dict[str, int]:
