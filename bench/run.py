@@ -115,7 +115,7 @@ def free_port() -> int:
 
 # ---------------------------------------------------------------- database and data
 
-def fresh_database(kind: str) -> str:
+def fresh_database(kind: str, name: str = PG_DATABASE) -> str:
     OUT.mkdir(parents=True, exist_ok=True)
     if kind == "sqlite":
         path = OUT / "bench.sqlite"
@@ -125,18 +125,18 @@ def fresh_database(kind: str) -> str:
     import psycopg
 
     with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {PG_DATABASE}")
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_DATABASE}"
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 
 
-def drop_database(kind: str) -> None:
+def drop_database(kind: str, name: str = PG_DATABASE) -> None:
     if kind != "postgresql":
         return  # the SQLite file stays in bench/out/ for a look afterwards
     import psycopg
 
     with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def flask(env: dict, *args: str, timeout: float) -> str:

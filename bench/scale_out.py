@@ -28,28 +28,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.run import (  # noqa: E402
-    BENCH, GZIP, OUT, USER_AGENT, Result, Server, ensure_wrk, fail, flask, log_in, machine, parse_wrk, single,
+    BENCH, GZIP, OUT, USER_AGENT, Result, Server, drop_database, ensure_wrk, fail, flask, fresh_database, log_in,
+    machine, parse_wrk, single,
 )
 
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DATABASE = "gi_scale_out"
 REDIS_URL = "redis://127.0.0.1:6379/14"
-
-
-def fresh_database() -> str:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{DATABASE}"
-
-
-def drop_database() -> None:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
 
 
 def flush_redis() -> None:
@@ -184,8 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     OUT.mkdir(parents=True, exist_ok=True)
     flush_redis()
-    env = dict(os.environ, DATABASE_URL=fresh_database(), REDIS_URL=REDIS_URL, SECRET_KEY=secrets.token_hex(32),
-               INSTANCE_PATH=str(OUT / "instance"), FLASK_DEBUG="0", QUERY_COUNT_HEADER="1")
+    env = dict(os.environ, DATABASE_URL=fresh_database("postgresql", DATABASE), REDIS_URL=REDIS_URL,
+               SECRET_KEY=secrets.token_hex(32), INSTANCE_PATH=str(OUT / "instance"), FLASK_DEBUG="0",
+               QUERY_COUNT_HEADER="1")
     env.pop("SERVER_NAME", None)
     servers: list[Server] = []
     rows: list[str] = []
@@ -215,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         for server in servers:
             server.stop()
         flush_redis()
-        drop_database()
+        drop_database("postgresql", DATABASE)
 
     text = "\n".join([
         "# Two app instances, one PostgreSQL, one Redis", "",
