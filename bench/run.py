@@ -300,7 +300,7 @@ def table(results: list[Result], hello_rps: float) -> str:
              "|---|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         ratio = f"{r.requests_per_second / hello_rps:.3f}" if hello_rps else "-"
-        queries = "n/a" if r.path == "hello" else r.queries
+        queries = "n/a" if r.path.startswith("hello") else r.queries
         lines.append(f"| {r.label} | {r.requests_per_second:,.1f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {queries} "
                      f"| {ratio} | {r.errors} |")
     return "\n".join(lines)
@@ -348,6 +348,10 @@ def targets(results: list[Result]) -> list[str]:
           ratio("/episodes/bench-500 anonymous, gzip"), ">= 0.5", lambda v: v >= 0.5)
     check("anonymous /episodes/bench-500 (no compression), ratio to hello world",
           ratio("/episodes/bench-500 anonymous"), ">= 0.5", lambda v: v >= 0.5)
+    static = next((r for r in results if r.path == "hello-bytes"), None)
+    if static and hello:
+        lines.append(f"| (bound for the row above: the same number of bytes from bench/hello.py, no work) "
+                     f"| {static.requests_per_second / hello.requests_per_second:.3f} | | |")
     check("logged-in /episodes/bench-500, ratio to hello world", ratio("/episodes/bench-500 logged in"),
           ">= 0.05", lambda v: v >= 0.05)
     small, big = by_label.get("/episodes/bench-500 uncached"), by_label.get("/episodes/bench-2000 uncached")
@@ -411,6 +415,10 @@ def bench(args: argparse.Namespace) -> tuple[dict, list[Result], list[str], str,
         measure(HELLO_LABEL, "/", hello).path = "hello"
         for slug in slugs:
             measure(f"/episodes/{slug} anonymous", f"/episodes/{slug}")
+        # What sending that many bytes costs when the app does nothing: the bound for the page.
+        size = len(single(app, "GET", "/episodes/bench-500")[2].encode())
+        static = measure(f"{size:,} static bytes, the 500-comment page's size (bench/hello.py)", f"/bytes/{size}", hello)
+        static.path = "hello-bytes"
         for slug in slugs:
             measure(f"/episodes/{slug} anonymous, gzip", f"/episodes/{slug}", headers=(GZIP,))
         for slug in slugs:

@@ -43,6 +43,9 @@ def create_app(test_config: dict | None = None) -> Flask:
             )
         app.config["SECRET_KEY"] = "dev-only-not-secret"
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A file has no server to drop the connection: pinging it before each use is waste.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         # A database that stops answering must cost seconds, not a worker: give up connecting
         # after 5 s and stop any statement after 15 s (the page then says 503).
