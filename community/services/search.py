@@ -194,7 +194,7 @@ def search(raw: str, filters: Filters, viewer: User | None, page: int = 1, per_p
                        f"AS recent ORDER BY sort_key DESC, id")
         # ts_headline in an outer query: only the page's rows pay for their snippet.
         rows = db.session.execute(text(  # nosec B608
-            f"SELECT page.id, ts_headline('english', {POST_DOCUMENT}, to_tsquery('english', :q), "
+            f"SELECT page.id, ts_headline('english', {POST_DOCUMENT}, to_tsquery('english', :q), "  # nosec B608
             f"'StartSel={START},StopSel={STOP},MaxWords=30,MinWords=12,MaxFragments=2') AS snippet "
             f"FROM ({ordered} LIMIT :limit OFFSET :offset) AS page JOIN posts ON posts.id = page.id "
             f"ORDER BY page.sort_key DESC, page.id"), params).all()
