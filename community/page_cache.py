@@ -165,6 +165,8 @@ class PageCacheMiddleware:
         return self.wsgi_app(environ, start_response)
 
     def _find(self, environ) -> CachedPage | None:
+        if "\x00" in environ.get("PATH_INFO", ""):
+            return None  # Flask's input guard answers 400 (PostgreSQL would refuse the key)
         try:
             endpoint, args = self.app.url_map.bind_to_environ(environ).match()
         except HTTPException:  # 404s and redirects: Flask's business
