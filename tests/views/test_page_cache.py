@@ -236,3 +236,22 @@ def test_an_author_with_a_hidden_post_never_fills_the_shared_lists(app, factorie
     assert "held back" in text_of(login(bob, the_client=app.test_client()).get(url))  # bob comes first
     assert "held back" not in text_of(login(factories.user("ada"), the_client=app.test_client()).get(url))
     assert "held back" not in text_of(anonymous_page(app, url))
+
+
+def test_logged_in_page_from_the_frame_costs_the_same_queries_at_any_size(app, factories, login, episode,
+                                                                          count_queries):
+    reader = login(factories.user("reader"), the_client=app.test_client())
+    reader.get("/")  # takes the "Logged in" message: a page with a flash is not framed
+    authors = [factories.user(f"author{i}") for i in range(3)]
+    url = f"/episodes/{episode.slug}"
+
+    def cost(comments: int) -> int:
+        for i in range(comments):
+            factories.comment(authors[i % 3], episode, body=f"comment {i}")
+        reader.get(url)  # renders the frame for this version
+        with count_queries() as q:
+            assert reader.get(url).status_code == 200
+        return q.count
+
+    # Session and user, episode, versions, own votes, visit mark, unread count.
+    assert cost(5) == cost(120) <= 7
