@@ -59,9 +59,9 @@ def render_episode(episode, comment_form=None, preview_html=None, paper_form=Non
     plain = (comment_form, preview_html, paper_form, question_form, status) == (None, None, None, None, 200)
     if plain and sections.key and _frame_applies():
         frame = episode_frame(episode, sections, sort, is_guest)
-        filled = threads.personal_html(sections.thread, viewer, voted, last_visit, generate_csrf(), is_guest,
-                                       html=frame.tail)
-        return "".join((frame.head, render_template("_account.html"), filled))  # join: Markup + would escape
+        filled = threads.personal_bytes(sections.thread, viewer, voted, last_visit, generate_csrf(), is_guest,
+                                        html=frame.tail)
+        return b"".join((frame.head, render_template("_account.html").encode(), filled))
     personal = threads.personal_sections(sections, viewer, voted, last_visit, generate_csrf(), is_guest)
     return render_template(
         "episodes/show.html", episode=episode, sections=sections, personal=personal, start=_start(),
@@ -83,7 +83,7 @@ def _frame_applies() -> bool:
 
 @dataclass
 class Frame:
-    head: str  # up to the account links (rendered per request: name, unread count, log out)
+    head: bytes  # up to the account links (rendered per request: name, unread count, log out)
     tail: str  # the rest, with the lists' markers and CSRF_SLOT where forms carry the token
 
 
@@ -107,7 +107,7 @@ def episode_frame(episode, sections: threads.EpisodeSections, sort: str, is_gues
             is_guest=is_guest, preview_html=None, comment_form=CommentForm(formdata=None),
             paper_form=PaperForm(formdata=None), question_form=QuestionForm(formdata=None), account_slot=ACCOUNT_SLOT)
         head, tail = page.split(ACCOUNT_SLOT)
-        frame = Frame(head, tail.replace(generate_csrf(), threads.CSRF_SLOT))
+        frame = Frame(head.encode(), tail.replace(generate_csrf(), threads.CSRF_SLOT))
         memo.put(key, frame)
     return frame
 

@@ -47,8 +47,9 @@ class Prefilled:
     """A shared HTML split at its markers (text, fill, text, fill, ..., text), each fill
     as the usual reader of one class sees it: logged in or not, moderator or not, not the
     author, no vote, nothing new, no guest forms. A particular reader differs on a few
-    posts (their own, their votes, new ones), patched in by position."""
-    pieces: list[str]
+    posts (their own, their votes, new ones), patched in by position. The pieces are
+    UTF-8 already: a page is joined and sent as bytes, never encoded per request."""
+    pieces: list[bytes]
     slots: dict[int, list[tuple[int, str]]]  # post id -> [(index in pieces, marker kind)]
     by_author: dict[int, list[int]]
     by_time: list[tuple[datetime, int]]  # (created_at, post id), oldest first
@@ -215,13 +216,14 @@ def _prefill(shared: SharedThread, html: str, logged_in: bool, moderator: bool) 
     for post_id in slots:
         by_author.setdefault(shared.facts[post_id].author_id, []).append(post_id)
     by_time = sorted((shared.facts[post_id].created_at, post_id) for post_id in slots)
-    return Prefilled(pieces, slots, by_author, by_time, [i for i, piece in enumerate(pieces) if CSRF_SLOT in piece])
+    encoded = [piece.encode() for piece in pieces]
+    return Prefilled(encoded, slots, by_author, by_time, [i for i, piece in enumerate(pieces) if CSRF_SLOT in piece])
 
 
-def personal_html(shared: SharedThread, viewer, voted: set[int], last_visit: datetime | None, csrf: str,
-                  is_guest: bool = False, html: str | None = None) -> Markup:
-    """Fill the reader's markers in `html` (default: the shared thread): the usual
-    reader's fills come prefilled; only posts where this reader differs are filled here."""
+def personal_bytes(shared: SharedThread, viewer, voted: set[int], last_visit: datetime | None, csrf: str,
+                   is_guest: bool = False, html: str | None = None) -> bytes:
+    """Fill the reader's markers in `html` (default: the shared thread), as UTF-8: the
+    usual reader's fills come prefilled; only posts where this reader differs are filled here."""
     reader = Reader(viewer, voted, last_visit, csrf, is_guest)
     html = shared.html if html is None else html
     key = (html, reader.id is not None, reader.moderator)
@@ -235,13 +237,20 @@ def personal_html(shared: SharedThread, viewer, voted: set[int], last_visit: dat
     if reader.is_guest:
         special.update(post_id for post_id, slots in prefilled.slots.items() if any(k == "G" for _, k in slots))
     pieces = prefilled.pieces.copy()
+    slot, token = CSRF_SLOT.encode(), csrf.encode()
     for index in prefilled.with_csrf:  # small pieces: ~6x faster than one pass over the whole page
-        pieces[index] = pieces[index].replace(CSRF_SLOT, csrf)
+        pieces[index] = pieces[index].replace(slot, token)
     for post_id in special:
         for index, kind in prefilled.slots.get(post_id, ()):
-            pieces[index] = _fill(kind, post_id, shared.facts[post_id], reader)
+            pieces[index] = _fill(kind, post_id, shared.facts[post_id], reader).encode()
+    return b"".join(pieces)
+
+
+def personal_html(shared: SharedThread, viewer, voted: set[int], last_visit: datetime | None, csrf: str,
+                  is_guest: bool = False, html: str | None = None) -> Markup:
+    """personal_bytes as markup for a template."""
     # Safe: built here from escaped values and bodies already sanitised by markup.py.
-    return Markup("".join(pieces))  # nosec B704
+    return Markup(personal_bytes(shared, viewer, voted, last_visit, csrf, is_guest, html).decode())  # nosec B704
 
 
 def _answer_form(question_id: int, csrf: str) -> str:
