@@ -17,7 +17,7 @@ from community.services import discussion, episodes, papers, questions
 from community.views import threads
 
 
-TOKEN = re.compile(r'(?<=name="csrf_token" value=")[^"]+')
+TOKEN = re.compile(r'(?<=name="csrf_token" value=")[^"]+|(?<=name="csrf_token" type="hidden" value=")[^"]+')
 
 
 def from_scratch(shared, html, reader) -> str:
