@@ -82,6 +82,14 @@ def ensure_wrk() -> str:
     return shutil.which("wrk") or fail("wrk still not found after apt-get install")
 
 
+def prepare() -> dict[str, str]:
+    """What every benchmark script does first: wrk at hand, bench/out/ made, and the
+    machine described (before the load, so the load average is the machine's own)."""
+    ensure_wrk()
+    OUT.mkdir(parents=True, exist_ok=True)
+    return machine()
+
+
 def machine() -> dict[str, str]:
     cpu = platform.processor() or "unknown"
     try:
@@ -480,9 +488,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    ensure_wrk()
-    info = machine()
-    OUT.mkdir(parents=True, exist_ok=True)
+    info = prepare()
     settings, results, notes, data_summary, _ = bench(args)
     text = report(args, info, settings, results, notes, data_summary)
     args.out.write_text(text)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.run import BENCH, HELLO_LABEL, OUT, bench, ensure_wrk, machine, parser  # noqa: E402
+from bench.run import BENCH, HELLO_LABEL, bench, parser, prepare  # noqa: E402
 
 TARGET = 1.5
 
@@ -30,9 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     options.add_argument("--duration", type=int, default=5)
     options.add_argument("--out", type=Path, default=BENCH / "scale-results.md")
     args = options.parse_args(argv)
-    ensure_wrk()
-    info = machine()
-    OUT.mkdir(parents=True, exist_ok=True)
+    info = prepare()
     runs = {}
     for posts in (args.small, args.large):
         run_args = parser().parse_args(["--database", "postgresql", "--rows", "scale", "--posts", str(posts),

@@ -28,8 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.run import (  # noqa: E402
-    BENCH, GZIP, OUT, USER_AGENT, Result, Server, drop_database, ensure_wrk, fail, flask, fresh_database, log_in,
-    machine, parse_wrk, single,
+    BENCH, GZIP, OUT, USER_AGENT, Result, Server, drop_database, fail, flask, fresh_database, log_in, parse_wrk,
+    prepare, single,
 )
 
 DATABASE = "gi_scale_out"
@@ -164,9 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--out", type=Path, default=BENCH / "scale-out-results.md")
     args = parser.parse_args(argv)
-    ensure_wrk()
-    info = machine()
-    OUT.mkdir(parents=True, exist_ok=True)
+    info = prepare()
     flush_redis()
     env = dict(os.environ, DATABASE_URL=fresh_database("postgresql", DATABASE), REDIS_URL=REDIS_URL,
                SECRET_KEY=secrets.token_hex(32), INSTANCE_PATH=str(OUT / "instance"), FLASK_DEBUG="0",

@@ -69,15 +69,20 @@ def _key(full_path: str, keys: tuple[str, ...], connection=None) -> str:
     return f"page:{full_path}:{freshness.versions(*keys, connection=connection)}"
 
 
-def _lookup(app: Flask, key: str) -> CachedPage | None:
+def remembered(app: Flask, name: str, key: str, build=None):
+    """The value under `key`: from this process's memo `name`, else from the shared cache,
+    else from `build()` (stored in both). None when absent and there is nothing to build."""
     timeout = app.config["PAGE_CACHE_SECONDS"]
-    memo = recent(app, "recent_pages")
-    page = memo.get(key, timeout)
-    if page is None:
-        page = cache.get(key)
-        if page is not None:
-            memo.put(key, page)
-    return page
+    memo = recent(app, name)
+    value = memo.get(key, timeout)
+    if value is None:
+        value = cache.get(key)
+        if value is None and build is not None:
+            value = build()
+            cache.set(key, value, timeout=timeout)
+        if value is not None:
+            memo.put(key, value)
+    return value
 
 
 def _store(app: Flask, key: str, response: Response) -> None:
@@ -123,7 +128,7 @@ def cached_for_anonymous(keys):
             # A miss in the middleware already read the versions (before rendering, so
             # the page can't be older than its key).
             key = request.environ.get(KEY) or _key(request.full_path, keys(**kwargs))
-            page = _lookup(current_app, key)
+            page = remembered(current_app, "recent_pages", key)
             if page is not None:
                 status, headers, body = _answer(page, request.environ)
                 return Response(body, status, headers)
@@ -176,4 +181,4 @@ class PageCacheMiddleware:
             return None
         with db.engine.connect() as connection:  # no ORM session: nothing to load
             environ[KEY] = _key(Request(environ).full_path, keys(**args), connection)
-        return _lookup(self.app, environ[KEY])
+        return remembered(self.app, "recent_pages", environ[KEY])

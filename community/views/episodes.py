@@ -5,13 +5,13 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
-from community.extensions import cache, db
+from community.extensions import db
 from community.forms import ActionForm
 from community.forms.discussion import CommentForm
 from community.forms.papers import PaperForm
 from community.forms.questions import QuestionForm
 from community.markup import timestamp_seconds
-from community.page_cache import cached_for_anonymous, recent
+from community.page_cache import cached_for_anonymous, recent, remembered
 from community.services import discussion, episodes, freshness
 from community.views import threads
 
@@ -58,16 +58,23 @@ def render_episode(episode, comment_form=None, preview_html=None, paper_form=Non
     db.session.commit()  # the visit mark
     plain = (comment_form, preview_html, paper_form, question_form, status) == (None, None, None, None, 200)
     if plain and sections.key and _frame_applies():
-        frame = episode_frame(episode, sections, sort, is_guest)
+        frame = episode_frame(episode, sections, is_guest)
         filled = threads.personal_bytes(sections.thread, viewer, voted, last_visit, generate_csrf(), is_guest,
                                         html=frame.tail)
         return b"".join((frame.head, render_template("_account.html").encode(), filled))
     personal = threads.personal_sections(sections, viewer, voted, last_visit, generate_csrf(), is_guest)
+    return _logged_in_page(episode, sections, personal, is_guest, start=_start(), preview_html=preview_html,
+                           comment_form=comment_form, paper_form=paper_form, question_form=question_form), status
+
+
+def _logged_in_page(episode, sections, personal, is_guest: bool, *, start=None, preview_html=None,
+                    comment_form=None, paper_form=None, question_form=None, account_slot=None) -> str:
+    """show.html with the forms a logged-in reader gets (empty ones unless given)."""
     return render_template(
-        "episodes/show.html", episode=episode, sections=sections, personal=personal, start=_start(),
-        is_guest=is_guest, preview_html=preview_html, comment_form=comment_form or CommentForm(formdata=None),
-        paper_form=paper_form or PaperForm(formdata=None), question_form=question_form or QuestionForm(formdata=None),
-    ), status
+        "episodes/show.html", episode=episode, sections=sections, personal=personal, is_guest=is_guest,
+        start=start, preview_html=preview_html, account_slot=account_slot,
+        comment_form=comment_form or CommentForm(formdata=None), paper_form=paper_form or PaperForm(formdata=None),
+        question_form=question_form or QuestionForm(formdata=None))
 
 
 def _start() -> int | None:
@@ -76,9 +83,8 @@ def _start() -> int | None:
 
 def _frame_applies() -> bool:
     """What the frame leaves out must not be on this page: a suspension notice, flashed
-    messages, a ?t= start (the player's), or a page cache that is switched off."""
-    return (current_app.config["PAGE_CACHE"] and not current_user.is_suspended()
-            and not session.get("_flashes") and "t" not in request.args)
+    messages, a ?t= start (the player's)."""
+    return not current_user.is_suspended() and not session.get("_flashes") and "t" not in request.args
 
 
 @dataclass
@@ -90,7 +96,7 @@ class Frame:
 ACCOUNT_SLOT = "\x00account\x00"
 
 
-def episode_frame(episode, sections: threads.EpisodeSections, sort: str, is_guest: bool) -> Frame:
+def episode_frame(episode, sections: threads.EpisodeSections, is_guest: bool) -> Frame:
     """The logged-in page as every reader of a class sees it (member or moderator, guest
     of this episode or not), rendered once per content version: nothing of the reader who
     happens to render it stays in it. Their account links are a slot, their CSRF token
@@ -102,10 +108,7 @@ def episode_frame(episode, sections: threads.EpisodeSections, sort: str, is_gues
         unfilled = {name: Markup(html) for name, html in  # nosec B704: built by threads.py from sanitised HTML
                     (("papers", sections.papers_html), ("questions", sections.questions_html),
                      ("thread", sections.thread.html))}
-        page = render_template(
-            "episodes/show.html", episode=episode, sections=sections, personal=unfilled, start=None,
-            is_guest=is_guest, preview_html=None, comment_form=CommentForm(formdata=None),
-            paper_form=PaperForm(formdata=None), question_form=QuestionForm(formdata=None), account_slot=ACCOUNT_SLOT)
+        page = _logged_in_page(episode, sections, unfilled, is_guest, account_slot=ACCOUNT_SLOT)
         head, tail = page.split(ACCOUNT_SLOT)
         frame = Frame(head.encode(), tail.replace(generate_csrf(), threads.CSRF_SLOT))
         memo.put(key, frame)
@@ -123,16 +126,13 @@ def episode_sections(episode, sort: str) -> threads.EpisodeSections:
     moderator = current_user.is_authenticated and current_user.is_moderator
     key = (f"sections:{episode.slug}:{sort}:{'moderators' if moderator else 'everyone'}:"
            f"{freshness.versions(freshness.episode_key(episode.slug))}")
-    timeout = current_app.config["PAGE_CACHE_SECONDS"]
-    memo = recent(current_app, "recent_sections")
-    sections = memo.get(key, timeout)
-    if sections is None:
-        sections = cache.get(key)
-        if sections is None:
-            sections = build(current_user if moderator else None)  # never one member's own view
-            sections.key = key
-            cache.set(key, sections, timeout=timeout)
-        memo.put(key, sections)
+
+    def shared():
+        built = build(current_user if moderator else None)  # never one member's own view
+        built.key = key
+        return built
+
+    sections = remembered(current_app, "recent_sections", key, shared)
     if not moderator and current_user.is_authenticated and current_user.id in sections.unpublished_authors:
         return build(current_user)  # hiding or holding a post bumps the version: this set is current
     return sections

@@ -304,7 +304,10 @@ def kind_header(ctx: dict):
 def render_thread(roots: list[Node], ctx: dict) -> Markup:
     """Template global: the whole thread for the current reader."""
     shared = shared_html(roots, ctx["guest_user_ids"], ctx["max_depth"], header=kind_header(ctx))
-    return personal_html(shared, ctx["viewer"], ctx["voted"], ctx.get("last_visit"), ctx["csrf"])
+    reader = Reader(ctx["viewer"], ctx["voted"], ctx.get("last_visit"), ctx["csrf"], False)
+    # Rendered for this reader alone: filling each marker once beats prefilling for a class.
+    filled = MARKER.sub(lambda m: _fill(m[1], int(m[2]), shared.facts[int(m[2])], reader), shared.html)
+    return Markup(filled)  # nosec B704: escaped values and bodies sanitised by markup.py
 
 
 @dataclass
