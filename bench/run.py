@@ -386,7 +386,8 @@ def bench(args: argparse.Namespace) -> tuple[dict, list[Result], list[str], str,
     data summary, seconds spent generating)."""
     database_url = fresh_database(args.database)
     env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY=secrets.token_hex(32), RATELIMIT_ENABLED="false",
-               QUERY_COUNT_HEADER="1", INSTANCE_PATH=str(OUT / "instance"), FLASK_DEBUG="0")
+               QUERY_COUNT_HEADER="1", INSTANCE_PATH=str(OUT / "instance"), FLASK_DEBUG="0",
+               PUBLIC_URL="http://127.0.0.1")  # hosts are compared without the port
     env.pop("SERVER_NAME", None)  # requests go to 127.0.0.1:<port>; a fixed host name would 404 them
     servers: list[Server] = []
     results: list[Result] = []

@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     flush_redis()
     env = dict(os.environ, DATABASE_URL=fresh_database("postgresql", DATABASE), REDIS_URL=REDIS_URL,
                SECRET_KEY=secrets.token_hex(32), INSTANCE_PATH=str(OUT / "instance"), FLASK_DEBUG="0",
-               QUERY_COUNT_HEADER="1")
+               QUERY_COUNT_HEADER="1", PUBLIC_URL="http://127.0.0.1")  # hosts are compared without the port
     env.pop("SERVER_NAME", None)
     servers: list[Server] = []
     rows: list[str] = []

@@ -31,7 +31,8 @@ def main() -> None:
     args = parser.parse_args()
     database = ROOT / "bench" / "out" / f"search-{args.posts}.sqlite"
     database.parent.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{database}", SECRET_KEY="bench", FLASK_APP="community")
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{database}", SECRET_KEY="bench", FLASK_APP="community",
+               PUBLIC_URL="http://127.0.0.1")
     flask = str(ROOT / ".venv" / "bin" / "flask")
     if not database.exists():
         subprocess.run([flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)

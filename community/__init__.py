@@ -42,6 +42,11 @@ def create_app(test_config: dict | None = None) -> Flask:
                 "export SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
             )
         app.config["SECRET_KEY"] = "dev-only-not-secret"
+    if not public_url(app) and not (app.debug or app.testing):
+        # Links in pages, feeds and mail must name the site, never what a client sent as Host.
+        raise RuntimeError(
+            "PUBLIC_URL is not set. Set it to the site's address, e.g. export PUBLIC_URL=https://community.example.org"
+        )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # A file has no server to drop the connection: pinging it before each use is waste.
@@ -53,14 +58,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         options.setdefault("connect_args", {"connect_timeout": 5, "options": "-c statement_timeout=15000"})
         options.setdefault("pool_timeout", 10)
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
-    if app.config.get("TRUSTED_PROXIES"):
-        # Behind nginx: take the client address and scheme from its X-Forwarded-* headers
-        # (rate limits are per client IP), trusting exactly that many proxies.
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        hops = int(app.config["TRUSTED_PROXIES"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-
     register_extensions(app)
     if not getattr(register_mail_dispatch, "done", False):  # session events are global: once per process
         register_mail_dispatch(app)
@@ -74,7 +71,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_cli(app)
     if app.config.get("QUERY_COUNT_HEADER"):
         register_query_count_header(app)
-    register_page_cache(app)
+    register_wsgi_middleware(app)
     return app
 
 
@@ -115,12 +112,18 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
+    from community import shared_state  # registers the community+db:// and community+redis:// limit storages
+
+    # Counters and cached pages are shared by every worker and host: in Redis when it is
+    # configured (the database takes the counters while it is down), else the database
+    # for counters and each process's memory for pages (a cache only saves work).
     redis_url = app.config.get("REDIS_URL")
-    app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
+    app.config.setdefault("RATELIMIT_STORAGE_URI", f"community+{redis_url}" if redis_url else "community+db://")
     limiter.init_app(app)
     if redis_url:
-        app.config.setdefault("CACHE_TYPE", "RedisCache")
+        app.config.setdefault("CACHE_TYPE", f"{shared_state.__name__}.TolerantRedisCache")
         app.config.setdefault("CACHE_REDIS_URL", redis_url)
+        app.config.setdefault("CACHE_OPTIONS", shared_state.REDIS_TIMEOUTS)
     else:
         app.config.setdefault("CACHE_TYPE", "SimpleCache")
     cache.init_app(app)
@@ -147,7 +150,7 @@ def register_mail_dispatch(app: Flask) -> None:
             return
         flask_app = current_app._get_current_object()
         # Links in the mail point where the reader came from (or PUBLIC_URL outside a request).
-        base_url = request.host_url if has_request_context() else public_url(flask_app)
+        base_url = request.host_url if has_request_context() else public_url(flask_app) or "http://127.0.0.1:5000"
 
         def work():
             # A fresh app context: a session of its own (this one has just committed).
@@ -164,13 +167,14 @@ def register_mail_dispatch(app: Flask) -> None:
         session.info.pop("notifications_to_mail", None)
 
 
-def public_url(app: Flask) -> str:
-    """The site's address for links made outside a request (mail from cron, commands)."""
+def public_url(app: Flask) -> str | None:
+    """The site's configured address (PUBLIC_URL, else SERVER_NAME); None when unset,
+    which only debug and testing allow."""
     if app.config.get("PUBLIC_URL"):
-        return app.config["PUBLIC_URL"]
+        return app.config["PUBLIC_URL"].rstrip("/")
     if app.config.get("SERVER_NAME"):
         return f"{app.config['PREFERRED_URL_SCHEME']}://{app.config['SERVER_NAME']}"
-    return "http://127.0.0.1:5000"
+    return None
 
 
 def register_blueprints(app: Flask) -> None:
@@ -228,11 +232,24 @@ def register_security_headers(app: Flask) -> None:
         return response
 
 
-def register_page_cache(app: Flask) -> None:
-    """Cookie-less requests for cached pages are answered before Flask runs (page_cache.py)."""
+def register_wsgi_middleware(app: Flask) -> None:
+    """What runs before Flask, outermost first:
+    1. ProxyFix (behind nginx): the client's address and scheme from X-Forwarded-*
+       (rate limits are per client IP), trusting exactly TRUSTED_PROXIES proxies;
+    2. CanonicalHost: unknown hosts refused, the configured address presented (hosts.py);
+    3. the anonymous page cache: cookie-less requests for cached pages (page_cache.py)."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from community.hosts import CanonicalHost
     from community.page_cache import PageCacheMiddleware
 
     app.wsgi_app = PageCacheMiddleware(app, app.wsgi_app, security_headers(app))
+    if public_url(app):
+        aliases = [a for a in (app.config.get("HOST_ALIASES") or "").split(",") if a.strip()]
+        app.wsgi_app = CanonicalHost(app.wsgi_app, public_url(app), aliases)
+    if app.config.get("TRUSTED_PROXIES"):
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 # Pages and feeds that readers and feed readers poll: an unchanged one costs a 304.
@@ -260,6 +277,7 @@ def register_error_handlers(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
 
     from community.extensions import db, login_manager
+    from community.page_cache import DATABASE_DOWN
 
     messages = {
         400: "The request could not be understood.",
@@ -288,6 +306,15 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return render_error(400, "Your form expired or was sent from elsewhere (missing or bad CSRF token). Reload the page and try again.")
+
+    @app.before_request
+    def database_known_down():
+        """The page cache middleware already failed to reach the database: say so at once
+        instead of waiting for a second connect timeout."""
+        if request.environ.get(DATABASE_DOWN):
+            g._login_user = login_manager.anonymous_user()
+            return render_error(503)
+        return None
 
     @app.errorhandler(OperationalError)
     def database_down(error):

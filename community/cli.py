@@ -146,7 +146,8 @@ def send_digests() -> None:
     from community import public_url
 
     app = current_app._get_current_object()
-    with app.test_request_context(base_url=public_url(app)):
+    # Debug and testing may leave PUBLIC_URL unset; links then point at `make run`'s address.
+    with app.test_request_context(base_url=public_url(app) or "http://127.0.0.1:5000"):
         click.echo(f"sent {notifications.send_digests()} digests")
 
 

@@ -24,6 +24,7 @@ def from_environment(instance_path: str) -> dict:
         "PREFERRED_URL_SCHEME": env("PREFERRED_URL_SCHEME", "http"),
         "SERVER_NAME": env("SERVER_NAME"),
         "PUBLIC_URL": env("PUBLIC_URL"),
+        "HOST_ALIASES": env("HOST_ALIASES"),
         "MAIL_SERVER": env("MAIL_SERVER"),
         "MAIL_PORT": int(env("MAIL_PORT", "25")),
         "MAIL_USERNAME": env("MAIL_USERNAME"),

@@ -25,6 +25,7 @@ from functools import wraps
 
 from flask import Flask, current_app, g, make_response, request, session
 from flask_login import current_user
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES, parse_accept_header, parse_etags
 from werkzeug.wrappers import Request, Response
@@ -34,6 +35,7 @@ from community.services import freshness
 
 VARY = "Accept-Encoding, Cookie"
 KEY = "community.page_cache_key"  # set in the WSGI environ by the middleware
+DATABASE_DOWN = "community.database_down"  # set when the middleware could not reach it
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,10 @@ def recent(app: Flask, name: str) -> Recent:
     return app.extensions.setdefault(name, Recent())
 
 
-def _key(full_path: str, keys: tuple[str, ...], connection=None) -> str:
-    return f"page:{full_path}:{freshness.versions(*keys, connection=connection)}"
+def _key(request: Request, keys: tuple[str, ...], connection=None) -> str:
+    """Host included: a page names its own address (canonical and og links), and an entry
+    must never be served for a host other than the one it was rendered for."""
+    return f"page:{request.host}{request.full_path}:{freshness.versions(*keys, connection=connection)}"
 
 
 def remembered(app: Flask, name: str, key: str, build=None):
@@ -127,7 +131,7 @@ def cached_for_anonymous(keys):
                 return view(**kwargs)
             # A miss in the middleware already read the versions (before rendering, so
             # the page can't be older than its key).
-            key = request.environ.get(KEY) or _key(request.full_path, keys(**kwargs))
+            key = request.environ.get(KEY) or _key(request, keys(**kwargs))
             page = remembered(current_app, "recent_pages", key)
             if page is not None:
                 status, headers, body = _answer(page, request.environ)
@@ -179,6 +183,11 @@ class PageCacheMiddleware:
         keys = self.keys.get(endpoint)
         if keys is None:
             return None
-        with db.engine.connect() as connection:  # no ORM session: nothing to load
-            environ[KEY] = _key(Request(environ).full_path, keys(**args), connection)
+        try:
+            with db.engine.connect() as connection:  # no ORM session: nothing to load
+                environ[KEY] = _key(Request(environ), keys(**args), connection)
+        except OperationalError:
+            # The database is down: Flask answers with its 503 page, without trying again.
+            environ[DATABASE_DOWN] = True
+            return None
         return remembered(self.app, "recent_pages", environ[KEY])

@@ -67,7 +67,7 @@ def make_test_app(database: str, tmp_path, **overrides):
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": uri,
         "SERVER_NAME": "localhost",
-        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_STORAGE_URI": "community+db://",  # as deployed without Redis: counters in the database
         "CACHE_TYPE": "SimpleCache",
         "MAIL_SERVER": None,
         "MAIL_ASYNC": False,

@@ -4,7 +4,7 @@ from community.models.accounts import Role, User, UserSession
 from community.models.base import Base
 from community.models.discussion import Post, PostKind, PostStatus, Revision, ThreadVisit, Vote
 from community.models.episodes import Appearance, AppearanceRole, Episode, Follow, Person
-from community.models.freshness import ContentVersion
+from community.models.freshness import ContentVersion, RateCounter
 from community.models.moderation import FLAG_REASON_LABELS, Flag, FlagReason, ModerationAction
 from community.models.notifications import Notification, NotificationKind
 from community.models.papers import Paper
@@ -12,6 +12,6 @@ from community.models import search  # noqa: E402,F401  (search indexes and FTS 
 
 __all__ = [
     "FLAG_REASON_LABELS", "Appearance", "AppearanceRole", "Base", "ContentVersion", "Flag", "FlagReason", "Follow", "Episode", "ModerationAction", "Notification", "NotificationKind",
-    "Paper", "Person", "Post", "PostKind", "PostStatus",
+    "Paper", "Person", "Post", "PostKind", "PostStatus", "RateCounter",
     "Revision", "Role", "ThreadVisit", "User", "UserSession", "Vote",
 ]

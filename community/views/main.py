@@ -1,7 +1,8 @@
-from flask import Blueprint, jsonify, redirect, render_template, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from community import shared_state
 from community.extensions import csrf, db
 from community.page_cache import cached_for_anonymous
 from community.services import episodes, freshness
@@ -23,9 +24,15 @@ def favicon():
 @bp.get("/healthz")
 @csrf.exempt
 def healthz():
+    """For load balancers: 503 when the database (required) is unreachable; Redis
+    (optional: pages then render uncached) is reported, and makes the status "degraded"."""
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:
         db.session.rollback()
         return jsonify({"status": "error", "database": "error"}), 503
-    return jsonify({"status": "ok", "database": "ok"})
+    report = {"status": "ok", "database": "ok"}
+    if current_app.config.get("REDIS_URL"):
+        report["redis"] = shared_state.redis_status(current_app.config["REDIS_URL"])
+        report["status"] = "ok" if report["redis"] == "ok" else "degraded"
+    return jsonify(report)

@@ -52,6 +52,7 @@ HTTP_TIMEOUT = 60.0  # per request: nothing waits forever, whatever the server d
 # no shared Redis, no mail, no debug mode, no absolute-URL host.
 _STRIPPED_ENV = (
     "REDIS_URL", "MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_TLS", "SERVER_NAME",
+    "PUBLIC_URL", "HOST_ALIASES", "TRUSTED_PROXIES",
     "FLASK_DEBUG", "QUERY_COUNT_HEADER", "SESSION_COOKIE_SECURE", "PREFERRED_URL_SCHEME", "DATABASE_URL",
     "SECRET_KEY", "INSTANCE_PATH", "RATELIMIT_ENABLED", "PAPER_METADATA_LOOKUP",
 )
@@ -162,10 +163,12 @@ class Server:
             with open(self.log_path, "ab") as log:
                 log.write(f"\n===== starting gunicorn on 127.0.0.1:{self.port} =====\n".encode())
                 log.flush()
+                # The site's address, as the deployment steps set it (the app requires it).
+                env = {"PUBLIC_URL": f"http://127.0.0.1:{self.port}", **self.env}
                 self.proc = subprocess.Popen(
                     [sys.executable, "-m", "gunicorn", "--workers", str(self.workers),
                      "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", *_no_control_socket(), "wsgi:app"],
-                    cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                    cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                 )
             if self._wait_ready(timeout):
                 if self._watchdog is None:

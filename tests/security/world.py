@@ -172,9 +172,10 @@ def diff(before: dict[str, list[tuple]], after: dict[str, list[tuple]]) -> str:
     return "; ".join(changes)
 
 
-# Bookkeeping of reads, not a write: re-rendering the episode page for a refused form
-# records the visit (for "new since your last visit").
-READ_BOOKKEEPING = ("thread_visits",)
+# Bookkeeping, not content: re-rendering the episode page for a refused form records the
+# visit (for "new since your last visit"), and every attempt counts against its rate
+# limit (counters live in the database when there is no Redis).
+READ_BOOKKEEPING = ("thread_visits", "rate_counters")
 
 
 def written(before: dict[str, list[tuple]], after: dict[str, list[tuple]]) -> str:
