@@ -12,7 +12,7 @@ from community.forms.accounts import (
     ResetForm,
     ResetRequestForm,
 )
-from community.services import DomainError, PermissionDenied, accounts, mail
+from community.services import DomainError, PermissionDenied, accounts, login_budgets, mail
 from community.views.helpers import is_safe_next
 
 bp = Blueprint("accounts", __name__)
@@ -23,17 +23,6 @@ def _login(user, remember: bool = False) -> None:
     session.clear()
     accounts.start_session(user, request.user_agent.string or "")
     login_user(user, remember=remember)
-
-
-def _login_key() -> str:
-    """One budget per account, whether it is typed as a username or an email address."""
-    typed = (request.form.get("login") or "").strip().lower()
-    user = accounts.find_by_login(typed)
-    return f"login-user:{user.id}" if user is not None else f"login:{typed}"
-
-
-def _failed(response) -> bool:
-    return response.status_code != 302
 
 
 @bp.route("/auth/register", methods=["GET", "POST"])
@@ -56,27 +45,39 @@ def register():
 
 
 @bp.route("/auth/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], deduct_when=_failed)
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], key_func=_login_key,
-               deduct_when=_failed, scope="login-account")
 def login():
     next_url = request.args.get("next")
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
+        # One budget per account, whether it is typed as a username or an email address.
+        known = accounts.find_by_login(form.login.data)
+        attempt = login_budgets.Attempt(
+            account=str(known.id) if known else form.login.data.strip().lower(), address=request.remote_addr or "",
+            device=login_budgets.device_of(request.cookies.get(login_budgets.DEVICE_COOKIE), known and known.id))
+        refused = login_budgets.refusal(attempt)
+        if refused:
+            form.password.errors.append(refused.message)
+            return render_template("accounts/login.html", form=form), 429, {"Retry-After": str(refused.retry_after)}
         try:
             user = accounts.authenticate(form.login.data, form.password.data)
         except DomainError as error:
+            login_budgets.spend(attempt)
             form.password.errors.append(str(error))
         else:
             _login(user, remember=form.remember.data)
             db.session.commit()
             flash(f"Logged in as {user.username}.", "success")
-            if is_safe_next(next_url):
-                return redirect(next_url)
             # A guest of the show lands on the questions listeners left for them.
-            return redirect(url_for("questions.index") if user.role == Role.guest else url_for("main.home"))
+            target = next_url if is_safe_next(next_url) else (
+                url_for("questions.index") if user.role == Role.guest else url_for("main.home"))
+            response = redirect(target)
+            # This browser now has a login budget of its own for this account.
+            response.set_cookie(login_budgets.DEVICE_COOKIE, login_budgets.device_cookie(
+                user.id, request.cookies.get(login_budgets.DEVICE_COOKIE)), max_age=365 * 24 * 3600, path="/auth/",
+                secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True, samesite="Lax")
+            return response
     return render_template("accounts/login.html", form=form), 422 if form.errors else 200
 
 
@@ -129,6 +130,7 @@ def reset(token: str):
             session.clear()
             login_user(user)
             db.session.commit()
+            login_budgets.clear_account(user.id)  # the owner's way back in, whatever was guessed
             flash("Your password is changed and every other session is logged out.", "success")
             return redirect(url_for("main.home"))
     return render_template("accounts/reset.html", form=form, user=user), 422 if form.errors else 200
