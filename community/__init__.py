@@ -294,7 +294,12 @@ def register_error_handlers(app: Flask) -> None:
         message = message or messages.get(code, "Error")
         if _wants_json():
             return jsonify({"error": message, "status": code}), code
-        return render_template("errors/error.html", code=code, message=message), code
+        try:
+            return render_template("errors/error.html", code=code, message=message), code
+        except OperationalError:  # the layout asks who is logged in, and the database is down
+            db.session.rollback()
+            g._login_user = login_manager.anonymous_user()
+            return render_template("errors/error.html", code=503, message=messages[503]), 503
 
     for code in messages:
         app.register_error_handler(code, lambda error, code=code: render_error(code))
