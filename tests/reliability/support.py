@@ -109,6 +109,7 @@ def prepare_database(env: dict, tmp_path: Path) -> None:
     app = create_app({
         "SECRET_KEY": env["SECRET_KEY"], "SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"],
         "RATELIMIT_STORAGE_URI": "memory://", "CACHE_TYPE": "SimpleCache", "MAIL_SERVER": None,
+        "PUBLIC_URL": "http://127.0.0.1",
     })
     runner = app.test_cli_runner()
     try:
