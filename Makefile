@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 export FLASK_APP := community
 
-.PHONY: run test test-fast browser bench clean
+.PHONY: run test test-fast browser nginx bench clean
 
 $(VENV)/.installed-run: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,8 @@ run: $(VENV)/.installed-run
 	FLASK_DEBUG=1 $(BIN)/flask demo
 	FLASK_DEBUG=1 $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
-# Debian's chromium for the browser tests; they skip with a reason when it cannot be had.
+# Debian's chromium for the browser tests and nginx for the tests of deploy/nginx.conf;
+# they skip with a reason when a package cannot be had.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -31,7 +32,15 @@ browser:
 	      || echo "chromium could not be installed: browser tests will be skipped"; \
 	  else echo "chromium not found (install Debian's chromium): browser tests will be skipped"; fi; }
 
-test: $(VENV)/.installed-dev browser
+nginx:
+	@test -x /usr/sbin/nginx || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nginx-light \
+	      && { command -v service >/dev/null 2>&1 && service nginx stop || true; }) >/dev/null 2>&1 \
+	      || echo "nginx could not be installed: the nginx tests will be skipped"; \
+	  else echo "nginx not found (install Debian's nginx): the nginx tests will be skipped"; fi; }
+
+test: $(VENV)/.installed-dev browser nginx
 	$(BIN)/pytest
 
 test-fast: $(VENV)/.installed-dev
