@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, abort, current_app, g, has_app_context, has_request_context, jsonify, render_template, request
+from flask import (
+    Flask, abort, current_app, g, has_app_context, has_request_context, jsonify, render_template, request, session,
+)
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -107,7 +109,7 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 def register_extensions(app: Flask) -> None:
     from community.extensions import cache, csrf, db, limiter, login_manager, migrate
-    from community.services import accounts
+    from community.services import sessions
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -132,7 +134,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = "Log in to do that."
     login_manager.login_message_category = "info"
-    login_manager.user_loader(accounts.load_session_user)
+    login_manager.user_loader(lambda token: sessions.load_session_user(token, request.remote_addr or ""))
 
 
 def register_mail_dispatch(app: Flask) -> None:
@@ -252,19 +254,33 @@ def register_wsgi_middleware(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
-# Pages and feeds that readers and feed readers poll: an unchanged one costs a 304.
-CONDITIONAL_ENDPOINTS = {"episodes.show", "feeds.episodes_feed", "feeds.discussion_feed", "feeds.user_feed",
-                         "feeds.answered_feed", "main.home", "episodes.index", "papers.index", "questions.index"}
+# Answers anyone may keep for a minute: feeds, the JSON API, the reading-list exports.
+PUBLIC_PREFIXES = ("/api/", "/feeds/")
+PUBLIC_SUFFIXES = (".atom", ".bib", ".md")
 
 
 def register_conditional_get(app: Flask) -> None:
+    """Cache-Control for every answer, and ETags (so an unchanged one costs a 304):
+    - personal (logged in, a CSRF token in the page, or a cookie set): private, no-store;
+    - feeds and the API: public for 60 s, then revalidated;
+    - other anonymous pages: no-cache (always revalidated: they change with every post);
+    - errors: no-store. Static files keep Flask's own (no-cache with an ETag)."""
+
     @app.after_request
-    def etag(response):
-        # Not for logged-in readers: their page changes with every visit ("new" marks), and
-        # hashing a 500-comment page costs half a millisecond for a 304 that never comes.
-        if (request.method == "GET" and response.status_code == 200 and not response.direct_passthrough
-                and request.endpoint in CONDITIONAL_ENDPOINTS and not current_user.is_authenticated):
-            response.add_etag()
+    def cache_headers(response):
+        if request.endpoint == "static":
+            return response
+        personal = current_user.is_authenticated or "csrf_token" in g or session.modified or "Set-Cookie" in response.headers
+        if personal or response.status_code >= 400:
+            response.headers["Cache-Control"] = "private, no-store" if personal else "no-store"
+            return response
+        path = request.path
+        response.headers["Cache-Control"] = ("public, max-age=60" if path.startswith(PUBLIC_PREFIXES)
+                                             or path.endswith(PUBLIC_SUFFIXES) else "no-cache")
+        # Not for logged-in readers (above): their page changes with every visit ("new"
+        # marks), and hashing a 500-comment page costs half a millisecond for a 304 that never comes.
+        if request.method == "GET" and response.status_code == 200 and not response.direct_passthrough:
+            response.add_etag(overwrite=False)
             response.make_conditional(request)
         return response
 

@@ -11,7 +11,9 @@ from flask.cli import AppGroup
 from community import feed_parser
 from community.extensions import db
 from community.models import Role
-from community.services import DomainError, accounts, backup, demo_data, discussion, episodes, notifications, search
+from community.services import (
+    DomainError, accounts, backup, demo_data, discussion, episodes, notifications, search, sessions,
+)
 
 users_cli = AppGroup("users", help="Create users and change their roles.")
 ROLE_CHOICE = click.Choice([role.value for role in Role])
@@ -151,7 +153,20 @@ def send_digests() -> None:
         click.echo(f"sent {notifications.send_digests()} digests")
 
 
+sessions_cli = AppGroup("sessions", help="Login sessions.")
+
+
+@sessions_cli.command("prune")
+def prune_sessions() -> None:
+    """Delete the sessions that are over (unused for SESSION_IDLE_DAYS or older than
+    SESSION_MAX_DAYS); they already log nobody in. Run daily from cron or a timer."""
+    pruned = sessions.prune()
+    db.session.commit()
+    click.echo(f"pruned {pruned} sessions")
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(sessions_cli)
     app.cli.add_command(notifications_cli)
     app.cli.add_command(search_cli)
     app.cli.add_command(backup_command)

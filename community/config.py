@@ -45,11 +45,14 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
-    "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+    "REMEMBER_COOKIE_DURATION": timedelta(days=365),  # the server-side session decides (services/sessions)
     "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead: a tab left open overnight still posts
     "RESET_TOKEN_MAX_AGE": 3600,
+    "SESSION_IDLE_DAYS": 30,  # a login session unused this long is over (remember-me included)
+    "SESSION_MAX_DAYS": 365,  # and every session is over this long after its login
+    "SESSION_SEEN_MINUTES": 60,  # how precisely "last used" is kept (one write per session per hour)
     "MAIL_ASYNC": True,
     "RATELIMIT_HEADERS_ENABLED": True,
     "LOGIN_RATE_LIMIT": "10 per 15 minutes",

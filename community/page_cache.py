@@ -102,7 +102,8 @@ def _answer(page: CachedPage, environ: dict) -> tuple[int, list[tuple[str, str]]
     different representation, so a different ETag), 304 when it already has it."""
     zipped = parse_accept_header(environ.get("HTTP_ACCEPT_ENCODING")).quality("gzip") > 0
     etag = page.etag + ("-gz" if zipped else "")
-    headers = [("Content-Type", page.content_type), ("ETag", f'"{etag}"'), ("Vary", VARY), ("X-Cache", "hit")]
+    headers = [("Content-Type", page.content_type), ("ETag", f'"{etag}"'), ("Vary", VARY), ("X-Cache", "hit"),
+               ("Cache-Control", "no-cache")]  # as Flask's hook says for anonymous pages: revalidate each time
     if parse_etags(environ.get("HTTP_IF_NONE_MATCH")).contains(etag):
         return 304, headers, b""
     body = page.gzipped if zipped else page.body

@@ -7,7 +7,7 @@ import hashlib
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Enum, ForeignKey, String, Text
+from sqlalchemy import JSON, Enum, ForeignKey, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from community.models.base import Base, utcnow
@@ -83,7 +83,8 @@ def hash_token(token: str) -> str:
 
 
 class UserSession(Base):
-    """One row per logged-in browser; logout, password change and reset delete rows."""
+    """One row per logged-in browser; logout, password change and reset delete rows, and a
+    session unused for SESSION_IDLE_DAYS or older than SESSION_MAX_DAYS is over."""
 
     __tablename__ = "user_sessions"
 
@@ -92,5 +93,8 @@ class UserSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     user_agent: Mapped[str] = mapped_column(String(200), default="")
+    # Written at most once per SESSION_SEEN_MINUTES, not on every request.
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.current_timestamp(), index=True)
+    network: Mapped[str] = mapped_column(String(64), default="", server_default="")  # e.g. 203.0.113.0/24, never the address
 
     user: Mapped[User] = relationship(back_populates="sessions", lazy="joined")

@@ -1,4 +1,4 @@
-"""Registration, authentication, login sessions, profiles, passwords and roles."""
+"""Registration, authentication, profiles, passwords and roles (login sessions: services/sessions)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from community.extensions import db
 from community.models import Role, User, UserSession
 from community.models.accounts import hash_token
 from community.services import DomainError, PermissionDenied, freshness
+from community.services.sessions import end_all_sessions, start_session
 
 # OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -111,35 +112,6 @@ def authenticate(login: str, password: str) -> User:
     if not _check_password(user, password):
         raise DomainError("Wrong username/email or password.")
     return user
-
-
-def start_session(user: User, user_agent: str = "") -> str:
-    """A new server-side session; its token goes into the cookie via User.get_id."""
-    token = secrets.token_urlsafe(32)
-    db.session.add(UserSession(token_hash=hash_token(token), user=user, user_agent=user_agent[:200]))
-    db.session.flush()
-    user.current_session_token = token
-    return token
-
-
-def load_session_user(token: str) -> User | None:
-    """The user loader: one query, session and user joined."""
-    if not token:
-        return None
-    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == hash_token(token)))
-    if row is None:
-        return None
-    row.user.current_session_token = token
-    return row.user
-
-
-def end_session(user: User) -> None:
-    if user.current_session_token:
-        db.session.execute(delete(UserSession).where(UserSession.token_hash == hash_token(user.current_session_token)))
-
-
-def end_all_sessions(user: User) -> None:
-    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
 
 
 def clean_links(lines: list[str], limit: int = MAX_LINKS) -> list[str]:

@@ -12,7 +12,7 @@ from community.forms.accounts import (
     ResetForm,
     ResetRequestForm,
 )
-from community.services import DomainError, PermissionDenied, accounts, login_budgets, mail
+from community.services import DomainError, NotFound, PermissionDenied, accounts, login_budgets, mail, sessions
 from community.views.helpers import is_safe_next
 
 bp = Blueprint("accounts", __name__)
@@ -21,7 +21,7 @@ bp = Blueprint("accounts", __name__)
 def _login(user, remember: bool = False) -> None:
     """Fresh cookie state at every login (no fixation), then a server-side session."""
     session.clear()
-    accounts.start_session(user, request.user_agent.string or "")
+    sessions.start_session(user, request.user_agent.string or "", request.remote_addr or "")
     login_user(user, remember=remember)
 
 
@@ -85,7 +85,7 @@ def login():
 @login_required
 def logout():
     if ActionForm().validate_on_submit():
-        accounts.end_session(current_user)
+        sessions.end_session(current_user)
         db.session.commit()
         logout_user()
         flash("Logged out.", "info")
@@ -191,3 +191,35 @@ def change_password():
             flash("Password changed. Every other session has been logged out.", "success")
             return redirect(url_for("accounts.profile", username=user.username))
     return render_template("accounts/change_password.html", form=form), 422 if form.errors else 200
+
+
+@bp.get("/settings/sessions")
+@login_required
+def list_sessions():
+    user = current_user._get_current_object()
+    rows = [(row, sessions.device_label(row.user_agent), sessions.is_current(user, row)) for row in sessions.sessions_of(user)]
+    return render_template("accounts/sessions.html", rows=rows, idle_days=current_app.config["SESSION_IDLE_DAYS"])
+
+
+@bp.post("/settings/sessions/<int:session_id>/end")
+@login_required
+def end_session(session_id: int):
+    if ActionForm().validate_on_submit():
+        try:
+            sessions.end_one(current_user, session_id)
+        except NotFound as error:
+            flash(str(error), "info")
+        else:
+            db.session.commit()
+            flash("That browser is logged out.", "success")
+    return redirect(url_for("accounts.list_sessions"))
+
+
+@bp.post("/settings/sessions/end-others")
+@login_required
+def end_other_sessions():
+    if ActionForm().validate_on_submit():
+        ended = sessions.end_others(current_user)
+        db.session.commit()
+        flash(f"Logged out everywhere else ({ended} session{'s' if ended != 1 else ''}).", "success")
+    return redirect(url_for("accounts.list_sessions"))
