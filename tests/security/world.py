@@ -126,6 +126,12 @@ def url_values(world: World, rule, role: str) -> dict:
             values[name] = actor.username
         elif name == "canonical_id":
             values[name] = world.paper.paper.canonical_id
+        elif name == "session_id":
+            # The actor's own first session (ending it is theirs to do).
+            from community.models import UserSession
+
+            values[name] = db.session.scalar(
+                select(UserSession.id).where(UserSession.user_id == actor.id).order_by(UserSession.id)) or 0
         elif name == "filename" and endpoint == "static":
             values[name] = "css/site.css"
         else:
