@@ -38,6 +38,9 @@ from typing import ClassVar
 
 import feedparser
 
+# A leaf importing only another leaf: the one place that knows which characters go.
+from community.text import strip_controls
+
 __all__ = ["FeedError", "FeedItem", "ParsedFeed", "load_source", "parse_feed_bytes"]
 
 USER_AGENT = "GI-Community/1.0"
@@ -354,7 +357,7 @@ def _draft_item(entry, raw: dict[str, str | None] | None) -> _Draft | None:
         audio_url=audio_url,
         link=link,
         summary=_summarise(summary_source or ""),
-        show_notes_html=_normalise_html((notes or "").strip()),
+        show_notes_html=strip_controls(_normalise_html((notes or "").strip())),
     )
     return _Draft(item=item, guid=guid, enclosure=any_enclosure, link=link)
 
@@ -423,7 +426,7 @@ def _clean_title(value) -> str:
     text = str(value)
     if _ENTITY_RE.search(text):  # e.g. a CDATA title still holding "&amp;"
         text = html.unescape(text)
-    return " ".join(text.split())
+    return " ".join(strip_controls(text).split())
 
 
 def _http_url(value) -> str | None:
@@ -577,7 +580,7 @@ def _strip_tags(value: str) -> str:
 def _summarise(value: str) -> str:
     # same repair as the show notes (escaped / double-escaped HTML), then strip the tags once:
     # "<code>&lt;div&gt;</code>" must keep its literal "<div>".
-    text = " ".join(_strip_tags(_normalise_html(value)).split())
+    text = " ".join(strip_controls(_strip_tags(_normalise_html(value))).split())
     return shorten(text, SUMMARY_LIMIT)
 
 

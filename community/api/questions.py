@@ -7,6 +7,8 @@ from community.services import episodes, guests, questions
 
 def question_json(question, answers: dict, guest_ids: set[int], linked: dict) -> dict:
     answer = answers.get(question.answer_id)
+    if answer is not None and not answer.is_live:  # pending, hidden, removed or deleted: not public
+        answer = None
     on_air = linked.get(question.linked_episode_id)
     return {
         "id": question.id,

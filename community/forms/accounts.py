@@ -1,7 +1,7 @@
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
+from community.forms import Form
 from community.services import accounts
 
 
@@ -11,7 +11,7 @@ def _password_rule(form, field):
         raise ValidationError(problem)
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(Form):
     username = StringField("Username", validators=[DataRequired(), Length(max=30)], render_kw={"autocomplete": "username"},
                            description="3 to 30 letters, digits, _ or -. Shown with everything you write.")
     email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
@@ -32,14 +32,14 @@ class RegisterForm(FlaskForm):
             raise ValidationError(problem)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     login = StringField("Username or email", validators=[DataRequired(), Length(max=254)], render_kw={"autocomplete": "username"})
     password = PasswordField("Password", validators=[DataRequired(), Length(max=accounts.PASSWORD_MAX)],
                              render_kw={"autocomplete": "current-password"})
     remember = BooleanField("Remember me on this device")
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     display_name = StringField("Display name", validators=[Optional(), Length(max=80)])
     affiliation = StringField("Affiliation", validators=[Optional(), Length(max=120)],
                               description="Lab, company or university, as you would write it on a paper.")
@@ -49,16 +49,16 @@ class ProfileForm(FlaskForm):
                           description="One http(s) link per line: homepage, Scholar, OpenReview... (at most 5).")
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(Form):
     current = PasswordField("Current password", validators=[DataRequired(), Length(max=accounts.PASSWORD_MAX)])
     password = PasswordField("New password", validators=[DataRequired(), _password_rule])
     confirm = PasswordField("Confirm new password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")])
 
 
-class ResetRequestForm(FlaskForm):
+class ResetRequestForm(Form):
     email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
 
 
-class ResetForm(FlaskForm):
+class ResetForm(Form):
     password = PasswordField("New password", validators=[DataRequired(), _password_rule])
     confirm = PasswordField("Confirm new password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")])

@@ -1,13 +1,13 @@
-from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from community.forms import Form
 from community.forms.discussion import BODY_HINT
 from community.services.guests import DISCLOSURES, STAGES
 
 
-class SuggestionForm(FlaskForm):
+class SuggestionForm(Form):
     name = StringField("Nominee's name", validators=[DataRequired("Who should come on the show? Give their name."), Length(max=200)])
     affiliation = StringField("Affiliation", validators=[Optional(), Length(max=200)])
     links = TextAreaField("Links", validators=[Optional(), Length(max=2000)],
@@ -21,7 +21,7 @@ class SuggestionForm(FlaskForm):
     submit = SubmitField("Suggest this guest", id="suggest-submit")
 
 
-class StageForm(FlaskForm):
+class StageForm(Form):
     stage = SelectField("Status", choices=[SelectChoice(s, s.capitalize()) for s in STAGES])
     note = StringField("Note (required when declining)", validators=[Optional(), Length(max=500)])
     episode = SelectField("Recorded as episode", coerce=int, validators=[Optional()])

@@ -1,20 +1,20 @@
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from community.forms import Form
 from community.models import FLAG_REASON_LABELS
 from community.services.moderation import ACTION_CHOICES, REASONS
 
 
-class FlagForm(FlaskForm):
+class FlagForm(Form):
     reason = SelectField("Why are you flagging this?",
                          choices=[SelectChoice(r.value, label) for r, label in FLAG_REASON_LABELS.items()])
     note = StringField("Note (required for Other)", validators=[Optional(), Length(max=500)], id="flag-note")
     submit = SubmitField("Flag for moderators", id="flag-submit")
 
 
-class ModerationActionForm(FlaskForm):
+class ModerationActionForm(Form):
     action = SelectField("Action", choices=[SelectChoice(k, v) for k, v in ACTION_CHOICES.items()])
     reason = SelectField("Reason", choices=[SelectChoice(r, r) for r in REASONS])
     detail = StringField("Details (shown to the author and in the public log)", validators=[Optional(), Length(max=500)])
@@ -29,13 +29,13 @@ class ModerationActionForm(FlaskForm):
         return f"{self.reason.data}: {detail}" if detail else self.reason.data
 
 
-class AppealForm(FlaskForm):
+class AppealForm(Form):
     text = TextAreaField("Why should the moderators look again?", validators=[DataRequired("Say briefly why."), Length(max=1000)],
                          id="appeal-text")
     submit = SubmitField("Send appeal", id="appeal-submit")
 
 
-class BulkForm(FlaskForm):
+class BulkForm(Form):
     action = SelectField("With the selected", choices=[SelectChoice("dismiss", "Dismiss flags"), SelectChoice("hide", "Hide")],
                          id="bulk-action")
     reason = SelectField("Reason", choices=[SelectChoice(r, r) for r in REASONS], id="bulk-reason")

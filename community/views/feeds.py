@@ -1,4 +1,7 @@
-"""Atom feeds, written with feedgen (never hand-built XML)."""
+"""Atom feeds, written with feedgen (never hand-built XML).
+
+Every text given to feedgen goes through xml_safe: lxml refuses characters XML 1.0 does
+not allow, and one stored before the forms stripped them must not break a feed for good."""
 
 from datetime import datetime, timezone
 
@@ -7,6 +10,7 @@ from flask import Blueprint, Response, abort, url_for
 
 from community import markup
 from community.services import accounts, discussion, episodes, questions
+from community.text import xml_safe
 
 bp = Blueprint("feeds", __name__)
 EPOCH = datetime(2020, 1, 1, tzinfo=timezone.utc)
@@ -15,8 +19,8 @@ EPOCH = datetime(2020, 1, 1, tzinfo=timezone.utc)
 def _feed(title: str, self_url: str, alternate_url: str, subtitle: str) -> FeedGenerator:
     feed = FeedGenerator()
     feed.id(self_url)
-    feed.title(title)
-    feed.subtitle(subtitle)
+    feed.title(xml_safe(title))
+    feed.subtitle(xml_safe(subtitle))
     feed.link(href=alternate_url, rel="alternate")
     feed.link(href=self_url, rel="self")
     feed.language("en")
@@ -39,13 +43,13 @@ def episodes_feed():
         entry = feed.add_entry()
         link = url_for("episodes.show", slug=episode.slug, _external=True)
         entry.id(link)
-        entry.title(f"{episode.label} {episode.title}".strip())
+        entry.title(xml_safe(f"{episode.label} {episode.title}".strip()))
         entry.link(href=link)
         entry.published(episode.published_at or EPOCH)
         entry.updated(episode.updated_at or episode.published_at or EPOCH)
-        entry.summary(episode.summary or episode.title)
+        entry.summary(xml_safe(episode.summary or episode.title))
         if episode.show_notes_html:
-            entry.content(episode.show_notes_html, type="html")
+            entry.content(xml_safe(episode.show_notes_html), type="html")
     return _atom(feed, max((e.updated_at for e in latest), default=None))
 
 
@@ -58,15 +62,7 @@ def discussion_feed(slug: str):
                  url_for("episodes.show", slug=slug, _external=True, _anchor="discussion"),
                  "The newest comments on this episode.")
     for post in reversed(posts):
-        entry = feed.add_entry()
-        link = url_for("discussion.permalink", post_id=post.id, _external=True)
-        entry.id(link)
-        entry.title(f"{post.author.name} on {episode.title}")
-        entry.link(href=link)
-        entry.author(name=post.author.name, uri=url_for("accounts.profile", username=post.author.username, _external=True))
-        entry.published(post.created_at)
-        entry.updated(post.edited_at or post.created_at)
-        entry.content(post.body_html, type="html")  # MathML travels inside the HTML
+        _post_entry(feed, post, f"{post.author.name} on {episode.title}")
     return _atom(feed, max((p.edited_at or p.created_at for p in posts), default=None))
 
 
@@ -74,12 +70,12 @@ def _post_entry(feed: FeedGenerator, post, title: str) -> None:
     entry = feed.add_entry()
     link = url_for("discussion.permalink", post_id=post.id, _external=True)
     entry.id(link)
-    entry.title(title)
+    entry.title(xml_safe(title))
     entry.link(href=link)
-    entry.author(name=post.author.name, uri=url_for("accounts.profile", username=post.author.username, _external=True))
+    entry.author(name=xml_safe(post.author.name), uri=url_for("accounts.profile", username=post.author.username, _external=True))
     entry.published(post.created_at)
     entry.updated(post.edited_at or post.created_at)
-    entry.content(post.body_html or post.title or "", type="html")
+    entry.content(xml_safe(post.body_html or post.title or ""), type="html")  # MathML travels inside the HTML
 
 
 @bp.get("/u/<username>/posts.atom")

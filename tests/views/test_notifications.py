@@ -76,7 +76,7 @@ def test_notifications_page_unread_count_and_mark_read(app, factories, login, ep
     html = browser.get("/").get_data(as_text=True)
     assert 'aria-label="2 unread">2</span>' in html
     page = browser.get("/notifications/")
-    assert "ada replied: second" in text_of(page)
+    assert "ada replied to your post" in text_of(page)  # the words stay on the post (see notifications/_message.html)
     first = db.session.scalar(select(Notification).order_by(Notification.id))
     target = browser.get(f"/notifications/{first.id}")
     assert target.status_code == 302 and target.headers["Location"].endswith(f"/posts/{first.post_id}#c{first.post_id}")
