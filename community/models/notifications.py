@@ -48,3 +48,14 @@ class Notification(Base):
     # notifications page a nested join over the whole posts table.
     post: Mapped[Post | None] = relationship(lazy="raise")
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id], lazy="joined")
+
+    @property
+    def text(self) -> str:
+        """What to show. Replies and mentions quote the post as first written, but only
+        while it is public: a post removed, hidden or deleted since must not live on in
+        someone's notifications or mail. Needs `post` loaded."""
+        if self.kind in (NotificationKind.reply, NotificationKind.mention) and not (
+                self.post is not None and self.post.is_live):
+            who = self.actor.name if self.actor else "Someone"
+            return f"{who} replied to your post" if self.kind == NotificationKind.reply else f"{who} mentioned you"
+        return self.message

@@ -49,8 +49,10 @@ def unread_count(user: User) -> int:
 
 
 def recent(user: User, page: int, per_page: int = 30):
+    # Each post's status only (whether its quote may show): one lookup by primary key.
     query = select(Notification).where(Notification.user_id == user.id).order_by(
-        Notification.created_at.desc(), Notification.id.desc())
+        Notification.created_at.desc(), Notification.id.desc()).options(
+        selectinload(Notification.post).load_only(Post.id, Post.status).raiseload("*"))
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 
@@ -146,8 +148,8 @@ def _email_parts(user: User, items: list[Notification]) -> tuple[str, str]:
 
     lines = []
     for n in items:
-        lines.append(f"- {n.message}")
-        if n.post is not None and n.post.body_source:
+        lines.append(f"- {n.text}")
+        if n.post is not None and n.post.is_live and n.post.body_source:
             lines.append("  " + " ".join(n.post.body_source.split())[:400])
         lines.append(f"  {_target_url(n)}")
     kinds = sorted({n.kind for n in items}, key=lambda k: k.value)
@@ -175,7 +177,7 @@ def deliver(notification_ids: list[int]) -> int:
         if user is None or email_mode(user, n.kind) != "immediately":
             continue
         text, html = _email_parts(user, [n])
-        mail.send(user.email, f"GI Community: {n.message[:80]}", text, html)
+        mail.send(user.email, f"GI Community: {n.text[:80]}", text, html)
         n.emailed_at = utcnow()
         sent += 1
     db.session.commit()

@@ -76,7 +76,7 @@ def test_notifications_page_unread_count_and_mark_read(app, factories, login, ep
     html = browser.get("/").get_data(as_text=True)
     assert 'aria-label="2 unread">2</span>' in html
     page = browser.get("/notifications/")
-    assert "ada replied to your post" in text_of(page)  # the words stay on the post (see notifications/_message.html)
+    assert "ada replied: second" in text_of(page)  # quoted while the post is public (Notification.text)
     first = db.session.scalar(select(Notification).order_by(Notification.id))
     target = browser.get(f"/notifications/{first.id}")
     assert target.status_code == 302 and target.headers["Location"].endswith(f"/posts/{first.post_id}#c{first.post_id}")
@@ -157,6 +157,26 @@ def test_daily_digest_gathers_notifications(app, factories, login, episode, smtp
     assert len(inbox.messages) == 1 and "3 new notifications" in inbox.messages[0]["Subject"]
     app.test_cli_runner().invoke(args=["notifications", "send-digests"])
     assert len(inbox.messages) == 1  # nothing twice
+
+
+def test_a_removed_reply_is_quoted_in_no_digest_and_no_notification(app, factories, login, episode, smtp):
+    from community.models import Post, Role
+    from community.services import moderation
+
+    _, inbox = smtp
+    ada, bob = factories.user("ada"), factories.user("bob")
+    bob.email_prefs = {"reply": "daily"}
+    db.session.commit()
+    top = factories.comment(bob, episode)
+    login(ada, the_client=app.test_client()).post(f"/posts/{top.id}/reply", data={"body": "buy cheap pills now"})
+    reply = db.session.scalar(select(Post).where(Post.parent_id == top.id))
+    moderation.act(factories.user("marta", role=Role.moderator), reply, "remove", "Spam")
+    db.session.commit()
+    assert "buy cheap pills" not in text_of(login(bob, the_client=app.test_client()).get("/notifications/"))
+    app.test_cli_runner().invoke(args=["notifications", "send-digests"])
+    digest = next(m for m in inbox.messages if m["To"] == bob.email)
+    assert all("buy cheap pills" not in part for part in _parts(digest).values())
+    assert "ada replied to your post" in _parts(digest)["text/plain"]
 
 
 def test_email_settings_page(app, factories, login):
