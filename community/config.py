@@ -60,6 +60,7 @@ DEFAULTS = {
     "EPISODES_PER_PAGE": 20,
     "COMMENT_RATE_LIMIT": "5 per minute",
     "COMMENT_RATE_LIMIT_NEW_ACCOUNT": "2 per minute;20 per day",
+    "PREVIEW_RATE_LIMIT": "60 per minute",  # the live preview asks at most once per 400 ms pause
     "NEW_ACCOUNT_HOURS": 24,
     "ENDORSEMENT_CAP": 10,
     "FLAG_THRESHOLD": 3.0,

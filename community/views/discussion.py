@@ -1,4 +1,4 @@
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from community import markup
@@ -32,11 +32,27 @@ def _post_or_404(post_id: int):
     return post
 
 
+def _previewing() -> bool:
+    return "preview" in request.form
+
+
+def _preview_limit() -> str:
+    return current_app.config["PREVIEW_RATE_LIMIT"]
+
+
+# Previews (the live one while typing and the Preview button) render as much as a post
+# does: they get a budget of their own, per user, shared by every form.
+previews_limited = limiter.shared_limit(_preview_limit, "previews", key_func=_user_key, methods=["POST"])
+
+
 def posting_limited(scope: str):
     """The per-user posting rate limit; comments and replies share one bucket, papers,
-    questions and suggestions have their own."""
-    return limiter.limit(discussion.comment_rate_limit, key_func=_user_key, scope=scope, methods=["POST"],
-                         exempt_when=lambda: "preview" in request.form)
+    questions and suggestions have their own. A Preview press counts as a preview."""
+    posting = limiter.limit(discussion.comment_rate_limit, key_func=_user_key, scope=scope, methods=["POST"],
+                            exempt_when=_previewing)
+    previewing = limiter.shared_limit(_preview_limit, "previews", key_func=_user_key, methods=["POST"],
+                                      exempt_when=lambda: not _previewing())
+    return lambda view: posting(previewing(view))
 
 
 comment_limited = posting_limited("comments")
@@ -213,6 +229,7 @@ def _safe_referrer() -> bool:
 
 @bp.post("/markup/preview")
 @login_required
+@previews_limited
 def preview():
     """The live preview while typing: the same server-side renderer, as JSON."""
     form = ActionForm()
