@@ -21,7 +21,7 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-run
 run: $(VENV)/.installed-run
 	FLASK_DEBUG=1 $(BIN)/flask db upgrade
 	FLASK_DEBUG=1 $(BIN)/flask demo
-	FLASK_DEBUG=1 $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	FLASK_DEBUG=1 PUBLIC_URL=http://127.0.0.1:$(PORT) HOST_ALIASES=localhost $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 # Debian's chromium for the browser tests and nginx for the tests of deploy/nginx.conf;
 # they skip with a reason when a package cannot be had.
