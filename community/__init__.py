@@ -8,7 +8,6 @@ from pathlib import Path
 from flask import (
     Flask, abort, current_app, g, has_app_context, has_request_context, jsonify, render_template, request, session,
 )
-from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
@@ -270,7 +269,9 @@ def register_conditional_get(app: Flask) -> None:
     def cache_headers(response):
         if request.endpoint == "static":
             return response
-        personal = current_user.is_authenticated or "csrf_token" in g or session.modified or "Set-Cookie" in response.headers
+        # From the session, not current_user: asking the database who is logged in here
+        # would turn a 503 (database down) into an error in this hook.
+        personal = "_user_id" in session or "csrf_token" in g or session.modified or "Set-Cookie" in response.headers
         if personal or response.status_code >= 400:
             response.headers["Cache-Control"] = "private, no-store" if personal else "no-store"
             return response
