@@ -104,7 +104,8 @@ def bench_data_command(posts: int, users: int, episode_count: int, seed: int) ->
 @click.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False))
 def backup_command(path: str) -> None:
-    """Write a consistent copy of the SQLite database to PATH (the site can keep running)."""
+    """Write a consistent copy of the SQLite database to PATH (the site can keep running).
+    On PostgreSQL, explains pg_dump: the database address is printed, never its password."""
     try:
         written = backup.backup(path)
     except backup.BackupError as error:

@@ -1,5 +1,6 @@
-from wtforms import BooleanField, EmailField, PasswordField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+from wtforms import BooleanField, EmailField, PasswordField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional, ValidationError
 
 from community.forms import Form
 from community.services import accounts
@@ -62,3 +63,14 @@ class ResetRequestForm(Form):
 class ResetForm(Form):
     password = PasswordField("New password", validators=[DataRequired(), _password_rule])
     confirm = PasswordField("Confirm new password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")])
+
+
+class DeleteAccountForm(Form):
+    posts = RadioField("Your posts", choices=[
+        SelectChoice("keep", "Keep my posts, shown under “[deleted user]”: threads stay as they are."),
+        SelectChoice("remove", "Remove my posts: their text is gone for good; replies by others stay, "
+                               "under a “deleted” marker."),
+    ], validators=[InputRequired("Choose what happens to your posts.")])
+    password = PasswordField("Current password", validators=[DataRequired(), Length(max=accounts.PASSWORD_MAX)],
+                             render_kw={"autocomplete": "current-password"},
+                             description="To be sure it is you. Deleting cannot be undone.")

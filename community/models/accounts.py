@@ -48,6 +48,9 @@ class User(UserMixin, Base):
     suspension_reason: Mapped[str | None] = mapped_column(String(500))
     # Email per notification kind: "none", "immediately" or "daily" (see services.notifications).
     email_prefs: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
+    # Set when the owner deleted the account (services.privacy): the row stays, anonymised,
+    # so votes, flags and moderation history keep their counts and meaning.
+    deleted_at: Mapped[datetime | None]
 
     sessions: Mapped[list[UserSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="raise"

@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from sqlalchemy.engine import URL
+
 from community.extensions import db
 
 
@@ -13,14 +15,24 @@ class BackupError(Exception):
     pass
 
 
+def pg_dump_advice(url: URL) -> str:
+    """How to back up PostgreSQL, with the database's address but never its password:
+    what a command prints ends up in terminals, logs and CI output. pg_dump takes the
+    password from PGPASSWORD or ~/.pgpass, as psql does."""
+    safe = URL.create("postgresql", username=url.username, host=url.host, port=url.port, database=url.database,
+                      query={key: value for key, value in url.query.items() if "pass" not in key.lower()})
+    address = safe.render_as_string(hide_password=True)  # no password left to hide; belt and braces
+    return (f"This database is PostgreSQL: back it up with pg_dump, e.g.\n"
+            f"  pg_dump --format=custom --file=community.dump '{address}'\n"
+            f"(the password is not shown: pg_dump reads it from PGPASSWORD or ~/.pgpass)\n"
+            f"and restore with pg_restore --clean --dbname=... community.dump")
+
+
 def backup(target: str | Path) -> Path:
     """Copy the live SQLite database to `target` (a new file); returns the path."""
     engine = db.engine
     if engine.dialect.name != "sqlite":
-        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        raise BackupError(f"This database is PostgreSQL: back it up with pg_dump, e.g.\n"
-                          f"  pg_dump --format=custom --file=community.dump '{url}'\n"
-                          f"and restore with pg_restore --clean --dbname=... community.dump")
+        raise BackupError(pg_dump_advice(engine.url))
     target = Path(target)
     if target.exists():
         raise BackupError(f"{target} exists already; choose a new file name.")

@@ -1,10 +1,13 @@
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+import tempfile
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from community.extensions import db, limiter
 from community.forms import ActionForm
 from community.models import Role
 from community.forms.accounts import (
+    DeleteAccountForm,
     LoginForm,
     PasswordChangeForm,
     ProfileForm,
@@ -12,7 +15,7 @@ from community.forms.accounts import (
     ResetForm,
     ResetRequestForm,
 )
-from community.services import DomainError, NotFound, PermissionDenied, accounts, login_budgets, mail, sessions
+from community.services import DomainError, NotFound, PermissionDenied, accounts, login_budgets, mail, privacy, sessions
 from community.views.helpers import is_safe_next
 
 bp = Blueprint("accounts", __name__)
@@ -223,3 +226,49 @@ def end_other_sessions():
         db.session.commit()
         flash(f"Logged out everywhere else ({ended} session{'s' if ended != 1 else ''}).", "success")
     return redirect(url_for("accounts.list_sessions"))
+
+
+@bp.route("/settings/export", methods=["GET", "POST"])
+@login_required
+@limiter.limit("10 per hour", methods=["POST"], key_func=lambda: f"user:{current_user.id}", scope="export")
+def export_data():
+    """GET explains what is in it; POST sends the ZIP (built in a temporary file, so a
+    prolific account does not hold its whole archive in memory)."""
+    form = ActionForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        archive = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+        privacy.write_export(user, archive)
+        name = privacy.export_filename(user)
+        db.session.rollback()  # read only: end the transaction before the download streams
+        archive.seek(0)
+        response = send_file(archive, mimetype="application/zip", as_attachment=True, download_name=name,
+                             conditional=False, etag=False)
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+    return render_template("accounts/export.html")
+
+
+@bp.route("/settings/delete", methods=["GET", "POST"])
+@login_required
+# The password is checked here: a borrowed session must not be a way to guess it.
+@limiter.limit("10 per hour", methods=["POST"], key_func=lambda: f"user:{current_user.id}", scope="delete-account")
+def delete_account():
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        try:
+            privacy.delete_account(current_user._get_current_object(), form.password.data,
+                                   remove_posts=form.posts.data == "remove")
+        except DomainError as error:
+            db.session.rollback()
+            form.password.errors.append(str(error))
+        else:
+            removed = form.posts.data == "remove"
+            session.clear()
+            logout_user()  # after clear(): it also tells Flask-Login to drop the remember-me cookie
+            db.session.commit()
+            flash("Your account is deleted and you are logged out everywhere. "
+                  + ("Your posts are removed." if removed else "Your posts stay, shown as written by [deleted user].")
+                  + " Thank you for taking part.", "success")
+            return redirect(url_for("main.home"))
+    return render_template("accounts/delete.html", form=form), 422 if form.errors else 200

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from community.extensions import db
 from community.models import ModerationAction, Notification, Post, PostStatus, User
+from tests.factories import Factories
 from tests.security.world import (
     ROLES, Unbuildable, build_url, build_world, diff, rules_with, send, snapshot, written,
 )
@@ -45,6 +46,8 @@ FAMILIES = {
     "moderator write":     _family(anonymous=LOGIN, suspended=403, moderator=OK_WRITE, others=403),
     "guest of the episode write": _family(anonymous=LOGIN, suspended=403, moderator=403, others=403, guest=OK_WRITE),
     "account upkeep":      _family(anonymous=LOGIN, suspended=OK_WRITE, moderator=OK_WRITE, others=OK_WRITE),
+    # One's own data, downloaded (200, a ZIP): a suspended user may take it away too.
+    "own download":        _family(anonymous=LOGIN, suspended=200, moderator=200, others=200),
 }
 
 # Every GET endpoint of url_map, classified.
@@ -54,6 +57,7 @@ ROUTE_FAMILY = {
     "accounts.reset_request": "public", "accounts.reset": "public", "accounts.profile": "public",
     "accounts.edit_profile": "login required", "accounts.change_password": "login required",
     "accounts.list_sessions": "login required",
+    "accounts.export_data": "login required", "accounts.delete_account": "login required",
     "episodes.index": "public", "episodes.show": "public", "episodes.person": "public",
     "feeds.episodes_feed": "public", "feeds.discussion_feed": "public", "feeds.user_feed": "public",
     "feeds.answered_feed": "public",
@@ -90,6 +94,9 @@ POST_ROUTES = [
     ("questions.decline", "moderator write", lambda w: {"reason": "Out of scope"}, {}),
     ("episodes.follow", "account upkeep", lambda w: {"on": "1"}, {}),
     ("notifications.settings", "account upkeep", lambda w: {"reply": "none"}, {}),
+    ("accounts.export_data", "own download", lambda w: {}, {}),
+    # Last: it ends the session (and the account) of the role's user.
+    ("accounts.delete_account", "account upkeep", lambda w: {"password": Factories.PASSWORD, "posts": "keep"}, {}),
 ]
 POST_OVERRIDES = {  # which post a POST route acts on, when not the world's default for it
     "discussion.vote": lambda w, role: {"post_id": w.comment.id},
