@@ -10,6 +10,7 @@ browser fetch from another origin (tracking pixels in feeds included).
 from __future__ import annotations
 
 import html
+import itertools
 import re
 import xml.etree.ElementTree as etree
 
@@ -60,12 +61,20 @@ FEED_LINK_REL = "nofollow noopener"
 _BARE_URL = r"(?<![\w/\"'=<(\[])(https?://[^\s<>\[\]()]*[^\s<>\[\]().,;:!?'\"*_])"
 
 
+# Each latex2mathml call costs tens of microseconds: past this many formulas in one text,
+# the rest are shown as their source.
+MAX_MATH = 500
+
+
 class _MathProcessor(InlineProcessor):
-    def __init__(self, pattern: str, md: markdown.Markdown, display: str):
+    def __init__(self, pattern: str, md: markdown.Markdown, display: str, converted: itertools.count):
         super().__init__(pattern, md)
         self.display = display
+        self.converted = converted  # shared by inline and display math of one render
 
     def handleMatch(self, m, data):  # noqa: N802 (Markdown's API)
+        if next(self.converted) >= MAX_MATH:
+            return self.md.htmlStash.store(f"<code>{html.escape(m.group(0))}</code>"), m.start(0), m.end(0)
         latex = m.group(1).strip()
         try:
             mathml = latex2mathml.converter.convert(latex, display=self.display)
@@ -108,11 +117,14 @@ class _ResearchExtension(markdown.Extension):
 
     def extendMarkdown(self, md):  # noqa: N802
         md.ESCAPED_CHARS.append("$")
-        md.inlinePatterns.register(_MathProcessor(r"(?<!\\)\$\$(.+?)\$\$", md, "block"), "display_math", 186)
+        converted = itertools.count()
+        md.inlinePatterns.register(
+            _MathProcessor(r"(?<!\\)\$\$(.+?)\$\$", md, "block", converted), "display_math", 186)
         # Pandoc's rule: no space after the opening $ or before the closing one, and no
         # digit right after it, so "$5 and $6" stays money.
         md.inlinePatterns.register(
-            _MathProcessor(r"(?<![\\$])\$(?=\S)([^$\n]*?[^\s\\$])\$(?!\d)", md, "inline"), "inline_math", 185)
+            _MathProcessor(r"(?<![\\$])\$(?=\S)([^$\n]*?[^\s\\$])\$(?!\d)", md, "inline", converted),
+            "inline_math", 185)
         md.inlinePatterns.register(_BareUrlProcessor(_BARE_URL, md), "bare_url", 115)
         if self.mentions:
             md.inlinePatterns.register(_MentionProcessor(md, self.mentions), "mention", 114)
@@ -153,19 +165,103 @@ def sanitize(fragment: str, link_rel: str = USER_LINK_REL) -> str:
     ))
 
 
-# Python-Markdown's link matching is quadratic in unmatched "[" and its list parser
-# recurses once per nesting level: past these, the text is shown as written instead.
-MAX_BRACKETS = 400
-MAX_NESTING = 64
-_NESTED_MARKERS = re.compile(r"^(?:\s*(?:[-*+>]|\d+[.)])\s+){%d,}" % MAX_NESTING, re.M)
+# Python-Markdown reads on to the end of the text from some places where nothing closes
+# what starts there, so its work grows as (number of such re-reads) x (length). The
+# checks below read the text once and bound that number, so a render costs at most a
+# fixed multiple of the length; past the bound the text is shown as written. Measured in
+# tests/unit/test_markup_linear.py: the worst text of MAX_MARKDOWN characters within the
+# bounds renders in a fraction of a second.
+MAX_MARKDOWN = 20_000  # the longest body a form accepts (services.discussion.MAX_BODY)
+MAX_NESTING = 64  # the list and quote parsers recurse once per level
+MAX_RESCANS = 1_000  # counted at the speed of a regex; slower readers weigh more
+_TAG_OPEN = re.compile(r"<[A-Za-z]")
+_CLOSED_TAG = re.compile(r"<[A-Za-z][^<>'\"]*>")  # read up to its ">" and no further
+_FENCE = re.compile(r"^(?:```|~~~)", re.M)
+_BACKTICKS = re.compile(r"`+")
+_LINK_CHAR = re.compile(r"[][()'\"]")
+
+
+def _too_costly(source: str) -> bool:
+    """Whether Python-Markdown would re-read `source` more than MAX_RESCANS times."""
+    size = len(source)
+    if size > MAX_MARKDOWN:
+        return True
+    lines = source.split("\n")
+    # After a line that is a block of its own ("# h", "---") the block parser re-reads the
+    # rest of its block; the fenced-code pattern searches on from every unclosed fence;
+    # html.parser, some 10 times slower than a regex, from every "<a" that is not a plain
+    # closed tag (a quoted attribute value may hide its ">").
+    open_tags = len(_TAG_OPEN.findall(source)) - len(_CLOSED_TAG.findall(source))
+    rescans = (max(block.count("\n") for block in source.split("\n\n"))
+               + len(_FENCE.findall(source)) + 10 * open_tags)
+    # Python loops reading a character at a time, some 30 times slower: the code-span
+    # finder reads on from a backtick run when no later run is as long (one such run per
+    # length at most); the table-row splitter compares each "|" of a row with each pair
+    # of backticks in it; the link parser: see _link_work.
+    loop_work = (len({len(run) for run in _BACKTICKS.findall(source)}) * size
+                 + sum(line.count("|") * line.count("`") for line in lines) + _link_work(source))
+    return rescans + 30 * loop_work / max(size, 1) > MAX_RESCANS or _too_deeply_nested(lines)
+
+
+def _link_work(source: str) -> int:
+    """About how many characters the link parser reads: from each "[" to its "]" and from
+    each "](" to its ")", or to the end of the text when there is none. A quote inside the
+    parentheses also sends it to the end, unless the quote closes a title just before ")"."""
+    work, squares, parens, last_quote = 0, [], [], -1
+    for m in _LINK_CHAR.finditer(source):
+        i, c = m.start(), m[0]
+        if c in "'\"":
+            last_quote = i
+        elif c == "[":
+            squares.append(i)
+        elif c == "]":
+            if squares:
+                work += i - squares.pop()
+        elif c == "(":
+            parens.append(i if source[i - 1:i] == "]" else -1)
+        elif parens and (start := parens.pop()) >= 0:
+            j = i - 1
+            while source[j].isspace():  # the spaces before this ")" and no other: linear overall
+                j -= 1
+            unended_quote = last_quote > start and source[j] not in "'\""
+            work += (len(source) if unended_quote else i) - start
+    return work + sum(len(source) - i for i in squares + [j for j in parens if j >= 0])
+
+
+def _too_deeply_nested(lines: list[str]) -> bool:
+    """More than MAX_NESTING list/quote markers opening one line ("- - > 1. x").
+
+    Hand-written rather than a regex: a pattern of nested quantifiers over markers and
+    whitespace backtracks exponentially on a near miss (the 130 characters "-  " * 43 + "x"
+    kept a worker busy for minutes)."""
+    for line in lines:
+        depth, i, end = 0, 0, len(line)
+        while depth <= MAX_NESTING:
+            while i < end and line[i] in " \t":
+                i += 1
+            j = i
+            while j < end and line[j].isdigit():
+                j += 1
+            if j > i and j < end and line[j] in ".)":  # "1." or "1)"
+                j += 1
+            elif i < end and line[i] in "-*+>":
+                j = i + 1
+            else:
+                break
+            if line[i] != ">" and j < end and line[j] not in " \t":  # "-x", "1.5": text, not a marker
+                break
+            depth, i = depth + 1, j
+        if depth > MAX_NESTING:
+            return True
+    return False
 
 
 def render(source: str, mentions: set[str] | None = None) -> str:
     """User Markdown -> safe HTML, stored once at write time as body_html.
 
     `mentions`: lower-cased usernames that exist; those @names become profile links."""
-    source = source or ""
-    if source.count("[") > MAX_BRACKETS or _NESTED_MARKERS.search(source):
+    source = (source or "").replace("\r\n", "\n").replace("\r", "\n")  # as Markdown does: checks count "\n"
+    if _too_costly(source):
         return _as_written(source)
     try:
         return sanitize(_markdown(mentions).convert(source))
@@ -185,7 +281,9 @@ def render_feed_html(fragment: str) -> str:
 
 
 TIMESTAMP = re.compile(r"(?<![\d:.])(?:(\d{1,2}):)?([0-5]?\d):([0-5]\d)(?![\d:])")
-_TAG_OR_TEXT = re.compile(r"(<[^>]*>)")
+# "<[^<>]*>", not "<[^>]*>": the same on sanitised HTML (nh3 escapes "<" and ">" in text and
+# attributes), but a run of "<" with no ">" costs one pass, not one pass per "<".
+_TAG_OR_TEXT = re.compile(r"(<[^<>]*>)")
 
 
 def timestamp_seconds(text: str) -> int | None:
@@ -215,7 +313,7 @@ def link_timestamps(safe_html: str) -> str:
     return "".join(out)
 
 
-_TAG = re.compile(r"<[^>]+>")
+_TAG = re.compile(r"<[^<>]+>")
 
 
 def plain_text(rendered_html: str) -> str:
