@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import datetime, timedelta, timezone
 
+from community import identity
 from community.extensions import db
 from community.models import Role, User
 from community.services import accounts
@@ -23,9 +24,12 @@ class Factories:
             Factories._password_hash = accounts.hash_password(self.PASSWORD)
         # Month-old accounts by default: the stricter limits for new accounts are tested on purpose.
         fields.setdefault("created_at", datetime.now(timezone.utc) - timedelta(days=30))
+        display_name = fields.get("display_name", "")
+        fields["display_name_skeleton"] = identity.name_key(display_name) if display_name else ""
         user = User(
             username=username,
             username_key=username.lower(),
+            username_skeleton=identity.name_key(username),
             email=fields.pop("email", f"{username}@example.org"),
             password_hash=Factories._password_hash,
             role=Role(role),

@@ -1,7 +1,7 @@
 """Flask-WTF forms, a module per domain. Every form derives from Form."""
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import PasswordField, StringField, ValidationError
 from wtforms.fields.choices import SelectChoice
 
 from community.text import strip_controls
@@ -26,6 +26,33 @@ class Form(FlaskForm):
 
 class ActionForm(Form):
     """A button that changes state: nothing but the CSRF token."""
+
+
+HONEYPOT_MESSAGE = ("This form was refused: a field that people never see was filled in, as spam robots do. "
+                   "If you are a person, please send it again.")
+
+
+def _must_stay_empty(form, field):
+    if field.data:
+        field.data = ""  # shown again empty: a person whose browser filled it can just resend
+        raise ValidationError(HONEYPOT_MESSAGE)
+
+
+class HoneypotForm(Form):
+    """A form people write with (sign-up, profile, every compose form but a guest's answer,
+    whose view redirects on any invalid form and whose writers are invited): it carries a text
+    field hidden from people (by CSS, from screen readers and from the Tab key), which spam
+    robots fill in like any other. Filled in, the form does not validate: the view answers
+    422 with nothing written. Rendered by the `honeypot` macro of _macros/forms.html; a form
+    built without it (site.js's inline reply) simply sends no such field."""
+
+    website = StringField("Leave this field empty", validators=[_must_stay_empty],
+                          render_kw={"tabindex": "-1", "autocomplete": "off"})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Ids are unique per page, and a page may hold several of these forms.
+        self.website.id = self.website.label.field_id = f"{type(self).__name__.lower()}-website"
 
 
 def episode_choices(episodes, blank: str | None = None) -> list[SelectChoice]:

@@ -2,7 +2,8 @@ from wtforms import BooleanField, EmailField, PasswordField, RadioField, StringF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional, ValidationError
 
-from community.forms import Form
+from community import identity
+from community.forms import Form, HoneypotForm
 from community.services import accounts
 
 
@@ -12,7 +13,7 @@ def _password_rule(form, field):
         raise ValidationError(problem)
 
 
-class RegisterForm(Form):
+class RegisterForm(HoneypotForm):
     username = StringField("Username", validators=[DataRequired(), Length(max=30)], render_kw={"autocomplete": "username"},
                            description="3 to 30 letters, digits, _ or -. Shown with everything you write.")
     email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
@@ -40,14 +41,29 @@ class LoginForm(Form):
     remember = BooleanField("Remember me on this device")
 
 
-class ProfileForm(Form):
-    display_name = StringField("Display name", validators=[Optional(), Length(max=80)])
+class ProfileForm(HoneypotForm):
+    """Built with obj=the account whose profile it edits (the view does): its display name
+    is checked against every other account's names."""
+
+    display_name = StringField("Display name", validators=[Optional(), Length(max=80)],
+                               filters=[lambda value: identity.clean_display_name(value) if isinstance(value, str) else value],
+                               description="Shown with your @username. It may not look like another member's "
+                                           "name, nor hold a role word such as moderator or admin.")
     affiliation = StringField("Affiliation", validators=[Optional(), Length(max=120)],
                               description="Lab, company or university, as you would write it on a paper.")
     bio = TextAreaField("About you", validators=[Optional(), Length(max=5000)],
                         description="Markdown, with $math$.")
     links = TextAreaField("Links", validators=[Optional(), Length(max=2000)],
                           description="One http(s) link per line: homepage, Scholar, OpenReview... (at most 5).")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner = kwargs.get("obj")
+
+    def validate_display_name(self, field):
+        problem = accounts.display_name_problem(self.owner, field.data or "") if self.owner is not None else None
+        if problem:
+            raise ValidationError(problem)
 
 
 class PasswordChangeForm(Form):

@@ -2,12 +2,12 @@ from wtforms.fields.choices import SelectChoice
 from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from community.forms import Form
+from community.forms import Form, HoneypotForm
 from community.forms.discussion import BODY_HINT
 from community.services.guests import DISCLOSURES, STAGES
 
 
-class SuggestionForm(Form):
+class SuggestionForm(HoneypotForm):
     name = StringField("Nominee's name", validators=[DataRequired("Who should come on the show? Give their name."), Length(max=200)])
     affiliation = StringField("Affiliation", validators=[Optional(), Length(max=200)])
     links = TextAreaField("Links", validators=[Optional(), Length(max=2000)],

@@ -32,10 +32,14 @@ class User(UserMixin, Base):
     username: Mapped[str] = mapped_column(String(30))
     # Lower-cased copies carry the uniqueness: "Ada" and "ada" are one account.
     username_key: Mapped[str] = mapped_column(String(30), unique=True)
+    # identity.name_key of the username and of the display name: look-alike names have equal
+    # keys ("ada_I" and "ada_l", "mod_rnarta" and "mod_marta"); services.accounts refuses them.
+    username_skeleton: Mapped[str] = mapped_column(String(255), default="", server_default="", index=True)
     email: Mapped[str] = mapped_column(String(254))
     email_key: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str] = mapped_column(String(80), default="")
+    display_name_skeleton: Mapped[str] = mapped_column(String(255), default="", server_default="", index=True)
     affiliation: Mapped[str] = mapped_column(String(120), default="")
     bio_source: Mapped[str] = mapped_column(Text, default="")
     bio_html: Mapped[str] = mapped_column(Text, default="")

@@ -13,7 +13,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, or_, select
 
-from community import markup
+from community import identity, markup
 from community.extensions import db
 from community.models import Role, User, UserSession
 from community.models.accounts import hash_token
@@ -48,11 +48,59 @@ def password_problem(password: str) -> str | None:
     return None
 
 
-def username_problem(username: str) -> str | None:
+STAFF_ROLES = (Role.moderator, Role.admin)
+
+
+def _look_alike(key: str, exclude: User | None = None) -> str | None:
+    """The name (username or display name) of another account that `key` could pass for."""
+    if not key:
+        return None
+    query = select(User.username, User.display_name, User.username_skeleton).where(
+        or_(User.username_skeleton == key, User.display_name_skeleton == key))
+    if exclude is not None and exclude.id is not None:
+        query = query.where(User.id != exclude.id)
+    row = db.session.execute(query.limit(1)).first()
+    if row is None:
+        return None
+    return row.username if row.username_skeleton == key else row.display_name
+
+
+def _role_word_problem(name: str, what: str) -> str | None:
+    word = identity.role_word(name)
+    if word is None:
+        return None
+    return (f"{what} cannot contain “{word}” or a look-alike: it would read as a role on this site. "
+            "Moderators and admins carry a badge next to their name instead.")
+
+
+def username_problem(username: str, role: Role = Role.member) -> str | None:
+    """Why a new username is refused, or None: ASCII only, free, not a look-alike of another
+    account's username or display name (Unicode TR39 skeletons, see community/identity.py),
+    and no role word unless the account is staff's ("mod_marta" made by an operator)."""
     if not USERNAME_RE.fullmatch(username or ""):
         return "3 to 30 letters, digits, _ or -."
     if db.session.scalar(select(User.id).where(User.username_key == username.lower())):
         return "That username is taken."
+    other = _look_alike(identity.name_key(username))
+    if other is not None:
+        return f"That username is too close to an existing name: {other}. Choose one that cannot be mistaken for it."
+    if role not in STAFF_ROLES:
+        return _role_word_problem(username, "A username")
+    return None
+
+
+def display_name_problem(user: User, display_name: str) -> str | None:
+    """Why `user` may not take this display name (already cleaned), or None. One's own
+    username and current display name are always fine; so is no display name."""
+    if not display_name or display_name == user.display_name:
+        return None
+    key = identity.name_key(display_name)
+    other = _look_alike(key, exclude=user)
+    if other is not None:
+        return (f"That display name is too close to an existing name: {other}. "
+                "Choose one that cannot be mistaken for another member.")
+    if user.role not in STAFF_ROLES:
+        return _role_word_problem(display_name, "A display name")
     return None
 
 
@@ -80,16 +128,18 @@ def _check_password(user: User | None, password: str) -> bool:
 
 
 def register(username: str, email: str, password: str, role: Role = Role.member) -> User:
-    for problem in (username_problem(username), email_problem(email), password_problem(password)):
+    for problem in (username_problem(username, role), email_problem(email), password_problem(password)):
         if problem:
             raise DomainError(problem)
     user = User(
         username=username,
         username_key=username.lower(),
+        username_skeleton=identity.name_key(username),
         email=email.strip(),
         email_key=email.strip().lower(),
         password_hash=hash_password(password),
         display_name="",
+        display_name_skeleton="",
         role=role,
         links=[],
     )
@@ -129,7 +179,12 @@ def update_profile(actor: User, *, display_name: str, affiliation: str, bio: str
     if actor.is_suspended():
         raise PermissionDenied("Your account is suspended: your profile cannot change until it ends.")
     links = clean_links(links)
-    actor.display_name = display_name.strip()
+    display_name = identity.clean_display_name(display_name)
+    problem = display_name_problem(actor, display_name)
+    if problem:
+        raise DomainError(problem)
+    actor.display_name = display_name
+    actor.display_name_skeleton = identity.name_key(display_name) if display_name else ""
     actor.affiliation = affiliation.strip()
     actor.bio_source = bio
     actor.bio_html = markup.render(bio)

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import bindparam, func, insert, select, text, update
 
-from community import markup
+from community import identity, markup
 from community.extensions import db
 from community.models import (
     FLAG_REASON_LABELS, Appearance, AppearanceRole, Episode, Flag, FlagReason, ModerationAction, Notification,
@@ -239,11 +239,14 @@ class _Generator:
             first, last = self._name()
             username = f"{first.lower()}{last[0].lower()}_{uid}"[:30]
             bio_src, bio_html = rng.choice(self.bodies["bio"])
+            display_name = f"{first} {last}" if rng.random() < 0.7 else ""
             self.user_rows.append({
                 "id": uid, "username": username, "username_key": username.lower(),
+                "username_skeleton": identity.name_key(username),
+                "display_name_skeleton": identity.name_key(display_name) if display_name else "",
                 "email": f"{username}@bench.invalid", "email_key": f"{username}@bench.invalid".lower(),
                 "password_hash": self.password_hash,
-                "display_name": f"{first} {last}" if rng.random() < 0.7 else "",
+                "display_name": display_name,
                 "affiliation": rng.choice(AFFILIATIONS), "bio_source": bio_src, "bio_html": bio_html,
                 "links": [f"https://example.org/~{username}"] if rng.random() < 0.15 else [],
                 "role": role, "created_at": _dt(BASE_TS - 4 * 365 * DAY + rng.random() * 300 * DAY),
@@ -262,6 +265,8 @@ class _Generator:
             existing = self._take_ids("users", 1)
             self.user_rows.append({
                 "id": existing, "username": BENCH_USERNAME, "username_key": BENCH_USERNAME,
+                "username_skeleton": identity.name_key(BENCH_USERNAME),
+                "display_name_skeleton": identity.name_key("Benchmark Bot"),
                 "email": "bench@bench.invalid", "email_key": "bench@bench.invalid",
                 "password_hash": self.password_hash, "display_name": "Benchmark Bot", "affiliation": "",
                 "bio_source": "", "bio_html": "", "links": [], "role": Role.member,

@@ -8,6 +8,7 @@ from importlib import resources
 
 from sqlalchemy import select
 
+from community import identity
 from community.extensions import db
 from community.models import Episode, Person, Post, PostKind, Role
 from community.models.base import utcnow
@@ -88,7 +89,8 @@ def _load_sample(sample: dict) -> dict[str, int]:
     for record in sample["users"]:
         user = accounts.register(record["username"], f"{record['username']}@demo.invalid", DEMO_PASSWORD,
                                  role=Role(record["role"]))
-        user.display_name = record.get("display_name", "")
+        user.display_name = identity.clean_display_name(record.get("display_name", ""))
+        user.display_name_skeleton = identity.name_key(user.display_name) if user.display_name else ""
         user.affiliation = record.get("affiliation", "")
         user.created_at = utcnow() - timedelta(days=60)
         users[record["username"]] = user

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -40,6 +41,47 @@ def render_body(source: str) -> tuple[str, set[int]]:
     return markup.render(source, set(users)), set(users.values())
 
 
+# A link in rendered HTML that leads off the site: every <a href> but site paths such as
+# the /u/name of an @mention. The sanitiser writes attributes with double quotes.
+_OUTSIDE_LINK = re.compile(r'<a\s[^>]*?href="(?!/(?!/))')
+
+
+def count_links(body_html: str) -> int:
+    """Links a rendered body holds: bare URLs, [text](url), <url> and reference links alike,
+    as the one renderer (markup.py) made them, not what merely looks like a URL in code."""
+    return len(_OUTSIDE_LINK.findall(body_html or ""))
+
+
+def _when(moment: datetime, now: datetime) -> str:
+    """14:05 UTC today / tomorrow / on 2026-06-09."""
+    clock = moment.strftime("%H:%M UTC")
+    days = (moment.date() - now.date()).days
+    return f"{clock} today" if days == 0 else f"{clock} tomorrow" if days == 1 else f"{clock} on {moment:%Y-%m-%d}"
+
+
+def check_new_account_links(actor: User, body_html: str, now: datetime | None = None) -> None:
+    """Accounts younger than NEW_ACCOUNT_HOURS may put at most NEW_ACCOUNT_MAX_LINKS links in
+    a post (members only: researchers, guests and staff are vouched for). A paper entry's own
+    link is a field of its own and does not count; links in its note do."""
+    if actor.role != Role.member:
+        return
+    config = current_app.config
+    now = now or utcnow()
+    grown_up = actor.created_at + timedelta(hours=config.get("NEW_ACCOUNT_HOURS", 24))
+    if now >= grown_up:
+        return
+    cap = config.get("NEW_ACCOUNT_MAX_LINKS", 2)
+    found = count_links(body_html)
+    if found <= cap:
+        return
+    allowed = "may not include links in posts" if cap == 0 else (
+        f"may include at most {cap} link{'' if cap == 1 else 's'} per post")
+    raise DomainError(
+        f"New accounts {allowed} until {_when(grown_up, now)} "
+        f"(a rule against spam for an account's first {config.get('NEW_ACCOUNT_HOURS', 24)} hours); "
+        f"this one has {found}. Remove some links, or post it then.")
+
+
 def _check_body(body: str) -> str:
     body = (body or "").strip()
     if not body:
@@ -67,6 +109,7 @@ def create_post(actor: User, *, episode: Episode | None, body: str, parent: Post
     else:
         episode_id = episode.id if episode else None
     body_html, mentioned = render_body(body) if body else ("", set())
+    check_new_account_links(actor, body_html)
     post = Post(
         kind=kind, author=actor, episode_id=episode_id, parent_id=parent.id if parent else None,
         depth=parent.depth + 1 if parent else 0, body_source=body, body_html=body_html,
@@ -127,9 +170,11 @@ def edit_post(actor: User, post: Post, body: str) -> Post:
     body = _check_body(body)
     if body == post.body_source:
         return post
+    body_html, mentioned = render_body(body)
+    check_new_account_links(actor, body_html)
     db.session.add(Revision(post_id=post.id, editor_id=actor.id, body_source=post.body_source))
     post.body_source = body
-    post.body_html, mentioned = render_body(body)
+    post.body_html = body_html
     post.edited_at = utcnow()
     db.session.flush()
     freshness.touch(post.episode_id)

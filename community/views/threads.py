@@ -72,7 +72,10 @@ def _plural(n: int, one: str, many: str) -> str:
 
 
 def _user_link(user, is_guest: bool) -> str:
-    parts = [f'<a class="user" href="/u/{escape(user.username)}">{escape(user.name)}</a>']
+    """As _macros/users.html's user_link: a display name comes with its @username, and role
+    badges are markup outside the name (which services.accounts keeps free of role words)."""
+    handle = f" <small>@{escape(user.username)}</small>" if user.display_name and user.display_name != user.username else ""
+    parts = [f'<a class="user" href="/u/{escape(user.username)}">{escape(user.name)}{handle}</a>']
     if is_guest:
         parts.append(' <span class="badge badge-guest" title="Guest on this episode">Guest</span>')
     for badge in user.badges:
