@@ -62,6 +62,7 @@ DEFAULTS = {
     "COMMENT_RATE_LIMIT_NEW_ACCOUNT": "2 per minute;20 per day",
     "PREVIEW_RATE_LIMIT": "60 per minute",  # the live preview asks at most once per 400 ms pause
     "NEW_ACCOUNT_HOURS": 24,
+    "NEW_ACCOUNT_MAX_LINKS": 2,  # links per post from members younger than NEW_ACCOUNT_HOURS (spam)
     "ENDORSEMENT_CAP": 10,
     "FLAG_THRESHOLD": 3.0,
     "FLAG_MIN_ACCOUNT_AGE_HOURS": 24,

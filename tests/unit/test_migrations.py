@@ -94,3 +94,20 @@ def test_search_structures_exist_at_head(empty_app, database):
         else:
             indexes = set(conn.execute(text("SELECT indexname FROM pg_indexes")).scalars())
             assert {"ix_posts_search", "ix_episodes_search"} <= indexes
+
+
+def test_upgrade_gives_existing_accounts_their_look_alike_keys(empty_app):
+    """Accounts from before the look-alike rule get their keys (and lose invisible
+    characters in display names), so a look-alike of them is refused after the upgrade."""
+    from community import identity
+
+    upgrade(revision="19199a36b0c3")
+    with db.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO users (id, username, username_key, email, email_key, password_hash, display_name, affiliation,"
+            " bio_source, bio_html, links, role, created_at) VALUES (1, 'mod_marta', 'mod_marta', 'm@x.org', 'm@x.org',"
+            " 'h', :name, '', '', '', '[]', 'moderator', '2024-01-01 00:00:00')"), {"name": "Marta\u200b \u202eK"})
+    upgrade()
+    with db.engine.connect() as conn:
+        row = conn.execute(text("SELECT username_skeleton, display_name, display_name_skeleton, deleted_at FROM users")).one()
+    assert row == (identity.name_key("m0d_rnarta"), "Marta K", identity.name_key("Marta K"), None)
