@@ -70,7 +70,7 @@ def check_new_account_links(actor: User, body_html: str, now: datetime | None = 
     grown_up = actor.created_at + timedelta(hours=config.get("NEW_ACCOUNT_HOURS", 24))
     if now >= grown_up:
         return
-    cap = config.get("NEW_ACCOUNT_MAX_LINKS", 2)
+    cap = config["NEW_ACCOUNT_MAX_LINKS"]
     found = count_links(body_html)
     if found <= cap:
         return

@@ -24,11 +24,12 @@ def notify(recipients: Iterable[User | int], kind: NotificationKind, *, post: Po
     if not ids:
         return 0
     now = utcnow()
+    live = User.id.in_(ids) & User.deleted_at.is_(None)  # a deleted account hears nothing
     if kind == NotificationKind.moderation:
-        active = ids  # a suspended author still hears why (that is the receipt)
+        active = set(db.session.scalars(select(User.id).where(live)))  # a suspended author still hears why
     else:
         active = set(db.session.scalars(select(User.id).where(
-            User.id.in_(ids), (User.suspended_until.is_(None)) | (User.suspended_until < now))))
+            live, (User.suspended_until.is_(None)) | (User.suspended_until < now))))
     already = set(db.session.scalars(select(Notification.user_id).where(
         Notification.user_id.in_(active), Notification.kind == kind,
         Notification.post_id == (post.id if post else None), Notification.event_key == event_key)))

@@ -21,6 +21,7 @@ from typing import IO, Any
 from flask import url_for
 from sqlalchemy import delete, func, select, update
 
+from community import identity
 from community.extensions import db
 from community.models import (
     Episode, Flag, Follow, ModerationAction, Notification, NotificationKind, Person, Post, PostStatus, Revision,
@@ -313,14 +314,9 @@ def _rename_in_notifications(uid: int, current_names: set[str]) -> None:
 
 
 def _reset_look_alike_keys(user: User) -> None:
-    """The look-alike keys of services.accounts (TR39 skeletons, added alongside this work):
-    the old names stop blocking anyone, and every deleted account holds the key of
-    "[deleted user]" so that no live account can pass for a deleted one. Written so that
-    this module works on either side of the commit adding those columns."""
-    if not hasattr(User, "username_skeleton"):
-        return
-    from community import identity
-
+    """The look-alike keys of services.accounts (TR39 skeletons): the old names stop
+    blocking anyone, and every deleted account holds the key of "[deleted user]" so that
+    no live account can pass for a deleted one."""
     user.username_skeleton = ""
     user.display_name_skeleton = identity.name_key(DELETED_NAME)
 

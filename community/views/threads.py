@@ -74,6 +74,8 @@ def _plural(n: int, one: str, many: str) -> str:
 def _user_link(user, is_guest: bool) -> str:
     """As _macros/users.html's user_link: a display name comes with its @username, and role
     badges are markup outside the name (which services.accounts keeps free of role words)."""
+    if user.deleted_at is not None:  # no profile to link to (as user_link in _macros/users.html)
+        return f'<span class="user deleted-user">{escape(user.name)}</span>'
     handle = f" <small>@{escape(user.username)}</small>" if user.display_name and user.display_name != user.username else ""
     parts = [f'<a class="user" href="/u/{escape(user.username)}">{escape(user.name)}{handle}</a>']
     if is_guest:

@@ -402,3 +402,15 @@ def test_the_password_cannot_be_guessed_through_the_delete_form(app, scene):
     assert statuses == [422] * 10 + [429]
     assert delete(laptop, "keep").status_code == 429  # even the right one, for the rest of the hour
     assert fresh(User, scene["ada"].id).deleted_at is None and logged_in(laptop)
+
+
+def test_a_deleted_author_has_no_profile_link_and_hears_nothing_more(app, scene):
+    ada, bob, episode = scene["ada"], scene["bob"], scene["episode"]
+    assert delete(client_for(app, ada), "keep").status_code == 302
+    page = app.test_client().get(f"/episodes/{episode.slug}").get_data(as_text=True)
+    assert DELETED_NAME in page and "/u/[deleted user]" not in page and "/u/%5Bdeleted" not in page
+    before = db.session.scalar(select(func.count()).select_from(Notification).where(Notification.user_id == ada.id))
+    bob_browser = client_for(app, bob)
+    assert bob_browser.post(f"/posts/{scene['mine'].id}/reply", data={"body": "A reply to a kept post"}).status_code == 302
+    after = db.session.scalar(select(func.count()).select_from(Notification).where(Notification.user_id == ada.id))
+    assert after == before == 0
