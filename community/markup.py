@@ -182,7 +182,8 @@ _LINK_CHAR = re.compile(r"[][()'\"]")
 
 
 def _too_costly(source: str) -> bool:
-    """Whether Python-Markdown would re-read `source` more than MAX_RESCANS times."""
+    """Whether `source` is longer than MAX_MARKDOWN, would be re-read more than MAX_RESCANS
+    times, or nests more than MAX_NESTING levels."""
     size = len(source)
     if size > MAX_MARKDOWN:
         return True
