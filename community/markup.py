@@ -19,6 +19,8 @@ import markdown
 import nh3
 from markdown.inlinepatterns import InlineProcessor
 
+from community.text import xml_safe
+
 MATHML_TAGS = {
     "math", "semantics", "annotation", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace",
     "msup", "msub", "msubsup", "mfrac", "msqrt", "mroot", "mover", "munder", "munderover",
@@ -154,15 +156,18 @@ def astral_as_references(html_text: str) -> str:
 
 
 def sanitize(fragment: str, link_rel: str = USER_LINK_REL) -> str:
-    """Clean arbitrary HTML down to the allow-list (also used for feed show notes)."""
-    return astral_as_references(nh3.clean(
+    """Clean arbitrary HTML down to the allow-list (also used for feed show notes).
+
+    nh3 decodes character references, so a typed `&#7;` would come out as a real control
+    character: what XML refuses goes too (text.xml_safe), as it does at the form's door."""
+    return astral_as_references(xml_safe(nh3.clean(
         fragment,
         tags=HTML_TAGS | MATHML_TAGS,
         attributes=ATTRIBUTES,
         url_schemes=URL_SCHEMES,
         link_rel=link_rel,
         strip_comments=True,
-    ))
+    )))
 
 
 # Python-Markdown reads on to the end of the text from some places where nothing closes
@@ -272,7 +277,7 @@ def render(source: str, mentions: set[str] | None = None) -> str:
 
 def _as_written(source: str) -> str:
     """Pathological input (a denial-of-service shape, never a real comment): plain text."""
-    return "<p>" + astral_as_references(html.escape(source)).replace("\n", "<br>") + "</p>"
+    return "<p>" + astral_as_references(html.escape(xml_safe(source))).replace("\n", "<br>") + "</p>"
 
 
 def render_feed_html(fragment: str) -> str:

@@ -9,7 +9,6 @@ answer 200 within a second throughout: no body pinned a worker.
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 
@@ -20,10 +19,7 @@ from tests.reliability.support import (
 )
 from tests.unit.test_markup_linear import SHAPES
 
-# The reliability marker is registered by tests/reliability/conftest.py, which pytest loads
-# only when it collects that directory; run on its own, this module goes unmarked rather
-# than fail --strict-markers.
-pytestmark = [requires_gunicorn] + ([pytest.mark.reliability] if "tests.reliability.conftest" in sys.modules else [])
+pytestmark = [requires_gunicorn, pytest.mark.reliability]
 
 SECONDS = 1.0
 BODIES = {"the reported ReDoS": "-  " * 43 + "x", **{name: shape(20_000) for name, shape in SHAPES.items()}}

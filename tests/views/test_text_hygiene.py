@@ -149,3 +149,13 @@ def test_feeds_stay_well_formed_with_control_characters_already_stored(app, clie
     assert not set(CONTROLS + "\ufffe") & set(b"".join(
         client.get(url).data for url in (f"/episodes/{episode.slug}/discussion.atom", "/u/ada/posts.atom",
                                          "/questions/answered.atom", "/feeds/episodes.atom")).decode())
+
+
+def test_character_references_to_control_characters_do_not_come_back_as_characters():
+    """nh3 decodes `&#7;`: the rendered HTML must not carry what the form's door strips."""
+    from community import markup
+
+    for source in ("bell &#7; here &#x0c; there", "- " * 40 + "&#x1b;"):
+        html = markup.render(source)
+        assert not any(ord(ch) < 32 and ch not in "\t\n" for ch in html), repr(html)
+    assert "\x1b" not in markup.render_feed_html("<p>a&#x1b;b</p>")
