@@ -334,7 +334,8 @@ def _prune(posts: list[Post], viewer: User | None) -> list[Post]:
 # The page shows rendered HTML and names: the Markdown sources and account details stay in the database.
 PAGE_LOAD = (
     defer(Post.body_source), defer(Post.appeal_note),
-    joinedload(Post.author).load_only(User.id, User.username, User.display_name, User.affiliation, User.role),
+    joinedload(Post.author).load_only(User.id, User.username, User.display_name, User.affiliation, User.role,
+                                      User.deleted_at),
 )
 
 
