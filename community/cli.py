@@ -11,9 +11,8 @@ from flask.cli import AppGroup
 from community import feed_parser
 from community.extensions import db
 from community.models import Role
-from community.services import (
-    DomainError, accounts, backup, demo_data, discussion, episodes, notifications, search, sessions,
-)
+from community.seed import bench as bench_seed, demo as demo_seed
+from community.services import DomainError, accounts, backup, discussion, episodes, notifications, search, sessions
 
 users_cli = AppGroup("users", help="Create users and change their roles.")
 ROLE_CHOICE = click.Choice([role.value for role in Role])
@@ -70,10 +69,10 @@ def import_feed(source: str) -> None:
 @click.command("demo")
 def demo() -> None:
     """Load the real Generally Intelligent episodes #0-#14 and a small sample community. Idempotent."""
-    counts = demo_data.load()
+    counts = demo_seed.load()
     db.session.commit()
     click.echo(", ".join(f"{name}: {count} new" for name, count in counts.items()))
-    click.echo(f"Sample accounts (ada_l, tensor_tom, kelvin, ...) use the password {demo_data.DEMO_PASSWORD!r}.")
+    click.echo(f"Sample accounts (ada_l, tensor_tom, kelvin, ...) use the password {demo_seed.DEMO_PASSWORD!r}.")
 
 
 markup_cli = AppGroup("markup", help="Stored HTML of user content.")
@@ -94,10 +93,8 @@ def rebake() -> None:
 @click.option("--seed", default=42, show_default=True)
 def bench_data_command(posts: int, users: int, episode_count: int, seed: int) -> None:
     """Generate a deterministic synthetic community for benchmarks (bulk inserts)."""
-    from community.services import bench_data
-
     with click.progressbar(length=posts, label="Generating posts", file=sys.stderr) as bar:
-        counts = bench_data.generate(posts=posts, users=users, episodes=episode_count, seed=seed, progress=bar.update)
+        counts = bench_seed.generate(posts=posts, users=users, episodes=episode_count, seed=seed, progress=bar.update)
     click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
 
 

@@ -1,11 +1,8 @@
-"""Reading episodes, and writing them from a podcast feed or the demo data."""
+"""Reading episodes, and writing them from a podcast feed (the demo data: community/seed/demo.py)."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -14,21 +11,10 @@ from community import markup
 from community.extensions import db
 from community.feed_parser import FeedItem, ParsedFeed
 from community.models import Appearance, AppearanceRole, Episode, Follow, NotificationKind, Person, Post, PostStatus, User
+from community.names import person_key, slugify
 from community.services import discussion, freshness, papers, questions
 
 NEWEST_FIRST = (Episode.published_at.desc().nulls_last(), Episode.number.desc().nulls_last(), Episode.id.desc())
-
-
-def slugify(text: str, max_length: int = 60) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:max_length].rstrip("-") or "episode"
-
-
-def name_key(name: str) -> str:
-    """Case- and accent-insensitive key: 'José' and 'jose ' are one person."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return " ".join(ascii_name.lower().split())
 
 
 def list_page(page: int, per_page: int):
@@ -68,9 +54,9 @@ def episode_slug(number: int | None, title: str) -> str:
 
 def person(name: str, affiliation: str = "", links: list[str] | None = None) -> Person:
     """Find by name (case/accent-insensitive) or create; fills in what was missing."""
-    found = db.session.scalar(select(Person).where(Person.name_key == name_key(name)))
+    found = db.session.scalar(select(Person).where(Person.name_key == person_key(name)))
     if found is None:
-        found = Person(name=name.strip(), name_key=name_key(name), affiliation=affiliation, links=links or [])
+        found = Person(name=name.strip(), name_key=person_key(name), affiliation=affiliation, links=links or [])
         db.session.add(found)
         db.session.flush()
     else:
@@ -204,42 +190,6 @@ def import_feed(feed: ParsedFeed, progress=None) -> ImportReport:
     if report.created or report.updated:
         freshness.touch_everything()  # new or changed episodes show on every list and their own page
     return report
-
-
-def load_demo_episodes(data: dict) -> int:
-    """The real Generally Intelligent episodes from the package's data file; idempotent."""
-    hosts_info = {h["name"]: h for h in data["show"]["hosts"]}
-    count = 0
-    for record in data["episodes"]:
-        episode = db.session.scalar(
-            select(Episode).where(Episode.slug == record["slug"]).options(selectinload(Episode.appearances)))
-        if episode is None:
-            episode = Episode(slug=record["slug"], appearances=[])
-            db.session.add(episode)
-            count += 1
-        episode.number = record["number"]
-        episode.title = record["title"]
-        episode.published_at = datetime.fromisoformat(record["published_at"] + "T12:00:00+00:00")
-        episode.summary = record["summary"]
-        episode.show_notes_html = markup.render(demo_show_notes(record))
-        episode.source_link = record.get("source_link")
-        episode.feed_identity = f"demo:{record['slug']}"
-        guests = [person(g["name"], g.get("affiliation", ""), g.get("links")) for g in record["guests"]]
-        hosts = [person(name, hosts_info.get(name, {}).get("affiliation", "")) for name in record["hosts"]]
-        db.session.flush()
-        set_people(episode, guests, hosts)
-    db.session.flush()
-    return count
-
-
-def demo_show_notes(record: dict) -> str:
-    """Markdown show notes for a demo episode: summary, then its links."""
-    lines = [record["summary"], ""]
-    if record.get("papers"):
-        lines += ["**Papers discussed**", ""] + [f"- [{p['title']}]({p['url']})" for p in record["papers"]] + [""]
-    if record.get("links"):
-        lines += ["**Links**", ""] + [f"- <{url}>" for url in record["links"]]
-    return "\n".join(lines)
 
 
 @dataclass

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from community import paper_ids
 from community.extensions import db
 from community.models import Episode, ModerationAction, NotificationKind, Post, PostKind, PostStatus, User, Vote
+from community.names import person_key
 from community.services import DomainError, PermissionDenied, accounts, discussion, freshness, notifications
-from community.services.episodes import name_key
 
 STAGES = ("suggested", "contacted", "scheduled", "recorded", "declined")
 ACTIVE_STAGES = ("suggested", "contacted", "scheduled")
@@ -33,7 +33,7 @@ def _normalise_url(url: str) -> str:
 
 def find_duplicate(name: str, links: list[str]) -> Post | None:
     """An existing suggestion for the same person: same folded name or a shared profile URL."""
-    key = name_key(name)
+    key = person_key(name)
     same_name = db.session.scalar(select(Post).where(Post.kind == PostKind.suggestion, Post.title_key == key,
                                                      Post.status == PostStatus.visible))
     if same_name is not None:
@@ -82,7 +82,7 @@ def suggest(actor: User, *, name: str, affiliation: str, links: list[str], why: 
         return Nomination(post=None, duplicate=duplicate)
     post = discussion.create_post(
         actor, episode=None, body=why, kind=PostKind.suggestion, stage="suggested", title=name[:300],
-        title_key=name_key(name)[:300],
+        title_key=person_key(name)[:300],
         details={"affiliation": affiliation.strip()[:200], "links": clean_links, "papers": clean_papers,
                  "disclosure": disclosure},
     )

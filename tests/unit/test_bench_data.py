@@ -9,7 +9,8 @@ from sqlalchemy import func, select, text
 
 from community.extensions import db
 from community.models import Episode, Flag, FlagReason, Paper, Post, PostKind, PostStatus, User, Vote
-from community.services import accounts, bench_data, discussion
+from community.seed import bench as bench_data
+from community.services import accounts, discussion
 from tests.conftest import make_test_app, reset_database
 
 SIZES = {"posts": 3000, "users": 60, "episodes": 8}

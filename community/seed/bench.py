@@ -20,8 +20,10 @@ from __future__ import annotations
 import bisect
 import random
 from array import array
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from flask import current_app
 from sqlalchemy import bindparam, func, insert, select, text, update
 
 from community import identity, markup
@@ -31,8 +33,9 @@ from community.models import (
     NotificationKind, Paper, Person, Post, PostKind, PostStatus, Revision, Role, User, Vote,
 )
 from community.models.search import POSTS_SEARCH_INDEX_DDL
+from community.names import person_key, slugify
+from community.services import moderation
 from community.services.accounts import hash_password
-from community.services.episodes import name_key, slugify
 
 BENCH_USERNAME = "bench"
 BENCH_PASSWORD = "bench-password-123"
@@ -47,7 +50,6 @@ BASE_TIME = datetime(2026, 10, 1, tzinfo=timezone.utc)
 BASE_TS = BASE_TIME.timestamp()
 DAY = 86400.0
 CHUNK = 5000  # posts per transaction; their votes, flags and notifications go with them
-FLAG_THRESHOLD = 3.0  # the app's default FLAG_THRESHOLD: flags adding up to it auto-hide
 
 # Generation event codes (kinds of work, not only PostKind): QA = a question and its reply.
 C, P, Q, QA, S = 0, 1, 2, 3, 4
@@ -142,6 +144,13 @@ def generate(*, posts: int, users: int, episodes: int, seed: int, progress=None)
     return _Generator(posts=posts, users=users, episodes=episodes, seed=seed, progress=progress).run()
 
 
+@dataclass
+class _Flagger:
+    """What moderation.flag_weight reads of a user, for rows that are not User objects yet."""
+    role: Role
+    created_at: datetime
+
+
 def _dt(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, timezone.utc)
 
@@ -153,7 +162,7 @@ def _insert(model, rows: list[dict], batch: int = 10_000) -> None:
         # determinism): a new non-nullable column must be added here, and this says so.
         missing = sorted(c.name for c in table.columns if not c.nullable and c.name not in rows[0])
         if missing:
-            raise RuntimeError(f"bench_data does not fill {table.name}.{', '.join(missing)}: add it to the rows.")
+            raise RuntimeError(f"seed.bench does not fill {table.name}.{', '.join(missing)}: add it to the rows.")
     for start in range(0, len(rows), batch):
         db.session.execute(insert(table), rows[start:start + batch])
 
@@ -275,8 +284,11 @@ class _Generator:
             })
         self.pool_ids = self.user_ids + [existing]  # voters; the last one is "bench"
         self.bench_index = len(self.pool_ids) - 1
-        self.flag_weights = [FLAG_THRESHOLD if r in (Role.moderator, Role.admin) else
-                             1.5 if r in (Role.researcher, Role.guest) else 1.0 for r in roles] + [1.0]
+        # Flaggers are generated accounts; their weights and the threshold are the moderation
+        # service's own, at the data set's "now".
+        self.flag_threshold = current_app.config["FLAG_THRESHOLD"]
+        self.flag_weights = [moderation.flag_weight(_Flagger(row["role"], row["created_at"]), now=BASE_TIME)
+                             for row in self.user_rows[:n]]
 
     def _plan_episodes(self) -> None:
         rng = self.rng
@@ -287,10 +299,10 @@ class _Generator:
         people: dict[int, str] = {}  # id -> "name affiliation", for the episodes' search text
 
         def new_person(name: str, affiliation: str, user_id: int | None = None) -> int:
-            key = name_key(name)
+            key = person_key(name)
             while key in used_keys:  # name_key is unique: tell namesakes apart
                 name = f"{name} {rng.choice('ABCDEFGHJKLMNPRSTVW')}."
-                key = name_key(name)
+                key = person_key(name)
             used_keys.add(key)
             pid = self._take_ids("people", 1)
             self.people_rows.append({"id": pid, "name": name, "name_key": key, "affiliation": affiliation,
@@ -627,9 +639,9 @@ class _Generator:
                 row["linked_episode_id"], row["moment_seconds"] = self.ep_ids[k], moment
         if kind == S:
             name, affiliation = self.nominee[i]
-            row["title"], row["title_key"] = name, name_key(name)
+            row["title"], row["title_key"] = name, person_key(name)
             row["details"] = {"affiliation": affiliation, "papers": [], "disclosure": "neither",
-                              "links": [f"https://example.org/people/{name_key(name).replace(' ', '-')}"]}
+                              "links": [f"https://example.org/people/{person_key(name).replace(' ', '-')}"]}
 
         if not bench:
             self._moderation(i, row)
@@ -728,7 +740,7 @@ class _Generator:
             open_flags.append(flag)
             row["flag_count"] += 1
             row["flag_weight"] += flag["weight"]
-            if row["flag_weight"] >= FLAG_THRESHOLD:
+            if row["flag_weight"] >= self.flag_threshold:
                 labels = sorted({FLAG_REASON_LABELS[f["reason"]] for f in open_flags})
                 row["status"] = PostStatus.hidden
                 row["status_reason"] = "hidden until a moderator reviews it (flagged: " + ", ".join(labels) + ")"

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from importlib import resources
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from community import identity
+from community import identity, markup
 from community.extensions import db
 from community.models import Episode, Person, Post, PostKind, Role
 from community.models.base import utcnow
+from community.names import person_key
 from community.services import accounts, discussion, episodes, guests, papers, questions
 
 # Sample accounts are for trying the site locally; `flask demo` prints this.
@@ -26,11 +28,47 @@ def package_data() -> dict:
 def load() -> dict[str, int]:
     """Idempotent: running it again adds nothing. Returns new rows per kind."""
     data = package_data()
-    counts = {"episodes": episodes.load_demo_episodes(data)}
+    counts = {"episodes": _load_episodes(data)}
     counts.update(_load_sample(data["sample"]))
     counts["papers"] = _load_papers(data)
     counts.update(_load_questions_and_suggestions(data))
     return counts
+
+
+def _load_episodes(data: dict) -> int:
+    """The real Generally Intelligent episodes from the package's data file; idempotent."""
+    hosts_info = {h["name"]: h for h in data["show"]["hosts"]}
+    count = 0
+    for record in data["episodes"]:
+        episode = db.session.scalar(
+            select(Episode).where(Episode.slug == record["slug"]).options(selectinload(Episode.appearances)))
+        if episode is None:
+            episode = Episode(slug=record["slug"], appearances=[])
+            db.session.add(episode)
+            count += 1
+        episode.number = record["number"]
+        episode.title = record["title"]
+        episode.published_at = datetime.fromisoformat(record["published_at"] + "T12:00:00+00:00")
+        episode.summary = record["summary"]
+        episode.show_notes_html = markup.render(_show_notes(record))
+        episode.source_link = record.get("source_link")
+        episode.feed_identity = f"demo:{record['slug']}"
+        guests = [episodes.person(g["name"], g.get("affiliation", ""), g.get("links")) for g in record["guests"]]
+        hosts = [episodes.person(name, hosts_info.get(name, {}).get("affiliation", "")) for name in record["hosts"]]
+        db.session.flush()
+        episodes.set_people(episode, guests, hosts)
+    db.session.flush()
+    return count
+
+
+def _show_notes(record: dict) -> str:
+    """Markdown show notes for a demo episode: summary, then its links."""
+    lines = [record["summary"], ""]
+    if record.get("papers"):
+        lines += ["**Papers discussed**", ""] + [f"- [{p['title']}]({p['url']})" for p in record["papers"]] + [""]
+    if record.get("links"):
+        lines += ["**Links**", ""] + [f"- <{url}>" for url in record["links"]]
+    return "\n".join(lines)
 
 
 def _load_questions_and_suggestions(data: dict) -> dict[str, int]:
@@ -96,7 +134,7 @@ def _load_sample(sample: dict) -> dict[str, int]:
         users[record["username"]] = user
         counts["users"] += 1
         if record.get("person"):
-            person = db.session.scalar(select(Person).where(Person.name_key == episodes.name_key(record["person"])))
+            person = db.session.scalar(select(Person).where(Person.name_key == person_key(record["person"])))
             if person is not None:
                 person.user_id = user.id
     by_number = {e.number: e for e in db.session.scalars(select(Episode).where(Episode.feed_identity.like("demo:%")))}
