@@ -242,7 +242,7 @@ def register_wsgi_middleware(app: Flask) -> None:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from community.hosts import CanonicalHost
-    from community.page_cache import PageCacheMiddleware
+    from community.pages.cache import PageCacheMiddleware
 
     app.wsgi_app = PageCacheMiddleware(app, app.wsgi_app, security_headers(app))
     if public_url(app):
@@ -294,7 +294,7 @@ def register_error_handlers(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
 
     from community.extensions import db, login_manager
-    from community.page_cache import DATABASE_DOWN
+    from community.pages.cache import DATABASE_DOWN
 
     messages = {
         400: "The request could not be understood.",

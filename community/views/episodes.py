@@ -11,9 +11,9 @@ from community.forms.discussion import CommentForm
 from community.forms.papers import PaperForm
 from community.forms.questions import QuestionForm
 from community.markup import timestamp_seconds
-from community.page_cache import cached_for_anonymous, recent, remembered
+from community.pages.cache import cached_for_anonymous, recent, remembered
 from community.services import discussion, episodes, freshness
-from community.views import threads
+from community.pages import threads
 
 bp = Blueprint("episodes", __name__)
 

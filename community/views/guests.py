@@ -5,7 +5,7 @@ from community.extensions import db
 from community.forms import episode_choices
 from community.forms.guests import StageForm, SuggestionForm
 from community.models import PostKind
-from community.page_cache import cached_for_anonymous
+from community.pages.cache import cached_for_anonymous
 from community.policy import moderator_required
 from community.services import DomainError, PermissionDenied, discussion, episodes, freshness, guests
 from community.views.discussion import posting_limited

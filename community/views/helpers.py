@@ -80,7 +80,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(exact_time, "exact")
     app.add_template_filter(duration, "duration")
     app.add_template_global(ActionForm, "ActionForm")
-    from community.views import threads
+    from community.pages import threads
 
     app.add_template_global(threads.render_thread, "render_thread")
     app.add_template_global(threads.vote_form_html, "vote_form_html")

@@ -4,7 +4,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from community import shared_state
 from community.extensions import csrf, db
-from community.page_cache import cached_for_anonymous
+from community.pages.cache import cached_for_anonymous
 from community.services import episodes, freshness
 
 bp = Blueprint("main", __name__)

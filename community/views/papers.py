@@ -5,7 +5,7 @@ from sqlalchemy.exc import IntegrityError
 
 from community.extensions import db, limiter
 from community.forms.papers import PaperForm
-from community.page_cache import cached_for_anonymous
+from community.pages.cache import cached_for_anonymous
 from community.services import DomainError, PermissionDenied, episodes, freshness, papers
 from community.views.discussion import posting_limited
 from community.views.episodes import render_episode

@@ -6,7 +6,7 @@ from community.forms import episode_choices
 from community.forms.questions import AnswerForm, DeclineForm, MergeForm, OnAirForm, QuestionForm
 from community.markup import timestamp_seconds
 from community.models import PostKind
-from community.page_cache import cached_for_anonymous
+from community.pages.cache import cached_for_anonymous
 from community.services import DomainError, PermissionDenied, discussion, episodes, freshness, questions
 from community.views.discussion import posting_limited
 from community.views.episodes import render_episode

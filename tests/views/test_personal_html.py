@@ -14,7 +14,7 @@ from community.extensions import db
 from community.models import Episode, Notification, Role
 from community.models.base import utcnow
 from community.services import discussion, episodes, papers, questions
-from community.views import threads
+from community.pages import threads
 
 
 TOKEN = re.compile(r'(?<=name="csrf_token" value=")[^"]+|(?<=name="csrf_token" type="hidden" value=")[^"]+')
