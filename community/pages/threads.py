@@ -18,11 +18,11 @@ from datetime import datetime
 from flask import get_template_attribute
 from markupsafe import Markup, escape
 
+from community.formatting import exact_time, iso, plural, relative_time
 from community.markup import astral_as_references
 from community.models import Post, PostStatus
 from community.services import discussion
 from community.services.discussion import Node
-from community.views.helpers import exact_time, iso, relative_time
 
 MARKER = re.compile(r"<!--u:([ACNVG])(\d+)-->")
 
@@ -65,10 +65,6 @@ class SharedThread:
 
     def __getstate__(self):  # the cache keeps the shared HTML, not what each process derives
         return {**self.__dict__, "prefilled": {}}
-
-
-def _plural(n: int, one: str, many: str) -> str:
-    return one if n == 1 else many
 
 
 def _user_link(user, is_guest: bool) -> str:
@@ -114,11 +110,11 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
             who = f'<span class="tombstone">[removed by moderators{reason}]</span>'
         else:
             who = f'<span class="who">{escape(p.author.name)}</span>'
-        note = f' <span class="collapsed-note">({n} {_plural(n, "reply", "replies")} hidden)</span>' if n else ""
+        note = f' <span class="collapsed-note">({n} {plural(n, "reply", "replies")} hidden)</span>' if n else ""
         out.append(f'<summary class="comment-toggle">{who}{note}</summary>\n<p class="comment-meta">')
         if not p.is_tombstone:
             out.append(_user_link(p.author, p.author_id in guest_user_ids) + ' <span class="sep">·</span> ')
-        out.append(f'<span class="score" data-score="{p.id}">{p.score} {_plural(p.score, "point", "points")}</span>'
+        out.append(f'<span class="score" data-score="{p.id}">{p.score} {plural(p.score, "point", "points")}</span>'
                    f' <span class="sep">·</span> <a class="permalink" href="/posts/{p.id}">{_time(p.created_at)}</a>')
         if p.edited_at and not p.is_tombstone:
             out.append(f' <span class="sep">·</span> <a class="edited" href="/posts/{p.id}/history" '
@@ -139,7 +135,7 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
         if n:
             if depth + 1 >= max_depth:
                 out.append(f'<p class="continue"><a href="/posts/{p.id}">Continue this thread ({n} more '
-                           f'{_plural(n, "reply", "replies")}) →</a></p>')
+                           f'{plural(n, "reply", "replies")}) →</a></p>')
             else:
                 level(node.children, depth + 1)
         out.append("</details>\n</li>\n")

@@ -2,42 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
 from flask import Flask, request
 
 from community import markup
+from community.formatting import duration, exact_time, iso, relative_time
 from community.forms import ActionForm
-
-
-def relative_time(moment: datetime | None, now: datetime | None = None) -> str:
-    if moment is None:
-        return ""
-    seconds = int(((now or datetime.now(timezone.utc)) - moment).total_seconds())
-    if seconds < 60:
-        return "just now"
-    for unit, size in (("year", 365 * 86400), ("month", 30 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''} ago"
-    return "just now"
-
-
-def iso(moment: datetime | None) -> str:
-    return moment.isoformat(timespec="seconds") if moment else ""
-
-
-def exact_time(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
-
-
-def duration(seconds: int | None) -> str:
-    if not seconds:
-        return ""
-    hours, rest = divmod(int(seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def is_safe_next(target: str | None) -> bool:
