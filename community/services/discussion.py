@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -17,7 +18,7 @@ from community.models import (
     Episode, NotificationKind, Post, PostKind, PostStatus, Revision, Role, ThreadVisit, User, Vote,
 )
 from community.models.base import utcnow
-from community.services import DomainError, NotFound, PermissionDenied, dialect_insert, freshness
+from community.services import DomainError, NotFound, PermissionDenied, dialect_insert, freshness, notifications
 
 MAX_DEPTH = 8  # deeper replies continue on the parent's permalink
 MAX_BODY = 20_000
@@ -129,8 +130,6 @@ def create_post(actor: User, *, episode: Episode | None, body: str, parent: Post
 
 def _notify_new_post(actor: User, post: Post, parent: Post | None, mentioned: set[int]) -> None:
     """A reply tells the parent's author; a mention tells the one mentioned (once each)."""
-    from community.services import notifications
-
     excerpt = markup.plain_text(post.body_html)[:140]
     if parent is not None:
         notifications.notify([parent.author_id], NotificationKind.reply, post=post, actor=actor,
@@ -197,6 +196,25 @@ def revisions(post: Post) -> list[Revision]:
     return list(db.session.scalars(select(Revision).where(Revision.post_id == post.id).order_by(Revision.id.desc())))
 
 
+# What a new upvote on a kind of post must pass besides the rules below, added by the
+# service that owns the kind (guests: the endorsement cap). Those services import this
+# one, never the reverse: a rule raises DomainError to refuse.
+UpvoteRule = Callable[[User, Post], None]
+_upvote_rules: dict[PostKind, UpvoteRule] = {}
+
+
+def upvote_rule(kind: PostKind) -> Callable[[UpvoteRule], UpvoteRule]:
+    """Decorator: the rule every new upvote on a post of this kind passes first."""
+    def register(rule: UpvoteRule) -> UpvoteRule:
+        _upvote_rules[kind] = rule
+        return rule
+    return register
+
+
+def upvote_rules() -> dict[PostKind, UpvoteRule]:
+    return dict(_upvote_rules)
+
+
 def set_vote(actor: User, post: Post, up: bool) -> int:
     """Idempotent: up=True makes sure the vote exists, False that it does not.
 
@@ -208,8 +226,8 @@ def set_vote(actor: User, post: Post, up: bool) -> int:
     if not post.is_live:
         raise DomainError("This post cannot be voted on.")
     changed = 0
-    if up and post.kind == PostKind.suggestion:
-        _check_endorsement_cap(actor, post)
+    if up and (rule := _upvote_rules.get(post.kind)) is not None:
+        rule(actor, post)
     if up:
         # ON CONFLICT DO NOTHING rather than a savepoint: on SQLite a savepoint opened first
         # in a transaction commits by itself on release, splitting the vote from its score.
@@ -225,17 +243,6 @@ def set_vote(actor: User, post: Post, up: bool) -> int:
         freshness.touch(post.episode_id)
     db.session.flush()
     return db.session.scalar(select(Post.score).where(Post.id == post.id))
-
-
-def _check_endorsement_cap(actor: User, post: Post) -> None:
-    """At most N active endorsements each, so the board shows priorities, not volume."""
-    from community.services import guests
-
-    cap = current_app.config["ENDORSEMENT_CAP"]
-    already = db.session.scalar(select(Vote.id).where(Vote.user_id == actor.id, Vote.post_id == post.id))
-    if already is None and guests.active_endorsements(actor) >= cap:
-        raise DomainError(f"You already endorse {cap} open suggestions, the most anyone can. "
-                          "Withdraw one to endorse this one.")
 
 
 def get_post_or_none(post_id: int) -> Post | None:

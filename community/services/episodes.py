@@ -12,7 +12,7 @@ from community.extensions import db
 from community.feed_parser import FeedItem, ParsedFeed
 from community.models import Appearance, AppearanceRole, Episode, Follow, NotificationKind, Person, Post, PostStatus, User
 from community.names import person_key, slugify
-from community.services import discussion, freshness, papers, questions
+from community.services import discussion, freshness, notifications, papers, questions
 
 NEWEST_FIRST = (Episode.published_at.desc().nulls_last(), Episode.number.desc().nulls_last(), Episode.id.desc())
 
@@ -97,8 +97,6 @@ def set_people(episode: Episode, guests: list[Person], hosts: list[Person]) -> N
 
 
 def _tell_followers(episode: Episode, guests: list[Person]) -> None:
-    from community.services import notifications
-
     for guest in guests:
         followers = db.session.scalars(select(Follow.user_id).where(Follow.person_id == guest.id)).all()
         notifications.notify(followers, NotificationKind.episode, actor=None, event_key=f"episode:{episode.id}",

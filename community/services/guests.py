@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from community import paper_ids
@@ -92,6 +93,17 @@ def suggest(actor: User, *, name: str, affiliation: str, links: list[str], why: 
 def active_endorsements(user: User) -> int:
     return db.session.scalar(select(func.count(Vote.id)).join(Post, Post.id == Vote.post_id).where(
         Vote.user_id == user.id, Post.kind == PostKind.suggestion, Post.stage.in_(ACTIVE_STAGES)))
+
+
+@discussion.upvote_rule(PostKind.suggestion)
+def check_endorsement_cap(actor: User, post: Post) -> None:
+    """At most N active endorsements each, so the board shows priorities, not volume.
+    An endorsement is an upvote: discussion.set_vote runs this before adding one."""
+    cap = current_app.config["ENDORSEMENT_CAP"]
+    already = db.session.scalar(select(Vote.id).where(Vote.user_id == actor.id, Vote.post_id == post.id))
+    if already is None and active_endorsements(actor) >= cap:
+        raise DomainError(f"You already endorse {cap} open suggestions, the most anyone can. "
+                          "Withdraw one to endorse this one.")
 
 
 def set_stage(actor: User, suggestion: Post, stage: str, note: str = "", episode: Episode | None = None) -> None:

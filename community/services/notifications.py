@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from community.extensions import db
 from community.models import Notification, NotificationKind, Post, PostStatus, User
 from community.models.base import utcnow
+from community.services import mail
 
 
 def notify(recipients: Iterable[User | int], kind: NotificationKind, *, post: Post | None = None,
@@ -168,8 +169,6 @@ def _email_parts(user: User, items: list[Notification]) -> tuple[str, str]:
 
 def deliver(notification_ids: list[int]) -> int:
     """Email the given notifications to users who want them immediately; returns mails sent."""
-    from community.services import mail
-
     sent = 0
     items = list(db.session.scalars(select(Notification).where(
         Notification.id.in_(notification_ids), Notification.emailed_at.is_(None)).options(selectinload(Notification.post))))
@@ -187,8 +186,6 @@ def deliver(notification_ids: list[int]) -> int:
 
 def send_digests() -> int:
     """One email per user gathering the unread, un-emailed notifications they get daily."""
-    from community.services import mail
-
     pending = list(db.session.scalars(select(Notification).where(
         Notification.emailed_at.is_(None), Notification.read_at.is_(None)).order_by(Notification.created_at)
         .options(selectinload(Notification.post))))

@@ -20,6 +20,7 @@ from sqlalchemy import select, text
 from community.extensions import db
 from community.models import Episode, Post, PostKind, User
 from community.models.search import EPISODE_DOCUMENT, POST_DOCUMENT
+from community.services import episodes
 
 MAX_QUERY = 200
 MAX_TERMS = 12
@@ -237,8 +238,6 @@ def _episodes(query: ParsedQuery, engine: str, limit: int = 5) -> list[EpisodeHi
 
 def reindex() -> None:
     """Rebuild everything the search reads (after a restore, or to be sure)."""
-    from community.services import episodes
-
     for episode in db.session.scalars(select(Episode)):
         episodes.refresh_search_text(episode)
     db.session.flush()

@@ -62,6 +62,22 @@ def test_endorsement_cap(app, client, factories, login):
     assert client.post(f"/posts/{posts[2].id}/vote", data={"up": "1"}, headers={"Accept": "application/json"}).status_code == 200
 
 
+def test_endorsement_cap_holds_for_every_caller_of_set_vote(app, factories):
+    """The cap is the guests service's rule, run by discussion.set_vote through its per-kind
+    hook (discussion does not import guests): a service or command voting directly meets it too."""
+    from community.services import DomainError, discussion, guests
+
+    assert discussion.upvote_rules()[PostKind.suggestion] is guests.check_endorsement_cap
+    app.config["ENDORSEMENT_CAP"] = 1
+    ada, bob = factories.user("ada"), factories.user("bob")
+    first, second = (guests.suggest(ada, name=name, affiliation="", links=[], why="Why not.", papers=[],
+                                    disclosure="neither").post for name in ("A One", "B Two"))
+    assert discussion.set_vote(bob, first, up=True) == 1
+    assert discussion.set_vote(bob, first, up=True) == 1  # idempotent: an existing endorsement is not a new one
+    with pytest.raises(DomainError, match="the most anyone can"):
+        discussion.set_vote(bob, second, up=True)
+
+
 def test_status_changes_only_by_moderators_and_are_logged(app, factories, login):
     author = login(factories.user("ada"), the_client=app.test_client())
     suggest(author)
