@@ -3,14 +3,13 @@ from flask_login import current_user
 
 from community.api import bp
 from community.services import search as search_service
-from community.views.search import filters_from_request
 
 
 @bp.get("/search")
 def search():
     q = request.args.get("q", "")[:1000]
     page = max(request.args.get("page", 1, type=int), 1)
-    results = search_service.search(q, filters_from_request(), current_user, page)
+    results = search_service.search(q, search_service.Filters.from_args(request.args), current_user, page)
     return {
         "query": q,
         "total": results.total,

@@ -13,7 +13,8 @@ import html
 import re
 from types import SimpleNamespace
 from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select, text
 
@@ -106,6 +107,27 @@ class Filters:
     since: datetime | None = None
     until: datetime | None = None
     sort: str = "relevance"  # or "newest"
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> Filters:
+        """From a query string (the page and the API read the same one); what does not
+        parse is no filter."""
+        until = _day(args.get("until"))
+        return cls(
+            kind=args.get("kind") or None,
+            episode=args.get("episode") or None,
+            author=args.get("author") or None,
+            since=_day(args.get("since")),
+            until=until + timedelta(days=1) if until else None,  # the whole "until" day is included
+            sort="newest" if args.get("sort") == "newest" else "relevance",
+        )
+
+
+def _day(value: str | None) -> datetime | None:
+    try:
+        return datetime.strptime(value or "", "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
 
 
 @dataclass
