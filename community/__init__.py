@@ -43,7 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
                 "export SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
             )
         app.config["SECRET_KEY"] = "dev-only-not-secret"
-    if not public_url(app) and not (app.debug or app.testing):
+    if not config.public_url(app.config) and not (app.debug or app.testing):
         # Links in pages, feeds and mail must name the site, never what a client sent as Host.
         raise RuntimeError(
             "PUBLIC_URL is not set. Set it to the site's address, e.g. export PUBLIC_URL=https://community.example.org"
@@ -151,7 +151,8 @@ def register_mail_dispatch(app: Flask) -> None:
             return
         flask_app = current_app._get_current_object()
         # Links in the mail point where the reader came from (or PUBLIC_URL outside a request).
-        base_url = request.host_url if has_request_context() else public_url(flask_app) or "http://127.0.0.1:5000"
+        base_url = (request.host_url if has_request_context()
+                    else config.public_url(flask_app.config) or "http://127.0.0.1:5000")
 
         def work():
             # A fresh app context: a session of its own (this one has just committed).
@@ -166,16 +167,6 @@ def register_mail_dispatch(app: Flask) -> None:
     @event.listens_for(db.session, "after_rollback")
     def forget_unsent(session):
         session.info.pop("notifications_to_mail", None)
-
-
-def public_url(app: Flask) -> str | None:
-    """The site's configured address (PUBLIC_URL, else SERVER_NAME); None when unset,
-    which only debug and testing allow."""
-    if app.config.get("PUBLIC_URL"):
-        return app.config["PUBLIC_URL"].rstrip("/")
-    if app.config.get("SERVER_NAME"):
-        return f"{app.config['PREFERRED_URL_SCHEME']}://{app.config['SERVER_NAME']}"
-    return None
 
 
 def register_blueprints(app: Flask) -> None:
@@ -245,9 +236,9 @@ def register_wsgi_middleware(app: Flask) -> None:
     from community.pages.cache import PageCacheMiddleware
 
     app.wsgi_app = PageCacheMiddleware(app, app.wsgi_app, security_headers(app))
-    if public_url(app):
+    if config.public_url(app.config):
         aliases = [a for a in (app.config.get("HOST_ALIASES") or "").split(",") if a.strip()]
-        app.wsgi_app = CanonicalHost(app.wsgi_app, public_url(app), aliases)
+        app.wsgi_app = CanonicalHost(app.wsgi_app, config.public_url(app.config), aliases)
     if app.config.get("TRUSTED_PROXIES"):
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from community import feed_parser
+from community import config, feed_parser
 from community.extensions import db
 from community.models import Role
 from community.seed import bench as bench_seed, demo as demo_seed
@@ -141,13 +141,9 @@ notifications_cli = AppGroup("notifications", help="Notification email.")
 @notifications_cli.command("send-digests")
 def send_digests() -> None:
     """Email each user their daily digest (run once a day from cron)."""
-    from flask import current_app
-
-    from community import public_url
-
     app = current_app._get_current_object()
     # Debug and testing may leave PUBLIC_URL unset; links then point at `make run`'s address.
-    with app.test_request_context(base_url=public_url(app) or "http://127.0.0.1:5000"):
+    with app.test_request_context(base_url=config.public_url(app.config) or "http://127.0.0.1:5000"):
         click.echo(f"sent {notifications.send_digests()} digests")
 
 

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import timedelta
 
 
 def _env_bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def public_url(config: Mapping) -> str | None:
+    """The site's configured address (PUBLIC_URL, else SERVER_NAME) from an app's config;
+    None when unset, which only debug and testing allow."""
+    if config.get("PUBLIC_URL"):
+        return config["PUBLIC_URL"].rstrip("/")
+    if config.get("SERVER_NAME"):
+        return f"{config['PREFERRED_URL_SCHEME']}://{config['SERVER_NAME']}"
+    return None
 
 
 def from_environment(instance_path: str) -> dict:
