@@ -42,6 +42,12 @@ def render_body(source: str) -> tuple[str, set[int]]:
     return markup.render(source, set(users)), set(users.values())
 
 
+def preview_html(source: str) -> str:
+    """What posting this source would show, @mentions linked alike; nothing is written and
+    nobody is told. The live preview and every Preview button show this."""
+    return render_body(source[:MAX_BODY])[0]
+
+
 # A link in rendered HTML that leads off the site: every <a href> but site paths such as
 # the /u/name of an @mention. The sanitiser writes attributes with double quotes.
 _OUTSIDE_LINK = re.compile(r'<a\s[^>]*?href="(?!/(?!/))')
@@ -60,6 +66,19 @@ def _when(moment: datetime, now: datetime) -> str:
     return f"{clock} today" if days == 0 else f"{clock} tomorrow" if days == 1 else f"{clock} on {moment:%Y-%m-%d}"
 
 
+def new_account_until(user: User) -> datetime:
+    """When an account stops being new: NEW_ACCOUNT_HOURS after sign-up. Until then it
+    posts under a stricter rate limit and, for members, a link cap."""
+    return user.created_at + timedelta(hours=current_app.config["NEW_ACCOUNT_HOURS"])
+
+
+def posting_rate_limit(user: User | None, now: datetime | None = None) -> str:
+    """The posting rate limit for this user, in flask-limiter's syntax: stricter for new accounts."""
+    config = current_app.config
+    young = user is not None and user.is_authenticated and (now or utcnow()) < new_account_until(user)
+    return config["COMMENT_RATE_LIMIT_NEW_ACCOUNT"] if young else config["COMMENT_RATE_LIMIT"]
+
+
 def check_new_account_links(actor: User, body_html: str, now: datetime | None = None) -> None:
     """Accounts younger than NEW_ACCOUNT_HOURS may put at most NEW_ACCOUNT_MAX_LINKS links in
     a post (members only: researchers, guests and staff are vouched for). A paper entry's own
@@ -68,7 +87,7 @@ def check_new_account_links(actor: User, body_html: str, now: datetime | None = 
         return
     config = current_app.config
     now = now or utcnow()
-    grown_up = actor.created_at + timedelta(hours=config.get("NEW_ACCOUNT_HOURS", 24))
+    grown_up = new_account_until(actor)
     if now >= grown_up:
         return
     cap = config["NEW_ACCOUNT_MAX_LINKS"]
@@ -79,7 +98,7 @@ def check_new_account_links(actor: User, body_html: str, now: datetime | None = 
         f"may include at most {cap} link{'' if cap == 1 else 's'} per post")
     raise DomainError(
         f"New accounts {allowed} until {_when(grown_up, now)} "
-        f"(a rule against spam for an account's first {config.get('NEW_ACCOUNT_HOURS', 24)} hours); "
+        f"(a rule against spam for an account's first {config['NEW_ACCOUNT_HOURS']} hours); "
         f"this one has {found}. Remove some links, or post it then.")
 
 
@@ -414,16 +433,6 @@ def mark_visit(user: User | None, episode: Episode) -> datetime | None:
         set_={"previous_visited_at": ThreadVisit.visited_at, "visited_at": statement.excluded.visited_at},
     ).returning(ThreadVisit.previous_visited_at)
     return db.session.execute(statement).scalar()
-
-
-def comment_rate_limit() -> str:
-    """Stricter for accounts younger than a day (configurable)."""
-    from flask_login import current_user
-
-    config = current_app.config
-    young = current_user.is_authenticated and utcnow() - current_user.created_at < timedelta(
-        hours=config["NEW_ACCOUNT_HOURS"])
-    return config["COMMENT_RATE_LIMIT_NEW_ACCOUNT"] if young else config["COMMENT_RATE_LIMIT"]
 
 
 def latest_by_author(author: User, limit: int = 50) -> list[Post]:

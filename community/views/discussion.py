@@ -1,7 +1,6 @@
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from community import markup
 from community.extensions import db, limiter
 from community.forms import ActionForm, episode_choices
 from community.forms.discussion import CommentForm, EditForm, ReplyForm, VoteForm
@@ -36,6 +35,10 @@ def _previewing() -> bool:
     return "preview" in request.form
 
 
+def _posting_limit() -> str:
+    return discussion.posting_rate_limit(current_user)
+
+
 def _preview_limit() -> str:
     return current_app.config["PREVIEW_RATE_LIMIT"]
 
@@ -48,7 +51,7 @@ previews_limited = limiter.shared_limit(_preview_limit, "previews", key_func=_us
 def posting_limited(scope: str):
     """The per-user posting rate limit; comments and replies share one bucket, papers,
     questions and suggestions have their own. A Preview press counts as a preview."""
-    posting = limiter.limit(discussion.comment_rate_limit, key_func=_user_key, scope=scope, methods=["POST"],
+    posting = limiter.limit(_posting_limit, key_func=_user_key, scope=scope, methods=["POST"],
                             exempt_when=_previewing)
     previewing = limiter.shared_limit(_preview_limit, "previews", key_func=_user_key, methods=["POST"],
                                       exempt_when=lambda: not _previewing())
@@ -67,7 +70,7 @@ def comment(slug: str):
     if not form.validate_on_submit():
         return render_episode(episode, form, status=422)
     if form.preview.data:
-        return render_episode(episode, form, preview_html=markup.render(form.body.data))
+        return render_episode(episode, form, preview_html=discussion.preview_html(form.body.data))
     try:
         post = discussion.create_post(current_user, episode=episode, body=form.body.data)
     except DomainError as error:
@@ -131,7 +134,7 @@ def reply(post_id: int):
     if not form.validate_on_submit():
         return _render_permalink(parent, form, status=422)
     if form.preview.data:
-        return _render_permalink(parent, form, preview_html=markup.render(form.body.data))
+        return _render_permalink(parent, form, preview_html=discussion.preview_html(form.body.data))
     try:
         post = discussion.create_post(current_user, episode=None, body=form.body.data, parent=parent)
     except DomainError as error:
@@ -159,7 +162,7 @@ def edit(post_id: int):
     preview_html = None
     if form.validate_on_submit():
         if form.preview.data:
-            preview_html = markup.render(form.body.data)
+            preview_html = discussion.preview_html(form.body.data)
         else:
             try:
                 discussion.edit_post(current_user, post, form.body.data)
@@ -235,5 +238,5 @@ def preview():
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
-    return {"html": markup.render(request.form.get("body", "")[: discussion.MAX_BODY])}
+    return {"html": discussion.preview_html(request.form.get("body", ""))}
 

@@ -280,6 +280,33 @@ def test_live_preview_endpoint_uses_the_same_renderer(client, factories, login):
     assert "<math" in data["html"] and "<script" not in data["html"]
 
 
+def test_previews_show_mentions_as_the_post_will(client, factories, login, episode):
+    """The live preview and the Preview button render through the service posting uses: an
+    @mention of a real account is a link in all three, and previewing tells nobody."""
+    from community.models import Notification
+
+    factories.user("grace")
+    login(factories.user("ada"))
+    body = "Thanks @grace, and @nobody_here, for $x^2$"
+    live = client.post("/markup/preview", data={"body": body}).get_json()["html"]
+    button = client.post(f"/episodes/{episode.slug}/comments", data={"body": body, "preview": "Preview"})
+    assert posts_count() == 0 and db.session.scalar(select(func.count(Notification.id))) == 0
+    assert client.post(f"/episodes/{episode.slug}/comments", data={"body": body}).status_code == 302
+    posted = db.session.scalar(select(Post.body_html))
+    assert 'href="/u/grace"' in posted and "/u/nobody_here" not in posted
+    assert live == posted and posted in button.get_data(as_text=True)
+
+
+def test_new_accounts_post_under_the_stricter_limit(app, factories):
+    """The rule is a service function of the user; the view's limiter callback only passes current_user."""
+    old = factories.user("old", created_at=utcnow() - timedelta(days=30))
+    new = factories.user("new", created_at=utcnow() - timedelta(hours=3))
+    assert discussion.posting_rate_limit(old) == app.config["COMMENT_RATE_LIMIT"]
+    assert discussion.posting_rate_limit(new) == app.config["COMMENT_RATE_LIMIT_NEW_ACCOUNT"]
+    assert discussion.posting_rate_limit(new, now=utcnow() + timedelta(days=1)) == app.config["COMMENT_RATE_LIMIT"]
+    assert discussion.posting_rate_limit(None) == app.config["COMMENT_RATE_LIMIT"]
+
+
 def test_discussion_atom_feed_parses_with_math(client, factories, episode):
     import feedparser
 
