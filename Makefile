@@ -40,10 +40,13 @@ nginx:
 	      || echo "nginx could not be installed: the nginx tests will be skipped"; \
 	  else echo "nginx not found (install Debian's nginx): the nginx tests will be skipped"; fi; }
 
+# The import contracts first ([tool.importlinter] in pyproject.toml): a fraction of a second.
 test: $(VENV)/.installed-dev browser nginx
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/pytest
 
 test-fast: $(VENV)/.installed-dev
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/pytest -x -q --ignore=tests/e2e
 
 bench: $(VENV)/.installed-dev
