@@ -51,8 +51,9 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(exact_time, "exact")
     app.add_template_filter(duration, "duration")
     app.add_template_global(ActionForm, "ActionForm")
-    from community.pages import threads
+    from community.pages import readers, threads
 
     app.add_template_global(threads.render_thread, "render_thread")
-    app.add_template_global(threads.vote_form_html, "vote_form_html")
+    app.add_template_global(readers.vote_form_html, "vote_form_html")
+    app.add_template_global(readers.slot_marker, "slot_marker")
     app.add_template_filter(markup.plain_text, "plain_text")

@@ -6,22 +6,22 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
+from flask import g, render_template_string
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from community.extensions import db
 from community.models import Episode, Notification, Role
 from community.models.base import utcnow
 from community.services import discussion, episodes, papers, questions
-from community.pages import threads
+from community.pages import frames, readers, threads
+from community.pages.readers import Reader
 
 
 TOKEN = re.compile(r'(?<=name="csrf_token" value=")[^"]+|(?<=name="csrf_token" type="hidden" value=")[^"]+')
-
-
-def from_scratch(shared, html, reader) -> str:
-    return threads.MARKER.sub(lambda m: threads._fill(m[1], int(m[2]), shared.facts[int(m[2])], reader), html)
 
 
 @pytest.fixture
@@ -40,30 +40,42 @@ def page(app, factories):
     papers.submit(ada, episode, link="1803.03635", title="The Lottery Ticket Hypothesis")
     discussion.set_vote(ada, late, True)
     db.session.commit()
-    sections = threads.build_sections(episodes.episode_content(episode, None, "best"), episode.slug)
+    with app.test_request_context():
+        sections = frames.build_sections(episodes.episode_content(episode, None, "best"), episode.slug)
     return sections, {"ada": ada, "bob": bob, "mod": mod, "guest": guest}, late
 
 
-@pytest.mark.parametrize("who, voted, visit_days_ago, is_guest", [
+# Readers that between them make every slot differ from its class's usual fill.
+CASES = [
     (None, set(), None, False),
     ("ada", "late", 1, False),     # an author with a vote, back after a day: bob's later post is new
     ("bob", set(), None, False),   # an author on a first visit
     ("mod", set(), 10, False),     # a moderator: edit links everywhere
     ("guest", set(), None, True),  # the episode's guest: answer forms on questions
-])
+]
+
+
+def make_reader(users, late, who, voted, visit_days_ago, is_guest) -> Reader:
+    voted = {late.id} if voted == "late" else voted
+    last_visit = utcnow() - timedelta(days=visit_days_ago) if visit_days_ago else None
+    return Reader(users.get(who), voted=voted, last_visit=last_visit, csrf="token-1", is_guest=is_guest)
+
+
+def htmls(sections) -> list[str]:
+    return [sections.thread.html, sections.papers_html, sections.questions_html]
+
+
+@pytest.mark.parametrize("who, voted, visit_days_ago, is_guest", CASES)
 def test_personalised_html_equals_filling_from_scratch(app, page, who, voted, visit_days_ago, is_guest):
     sections, users, late = page
     with app.test_request_context():
-        viewer = users.get(who)
-        voted = {late.id} if voted == "late" else voted
-        last_visit = utcnow() - timedelta(days=visit_days_ago) if visit_days_ago else None
+        reader = make_reader(users, late, who, voted, visit_days_ago, is_guest)
         whole = ""
-        for html in (sections.thread.html, sections.papers_html, sections.questions_html):
+        for html in htmls(sections):
             for _ in range(2):  # the second time from the prepared fills
-                got = threads.personal_html(sections.thread, viewer, voted, last_visit, "token-1", is_guest, html)
-                reader = threads.Reader(viewer, voted, last_visit, "token-1", is_guest)
-                assert str(got) == from_scratch(sections.thread, html, reader)
-                assert threads.CSRF_SLOT not in got and "<!--u:" not in got
+                got = threads.personal_html(sections.thread, reader, html)
+                assert str(got) == readers.fill(html, sections.thread.facts, reader)
+                assert readers.CSRF_SLOT not in got and "<!--u:" not in got
             whole += got
     # The cases do reach what differs between readers.
     expected = {None: "log in to reply", "ada": "badge-new", "bob": "/delete", "mod": "/edit", "guest": "Post answer"}
@@ -71,22 +83,90 @@ def test_personalised_html_equals_filling_from_scratch(app, page, who, voted, vi
     assert ('aria-pressed="true"' in whole) == (who == "ada")
 
 
+def test_every_declared_slot_is_on_the_test_page_and_differs_between_readers(app, page):
+    """Walks the registry, so a new slot is covered by the test above as soon as it is
+    declared, or fails here until the test page carries it for readers it differs for."""
+    sections, users, late = page
+    found: dict[str, dict[int, set[str]]] = {name: {} for name in readers.SLOTS}
+    with app.test_request_context():
+        for case in CASES:
+            reader = make_reader(users, late, *case)
+            views = {name: reader.view(s.needs) for name, s in readers.SLOTS.items()}
+            for html in htmls(sections):
+                for m in readers.MARKER.finditer(html):
+                    name, post_id = m[1], int(m[2])
+                    slot = readers.SLOTS[name]
+                    # A slot may read only the facts it declared, as it may read only its declared fields.
+                    facts = SimpleNamespace(**{f: getattr(sections.thread.facts[post_id], f) for f in slot.facts})
+                    found[name].setdefault(post_id, set()).add(slot.render(post_id, facts, views[name]))
+    missing = sorted(name for name, posts in found.items() if not posts)
+    assert not missing, f"slots on no post of the test page: {missing} (give the `page` fixture a post that has them)"
+    alike = sorted(name for name, posts in found.items() if all(len(fills) == 1 for fills in posts.values()))
+    assert not alike, f"slots that no case fills differently: {alike} (add a reader to CASES that they differ for)"
+
+
+def test_a_slot_reads_only_what_it_declares(app, page):
+    sections, users, late = page
+    view = Reader(users["ada"], csrf="token-1").view(frozenset({"logged_in"}))
+    assert view.logged_in is True
+    with pytest.raises(readers.UndeclaredNeed):
+        view.own  # noqa: B018
+    with pytest.raises(ValueError):
+        readers.slot("A", needs={"own"})  # taken
+    with pytest.raises(ValueError):
+        readers.slot("Q", needs={"favourite_colour"})
+
+
+def test_a_new_slot_is_one_declaration(app, page):
+    """Declaring a slot is all it takes: its marker is recognised, it is prefilled for each
+    class, and filled again exactly where a reader differs (here: their own posts)."""
+    sections, users, late = page
+    readers.slot("Z", needs={"own"}, facts={"author_id"})(lambda post_id, f, r: " (yours)" if r.own(f) else "")
+    try:
+        html = "".join(f"<p>{post_id}{readers.SLOTS['Z'].marker(post_id)}</p>" for post_id in sections.thread.facts)
+        with app.test_request_context():
+            for case in CASES:
+                reader = make_reader(users, late, *case)
+                got = threads.personal_html(sections.thread, reader, html)
+                assert str(got) == readers.fill(html, sections.thread.facts, reader)
+                mine = sum(f.author_id == reader.id for f in sections.thread.facts.values())
+                assert got.count("(yours)") == mine
+    finally:
+        del readers.SLOTS["Z"]
+        readers._compile()
+
+
+def test_the_class_stand_in_refuses_personal_data(app):
+    """What is rendered once for a class of readers cannot show one reader's data: as
+    current_user, the stand-in answers what the class shares and raises on the rest."""
+    with app.test_request_context():
+        with readers.as_class(readers.ClassReader(logged_in=True, moderator=False)):
+            assert render_template_string("{{ current_user.is_authenticated }} {{ csrf_token() }}") == \
+                f"True {readers.CSRF_SLOT}"
+            for personal in ("current_user.username", "current_user.id", "unread_count()"):
+                with pytest.raises(readers.PersonalDataInSharedFrame):
+                    render_template_string("{{ %s }}" % personal)
+        # The lists are shared by anonymous readers and members: not even that is known.
+        with readers.as_class(readers.ClassReader(logged_in=None, moderator=False)):
+            with pytest.raises(readers.PersonalDataInSharedFrame):
+                render_template_string("{{ current_user.is_authenticated }}")
+        assert not current_user.is_authenticated and "csrf_token" not in g  # all put back
+
+
 def test_prepared_fills_stay_out_of_the_shared_cache(app, page):
     import pickle
 
     sections, users, _ = page
     with app.test_request_context():
-        threads.personal_html(sections.thread, users["ada"], set(), None, "token-1")
+        threads.personal_html(sections.thread, Reader(users["ada"], csrf="token-1"))
     assert sections.thread.prefilled and pickle.loads(pickle.dumps(sections)).thread.prefilled == {}
 
 
-# ------------------------------------------------ the logged-in page frame (views/episodes.py)
+# ------------------------------------------------ the logged-in page frame (pages/frames.py)
 
 def test_the_frame_gives_each_reader_exactly_the_page_rendered_for_them(app, page, login, monkeypatch, factories):
     """The frame is rendered by whoever comes first; every later reader must get what the
     full template would have rendered for them: no name, token or count of anyone else."""
-    from community.views import episodes as episode_views
-
     sections, users, late = page
     url = f"/episodes/{db.session.scalar(select(Episode.slug).where(Episode.id == late.episode_id))}"
     seen_before = utcnow() - timedelta(days=2)  # so the later posts are "new" for everyone
@@ -100,7 +180,7 @@ def test_the_frame_gives_each_reader_exactly_the_page_rendered_for_them(app, pag
         reader.get("/")  # takes the "Logged in" message: a page with a flash is not framed
         framed = reader.get(url)
         assert framed.status_code == 200
-        monkeypatch.setattr(episode_views, "_frame_applies", lambda: False)
+        monkeypatch.setattr(frames, "frame_applies", lambda: False)
         templated = reader.get(url)
         monkeypatch.undo()
         monkeypatch.setattr(discussion, "mark_visit", lambda user, episode: seen_before)

@@ -1,0 +1,377 @@
+"""Who a page is filled for, and everything that differs between two readers: declared once.
+
+A shared page (a thread, the episode page's lists, the logged-in frame) is rendered once
+for a whole class of readers, with a marker `<!--u:X123-->` wherever one reader's own
+state goes: slot X of post 123. Every slot is declared below with `@slot`, saying what it
+reads of the reader (`needs`, names from FIELDS) and of the post (`facts`, PostFacts
+fields). Everything else is derived from those declarations:
+
+- MARKER, the pattern of every slot's marker;
+- the fill of each marker for a class of readers (`ClassReader`: logged in or not,
+  moderator or not), prepared once per content version;
+- the posts on which one particular `Reader` may differ from its class: for each
+  personal field the slots of a page read, `Field.differs` names those posts, and only
+  they are filled again per request.
+
+A slot only sees the fields it declared (`Reader.view`): reading another one fails at
+once, so a declaration cannot fall behind its code. Adding a per-reader button is one
+`@slot` definition; tests/views/test_personal_html.py walks this registry, so the new
+slot is checked (prefilled + patched == filled from scratch) without touching the test.
+
+Rendering something shared (the frame, the sections) happens `as_class(ClassReader(...))`:
+`current_user` is then the stand-in, whose personal attributes raise
+PersonalDataInSharedFrame, and every CSRF token is CSRF_SLOT. One reader's name, token or
+count can never end up in a page that their whole class is served."""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from datetime import datetime
+from types import SimpleNamespace
+
+from flask import g
+from markupsafe import Markup
+
+from community.models import PostStatus
+from community.pages.urls import thread_urls
+from community.services import discussion
+
+# Stands for the reader's CSRF token in shared HTML; NUL never reaches stored content
+# (the input guard refuses it), so the slot cannot be forged.
+CSRF_SLOT = "\x00csrf\x00"
+
+
+class PersonalDataInSharedFrame(RuntimeError):
+    """Something rendered once for a whole class of readers asked for one reader's data."""
+
+
+class UndeclaredNeed(AttributeError):
+    """A slot read a reader field it did not declare in `needs`."""
+
+
+@dataclass
+class PostFacts:
+    """What filling a post's slots may read of it, so that step touches no model object."""
+    author_id: int
+    created_at: datetime
+    status: str
+    parent_id: int | None
+    is_tombstone: bool
+
+    @classmethod
+    def of(cls, post) -> PostFacts:
+        return cls(post.author_id, post.created_at, post.status.value, post.parent_id, post.is_tombstone)
+
+
+FACTS = frozenset(f.name for f in fields(PostFacts))
+
+
+# ---------------------------------------------------------------- what a reader is made of
+
+@dataclass(frozen=True)
+class Field:
+    """One thing a slot may read of a reader.
+
+    A class field is the same for every reader of a class (it is part of the key of
+    everything prepared for the class). A personal field differs between readers of a
+    class: `usual(class_reader)` is what the class stand-in answers, and
+    `differs(reader, index)` names every post on which this reader's answer may not be
+    the usual one (those posts' slots are filled again for them)."""
+    name: str
+    doc: str
+    usual: Callable[[ClassReader], object] | None = None
+    differs: Callable[[Reader, Index], Iterable[int]] | None = None
+
+    @property
+    def personal(self) -> bool:
+        return self.differs is not None
+
+
+@dataclass
+class Index:
+    """What `Field.differs` looks posts up in: built once per prefilled page."""
+    by_author: dict[int, list[int]]
+    by_time: list[tuple[datetime, int]]  # (created_at, post id), oldest first
+    reading: dict[str, list[int]]  # field name -> posts having a slot that reads it
+
+    def newer_than(self, moment: datetime | None) -> Iterable[int]:
+        if moment is None:
+            return ()
+        first = bisect.bisect_right(self.by_time, (moment, float("inf")))
+        return (post_id for _, post_id in self.by_time[first:])
+
+
+def _never(*_) -> bool:
+    return False
+
+
+FIELDS: dict[str, Field] = {f.name: f for f in (
+    Field("logged_in", "the reader has an account and is logged in"),
+    Field("moderator", "the reader is a moderator or an admin"),
+    Field("own", "own(facts): the post is the reader's",
+          usual=lambda c: _never, differs=lambda r, ix: ix.by_author.get(r.id, ())),
+    Field("voted", "voted(post_id): the reader has upvoted the post",
+          usual=lambda c: _never, differs=lambda r, ix: r.voted_ids),
+    Field("is_new", "is_new(facts): written by someone else since the reader's last visit",
+          usual=lambda c: _never, differs=lambda r, ix: ix.newer_than(r.last_visit)),
+    Field("can_edit", "can_edit(facts): the reader may edit the post (moderators always, authors for a while)",
+          usual=lambda c: (lambda f: c.moderator and not f.is_tombstone),
+          differs=lambda r, ix: ix.by_author.get(r.id, ())),
+    Field("is_guest", "the reader is a guest of this episode (answers its questions)",
+          usual=lambda c: False, differs=lambda r, ix: ix.reading.get("is_guest", ()) if r.is_guest else ()),
+    # The token differs for every reader but never per post: shared HTML carries
+    # CSRF_SLOT, swapped for the reader's token by position.
+    Field("csrf", "the reader's CSRF token for forms", usual=lambda c: CSRF_SLOT, differs=lambda r, ix: ()),
+)}
+CLASS_FIELDS = tuple(name for name, f in FIELDS.items() if not f.personal)
+
+
+class Reader:
+    """The one reader a page is filled for (anonymous when `user` is None or not logged in)."""
+
+    def __init__(self, user=None, *, voted: Iterable[int] = (), last_visit: datetime | None = None,
+                 csrf: str = "", is_guest: bool = False):
+        self.logged_in = user is not None and user.is_authenticated
+        self.user = user if self.logged_in else None
+        self.id = user.id if self.logged_in else None
+        self.moderator = self.logged_in and user.is_moderator
+        self.voted_ids = voted if isinstance(voted, (set, frozenset)) else set(voted)
+        self.last_visit = last_visit if self.logged_in else None
+        self.csrf = csrf
+        self.is_guest = self.logged_in and is_guest
+
+    @property
+    def reader_class(self) -> tuple:
+        return tuple(getattr(self, name) for name in CLASS_FIELDS)
+
+    def own(self, f: PostFacts) -> bool:
+        return self.id is not None and f.author_id == self.id
+
+    def voted(self, post_id: int) -> bool:
+        return post_id in self.voted_ids
+
+    def is_new(self, f: PostFacts) -> bool:
+        return bool(self.last_visit and f.created_at > self.last_visit and f.author_id != self.id)
+
+    def can_edit(self, f: PostFacts) -> bool:
+        return self.logged_in and discussion.can_edit_facts(self.user, f.author_id, f.created_at, f.is_tombstone)
+
+    def view(self, needs: frozenset[str]) -> SimpleNamespace:
+        return _View(**{name: getattr(self, name) for name in needs})
+
+
+class ClassReader:
+    """Stands for every reader of a class at once while something shared is rendered.
+
+    It knows the class (logged in or not, moderator or not; `logged_in=None` when the
+    class holds both, as the lists shared by anonymous readers and members do) and
+    nothing of any one reader: as `current_user` (see `as_class`) its personal attributes
+    raise PersonalDataInSharedFrame, and to a slot it answers each personal field with
+    the field's `usual` value. Frames are never used for suspended readers, so it is not
+    suspended."""
+
+    is_active = True
+
+    def __init__(self, *, logged_in: bool | None, moderator: bool):
+        self._logged_in, self.moderator = logged_in, moderator
+
+    @property
+    def logged_in(self) -> bool:
+        if self._logged_in is None:
+            raise PersonalDataInSharedFrame("whether the reader is logged in: this is shared by anonymous "
+                                            "readers and members alike")
+        return self._logged_in
+
+    @property
+    def reader_class(self) -> tuple:
+        return tuple(getattr(self, name) for name in CLASS_FIELDS)
+
+    # What templates ask of current_user that a class answers.
+    @property
+    def is_authenticated(self) -> bool:
+        return self.logged_in
+
+    @property
+    def is_anonymous(self) -> bool:
+        return not self.logged_in
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.moderator
+
+    def is_suspended(self, now=None) -> bool:
+        return False
+
+    def view(self, needs: frozenset[str]) -> SimpleNamespace:
+        return _View(**{name: FIELDS[name].usual(self) if FIELDS[name].personal else getattr(self, name)
+                        for name in needs})
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)  # protocol probes (__html__, ...), not data
+        raise PersonalDataInSharedFrame(
+            f"current_user.{name} was read while rendering HTML shared by a whole class of readers "
+            f"({self._describe()}); it would show one reader's data to all of them. Render it per request "
+            f"(a slot in community/pages/readers.py, or outside the frame) instead.")
+
+    def _describe(self) -> str:
+        who = {None: "anonymous readers and members", True: "logged-in readers", False: "anonymous readers"}
+        return who[self._logged_in] + (", moderators" if self.moderator else "")
+
+
+class _View(SimpleNamespace):
+    """What one slot sees of a reader: the fields it declared, nothing else."""
+
+    def __getattr__(self, name: str):
+        raise UndeclaredNeed(f"a slot read the reader's {name!r} without declaring it in its needs")
+
+
+@contextmanager
+def as_class(stand_in: ClassReader):
+    """Render shared HTML as the class stand-in: current_user is `stand_in`, every CSRF token
+    (Flask-WTF keeps the request's in g) is CSRF_SLOT. Both are put back afterwards."""
+    saved = {name: g.get(name) for name in ("_login_user", "csrf_token") if name in g}
+    g._login_user, g.csrf_token = stand_in, CSRF_SLOT
+    try:
+        yield stand_in
+    finally:
+        for name in ("_login_user", "csrf_token"):
+            g.pop(name, None)
+        for name, value in saved.items():
+            setattr(g, name, value)
+
+
+# ---------------------------------------------------------------- the slots
+
+@dataclass(frozen=True)
+class Slot:
+    name: str  # the marker letter
+    render: Callable[[int, PostFacts, SimpleNamespace], str]  # (post id, facts, the reader's view) -> HTML
+    needs: frozenset[str]  # reader fields (FIELDS)
+    facts: frozenset[str]  # post facts (PostFacts)
+
+    def marker(self, post_id: int) -> str:
+        return f"<!--u:{self.name}{post_id}-->"
+
+
+SLOTS: dict[str, Slot] = {}
+
+
+def slot(name: str, *, needs: Iterable[str], facts: Iterable[str] = ()):
+    """Declare a per-reader slot: `<!--u:{name}{post id}-->` in shared HTML becomes
+    `render(post_id, facts, reader)` for each reader."""
+    needs, facts = frozenset(needs), frozenset(facts)
+    if not re.fullmatch(r"[A-Z]", name) or name in SLOTS:
+        raise ValueError(f"slot names are single capital letters, each used once: {name!r}")
+    if needs - FIELDS.keys() or facts - FACTS:
+        raise ValueError(f"slot {name} needs unknown fields: {sorted((needs - FIELDS.keys()) | (facts - FACTS))}")
+
+    def register(render):
+        SLOTS[name] = Slot(name, render, needs, facts)
+        _compile()
+        return render
+
+    return register
+
+
+def _compile() -> None:
+    """MARKER follows the registry: every declared slot's marker, and nothing else."""
+    global MARKER
+    MARKER = re.compile(r"<!--u:([" + "".join(SLOTS) + r"])(\d+)-->")
+
+
+MARKER = re.compile("(?!)")  # until the first slot is declared
+
+
+def vote_form_html(post_id: int, voted: bool, csrf: str, on: str = "▲ Upvoted", off: str = "▲ Upvote") -> str:
+    """The one vote button (comments, papers, questions, suggestions): a form that works
+    without JavaScript; site.js only saves the reload."""
+    return (f'<form method="post" action="{thread_urls().vote.format(post_id)}" class="vote-form inline">'
+            f'<input type="hidden" name="csrf_token" value="{csrf}">'
+            f'<input type="hidden" name="up" value="{"0" if voted else "1"}">'
+            f'<button type="submit" class="vote link-button" aria-pressed="{"true" if voted else "false"}" '
+            f'data-on="{on}" data-off="{off}">{on if voted else off}</button></form>')
+
+
+_VISIBLE = PostStatus.visible.value
+
+
+@slot("C", needs={"is_new"}, facts={"author_id", "created_at"})
+def _new_class(post_id: int, f: PostFacts, r) -> str:
+    """A class on the comment's <li>."""
+    return " is-new" if r.is_new(f) else ""
+
+
+@slot("N", needs={"is_new"}, facts={"author_id", "created_at"})
+def _new_badge(post_id: int, f: PostFacts, r) -> str:
+    return ' <span class="badge badge-new">new</span>' if r.is_new(f) else ""
+
+
+@slot("V", needs={"logged_in", "own", "voted", "csrf"}, facts={"author_id", "status"})
+def _vote(post_id: int, f: PostFacts, r) -> str:
+    """The vote button alone (paper and question lists)."""
+    if r.logged_in and not r.own(f) and f.status == _VISIBLE:
+        return vote_form_html(post_id, r.voted(post_id), r.csrf)
+    return ""
+
+
+@slot("G", needs={"is_guest", "csrf"})
+def _answer(post_id: int, f: PostFacts, r) -> str:
+    """A guest's answer form under an open question of their episode."""
+    if not r.is_guest:
+        return ""
+    return (f'<details class="answer-form"><summary>Answer this question</summary>'
+            f'<form method="post" action="{thread_urls().answer.format(post_id)}" class="compose">'
+            f'<input type="hidden" name="csrf_token" value="{r.csrf}">'
+            f'<div class="field"><label for="answer-{post_id}">Your answer</label>'
+            f'<textarea id="answer-{post_id}" name="body" required maxlength="20000"></textarea></div>'
+            '<div class="buttons"><button type="submit">Post answer</button></div></form></details>')
+
+
+@slot("A", needs={"logged_in", "own", "voted", "can_edit", "csrf"},
+      facts={"author_id", "created_at", "status", "parent_id", "is_tombstone"})
+def _actions(post_id: int, f: PostFacts, r) -> str:
+    """A comment's actions: vote, reply, parent and context, edit, flag, delete."""
+    urls = thread_urls()
+    visible, own = f.status == _VISIBLE, r.own(f)
+    parts = []
+    if r.logged_in and not own and visible:
+        parts.append(vote_form_html(post_id, r.voted(post_id), r.csrf))
+    if visible:
+        if r.logged_in:
+            parts.append(f'<a class="reply-link" href="{urls.permalink.format(post_id)}#reply" '
+                         f'data-reply-to="{post_id}">reply</a>')
+        else:
+            parts.append(f'<a href="{urls.login_to_reply.format(post_id)}">log in to reply</a>')
+    if f.parent_id:
+        parts.append(f'<a href="#c{f.parent_id}" class="parent-link">parent</a> '
+                     f'<a href="{urls.permalink.format(f.parent_id)}#c{post_id}">context</a>')
+    if r.can_edit(f):
+        parts.append(f'<a href="{urls.edit.format(post_id)}">edit</a>')
+    if r.logged_in and not own and visible:
+        parts.append(f'<a href="{urls.flag.format(post_id)}" class="flag-link">flag</a>')
+    if own:
+        parts.append(f'<form method="post" action="{urls.delete.format(post_id)}" class="inline delete-form">'
+                     f'<input type="hidden" name="csrf_token" value="{r.csrf}">'
+                     '<button type="submit" class="link-button">delete</button></form>')
+    return "\n".join(parts)
+
+
+def slot_marker(name: str, post_id: int) -> Markup:
+    """Template global: where slot `name` of a post goes in shared HTML."""
+    return Markup(SLOTS[name].marker(int(post_id)))  # nosec B704: a fixed comment around an integer
+
+
+def fill(html: str, facts: dict[int, PostFacts], reader: Reader | ClassReader) -> str:
+    """Every marker of `html` filled for `reader`, from scratch (one reader's own page)."""
+    views = {name: reader.view(s.needs) for name, s in SLOTS.items()}
+    return MARKER.sub(lambda m: SLOTS[m[1]].render(int(m[2]), facts[int(m[2])], views[m[1]]), html)
+
+
+__all__ = ["CSRF_SLOT", "FIELDS", "MARKER", "SLOTS", "ClassReader", "Field", "Index", "PersonalDataInSharedFrame",
+           "PostFacts", "Reader", "Slot", "UndeclaredNeed", "as_class", "fill", "slot", "slot_marker",
+           "vote_form_html"]
