@@ -13,9 +13,7 @@ nginx), on SQLite and on PostgreSQL:
 
 from __future__ import annotations
 
-import email
 import re
-import socket
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -23,23 +21,9 @@ from aiosmtpd.controller import Controller
 from tests.reliability.support import (
     PASSWORD, PG_URL, Client, PgDatabase, Server, app_env, csrf_token_in, prepare_database, requires_gunicorn,
 )
+from tests.views.test_smtp import Inbox, free_port  # the same local SMTP inbox
 
 pytestmark = [requires_gunicorn, pytest.mark.reliability]
-
-
-class Inbox:
-    def __init__(self):
-        self.messages: list[email.message.Message] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's API)
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def attempt(port: int, login: str, password: str, address: str, client: Client | None = None):
@@ -53,7 +37,7 @@ def attempt(port: int, login: str, password: str, address: str, client: Client |
     not PG_URL, reason="TEST_DATABASE_URL is unset"))])
 def test_guessing_is_stopped_across_workers_and_the_owner_still_gets_in(database, tmp_path):
     inbox = Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=_port())
+    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
     pg = PgDatabase("budgets") if database == "postgresql" else None
     server = None
