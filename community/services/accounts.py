@@ -17,7 +17,7 @@ from community import identity, markup
 from community.extensions import db
 from community.models import Role, User, UserSession
 from community.models.accounts import hash_token
-from community.services import DomainError, PermissionDenied, freshness
+from community.services import DomainError, PermissionDenied
 from community.services.sessions import end_all_sessions, start_session
 
 # OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
@@ -189,7 +189,6 @@ def update_profile(actor: User, *, display_name: str, affiliation: str, bio: str
     actor.bio_source = bio
     actor.bio_html = markup.render(bio)
     actor.links = links
-    freshness.touch_everything()  # names and affiliations show next to every post
     db.session.flush()
 
 
@@ -242,5 +241,4 @@ def set_role(actor: User | None, user: User, role: Role) -> None:
     if actor is not None and actor.role != Role.admin:
         raise DomainError("Only admins change roles.")
     user.role = role
-    freshness.touch_everything()  # badges
     db.session.flush()

@@ -18,7 +18,7 @@ from community.models import (
     Episode, NotificationKind, Post, PostKind, PostStatus, Revision, Role, ThreadVisit, User, Vote,
 )
 from community.models.base import utcnow
-from community.services import DomainError, NotFound, PermissionDenied, dialect_insert, freshness, notifications
+from community.services import DomainError, NotFound, PermissionDenied, dialect_insert, notifications
 
 MAX_DEPTH = 8  # deeper replies continue on the parent's permalink
 MAX_BODY = 20_000
@@ -143,7 +143,6 @@ def create_post(actor: User, *, episode: Episode | None, body: str, parent: Post
         db.session.execute(update(Post).where(Post.id == parent.id).values(reply_count=Post.reply_count + 1))
     db.session.flush()
     _notify_new_post(actor, post, parent if notify_parent else None, mentioned)
-    freshness.touch(post.episode_id)
     return post
 
 
@@ -195,7 +194,6 @@ def edit_post(actor: User, post: Post, body: str) -> Post:
     post.body_html = body_html
     post.edited_at = utcnow()
     db.session.flush()
-    freshness.touch(post.episode_id)
     _notify_new_post(actor, post, None, mentioned)  # only people newly mentioned hear of it
     return post
 
@@ -207,7 +205,6 @@ def delete_post(actor: User, post: Post) -> None:
     if post.status == PostStatus.deleted:
         return
     post.status = PostStatus.deleted
-    freshness.touch(post.episode_id)
     db.session.flush()
 
 
@@ -259,7 +256,6 @@ def set_vote(actor: User, post: Post, up: bool) -> int:
         changed = -result.rowcount
     if changed:
         db.session.execute(update(Post).where(Post.id == post.id).values(score=Post.score + changed))
-        freshness.touch(post.episode_id)
     db.session.flush()
     return db.session.scalar(select(Post.score).where(Post.id == post.id))
 

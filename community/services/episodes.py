@@ -12,7 +12,7 @@ from community.extensions import db
 from community.feed_parser import FeedItem, ParsedFeed
 from community.models import Appearance, AppearanceRole, Episode, Follow, NotificationKind, Person, Post, PostStatus, User
 from community.names import person_key, slugify
-from community.services import discussion, freshness, notifications, papers, questions
+from community.services import discussion, notifications, papers, questions
 
 NEWEST_FIRST = (Episode.published_at.desc().nulls_last(), Episode.number.desc().nulls_last(), Episode.id.desc())
 
@@ -88,8 +88,6 @@ def set_people(episode: Episode, guests: list[Person], hosts: list[Person]) -> N
         keep.append(appearance)
     episode.appearances = keep
     refresh_search_text(episode)
-    if episode.id:
-        freshness.touch(episode.id)
     new_guests = [p for p in guests if (p.id, AppearanceRole.guest) not in before]
     if new_guests:
         db.session.flush()
@@ -185,8 +183,6 @@ def import_feed(feed: ParsedFeed, progress=None) -> ImportReport:
         if progress:
             progress(item)
     db.session.flush()
-    if report.created or report.updated:
-        freshness.touch_everything()  # new or changed episodes show on every list and their own page
     return report
 
 

@@ -13,7 +13,7 @@ from community import paper_ids
 from community.extensions import db
 from community.models import Episode, ModerationAction, NotificationKind, Post, PostKind, PostStatus, User, Vote
 from community.names import person_key
-from community.services import DomainError, PermissionDenied, accounts, discussion, freshness, notifications
+from community.services import DomainError, PermissionDenied, accounts, discussion, notifications
 
 STAGES = ("suggested", "contacted", "scheduled", "recorded", "declined")
 ACTIVE_STAGES = ("suggested", "contacted", "scheduled")
@@ -122,7 +122,6 @@ def set_stage(actor: User, suggestion: Post, stage: str, note: str = "", episode
     suggestion.stage = stage
     suggestion.stage_note = note[:500] or None
     suggestion.linked_episode_id = episode.id if stage == "recorded" and episode else None
-    freshness.touch()
     reason = note or (f"recorded: {episode.label} {episode.title}" if episode else "")
     db.session.add(ModerationAction(moderator_id=actor.id, action=f"suggestion_{stage}", post_id=suggestion.id,
                                     target_user_id=suggestion.author_id, reason=reason.strip()))

@@ -16,7 +16,7 @@ from community.models import (
     FLAG_REASON_LABELS, Flag, FlagReason, ModerationAction, NotificationKind, Post, PostKind, PostStatus, Role, User,
 )
 from community.models.base import utcnow
-from community.services import DomainError, PermissionDenied, dialect_insert, discussion, freshness, notifications
+from community.services import DomainError, PermissionDenied, dialect_insert, discussion, notifications
 
 FOREVER = datetime(9999, 1, 1, tzinfo=utcnow().tzinfo)
 
@@ -97,7 +97,6 @@ def flag(actor: User, post: Post, reason: FlagReason, note: str = "") -> Flag:
     db.session.execute(update(Post).where(Post.id == post.id).values(
         flag_count=Post.flag_count + 1, flag_weight=Post.flag_weight + weight))
     db.session.refresh(post, ["flag_count", "flag_weight", "status"])
-    freshness.touch(post.episode_id)  # flags weigh on the "best" order
     if post.status == PostStatus.visible and post.flag_weight >= current_app.config["FLAG_THRESHOLD"]:
         _auto_hide(post)
     db.session.flush()
@@ -126,7 +125,6 @@ def withdraw_flag(actor: User, post: Post) -> None:
         db.session.execute(update(Post).where(Post.id == post.id).values(
             flag_count=Post.flag_count - 1, flag_weight=Post.flag_weight - existing.weight))
     db.session.delete(existing)
-    freshness.touch(post.episode_id)
     db.session.flush()
 
 
@@ -190,7 +188,6 @@ def act(actor: User, post: Post, action: str, reason: str, days: int | None = No
             author.suspended_until = None
         author.suspension_reason = reason if action != "unsuspend" else None
     _resolve(post)
-    freshness.touch(post.episode_id)
     record = ModerationAction(moderator_id=actor.id, action=action, post_id=post.id, target_user_id=author.id,
                               reason=reason + (f" ({days} days)" if action == "suspend" else ""))
     db.session.add(record)

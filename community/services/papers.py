@@ -15,7 +15,7 @@ from community import markup, paper_ids
 from community.extensions import db
 from community.models.base import utcnow
 from community.models import Episode, Paper, Post, PostKind, PostStatus, User, Vote
-from community.services import DomainError, dialect_insert, discussion, freshness
+from community.services import DomainError, dialect_insert, discussion
 
 TITLE_MAX = 300
 
@@ -234,7 +234,6 @@ def enrich(paper_id: int) -> bool:
     paper.year = meta["year"]
     # Entries carry the title too, so that search finds papers by it.
     db.session.execute(update(Post).where(Post.paper_id == paper.id).values(title=paper.title))
-    freshness.touch(*db.session.scalars(select(Post.episode_id).where(Post.paper_id == paper.id)))
     db.session.commit()
     return True
 

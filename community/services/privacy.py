@@ -28,7 +28,7 @@ from community.models import (
     Role, ThreadVisit, User, UserSession, Vote,
 )
 from community.models.base import utcnow
-from community.services import DomainError, accounts, freshness
+from community.services import DomainError, accounts
 from community.services.discussion import render_body
 from community.services.notifications import EMAIL_DEFAULTS, email_mode
 from community.services.sessions import device_label, end_all_sessions
@@ -282,7 +282,6 @@ def delete_account(actor: User, password: str, *, remove_posts: bool) -> None:
     _reset_look_alike_keys(actor)
     db.session.flush()
     _unlink_mentions(old_key)
-    freshness.touch_everything()  # the name shows next to every post of the account
     db.session.flush()
 
 

@@ -10,7 +10,7 @@ from community.models import (
     Appearance, AppearanceRole, Episode, ModerationAction, NotificationKind, Person, Post, PostKind, PostStatus,
     User, Vote,
 )
-from community.services import DomainError, PermissionDenied, discussion, freshness, notifications
+from community.services import DomainError, PermissionDenied, discussion, notifications
 
 OPEN, ANSWERED, DECLINED, MERGED = "open", "answered", "declined", "merged"
 STAGES = (OPEN, ANSWERED, DECLINED, MERGED)
@@ -58,7 +58,6 @@ def answer(actor: User, question: Post, body: str) -> Post:
     reply = discussion.create_post(actor, episode=None, body=body, parent=question, notify_parent=False)
     question.answer_id = reply.id
     question.stage = ANSWERED
-    freshness.touch(question.episode_id)
     db.session.flush()
     notifications.notify(_interested(question), NotificationKind.answer, post=question, actor=actor,
                          message=f"{actor.name} answered a question on the episode.")
@@ -73,7 +72,6 @@ def answer_on_air(actor: User, question: Post, episode: Episode, moment_seconds:
     question.stage = ANSWERED
     question.linked_episode_id = episode.id
     question.moment_seconds = moment_seconds
-    freshness.touch(question.episode_id)
     db.session.flush()
     notifications.notify(_interested(question), NotificationKind.answer, post=question, actor=actor,
                          message=f"Answered on air in {episode.label} {episode.title}".strip())
@@ -88,7 +86,6 @@ def decline(actor: User, question: Post, reason: str) -> None:
         raise DomainError("Give a reason: the asker will see it.")
     question.stage = DECLINED
     question.stage_note = reason[:500]
-    freshness.touch(question.episode_id)
     db.session.add(ModerationAction(moderator_id=actor.id, action="decline_question", post_id=question.id,
                                     target_user_id=question.author_id, reason=reason))
     db.session.flush()
@@ -116,7 +113,6 @@ def merge(actor: User, duplicate: Post, into: Post) -> None:
     duplicate.score = 0
     duplicate.stage = MERGED
     duplicate.merged_into_id = into.id
-    freshness.touch(duplicate.episode_id)
     db.session.add(ModerationAction(moderator_id=actor.id, action="merge_question", post_id=duplicate.id,
                                     target_user_id=duplicate.author_id, reason=f"duplicate of question {into.id}"))
     db.session.flush()

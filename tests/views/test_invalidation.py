@@ -1,0 +1,298 @@
+"""Every state-changing route either bumps exactly the content versions of the pages it
+changes, or is declared page-neutral here with the reason; and after every one of them,
+every cached page served is the page a fresh rendering gives.
+
+The routes come from app.url_map and the cached pages from the views carrying
+`cached_for_anonymous` (as the page cache middleware finds them), so a new route fails
+this test until it is classified, and a new cached page is checked without being named.
+Each route is sent for real, with a valid form, by a role that may do it, on the shared
+route-walk world (tests/security/world.py)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from flask import url_for
+from sqlalchemy import select, update
+
+from community.extensions import cache, db
+from community.models import ContentVersion, User
+from community.models.base import utcnow
+from community.services import discussion, freshness, moderation, questions
+from community.services.freshness import EVERYTHING, LISTS
+from tests.factories import Factories
+from tests.security.world import STATE_CHANGING, build_url, build_world, rules_with, snapshot, written
+
+EPISODE, LISTS_ONLY, ALL = "the episode's page and the lists", "the lists", "every page"
+
+
+@dataclass
+class Case:
+    role: str  # who sends it ("anonymous": no login)
+    changes: str  # EPISODE, LISTS_ONLY or ALL
+    form: Callable = lambda w, made: {}
+    # Rows the request acts on, made fresh for it (so that earlier requests do not get in
+    # its way); returns URL values (and anything `form` needs).
+    make: Callable = lambda w: {}
+
+
+def _comment_by(role: str, body: str = "A comment to act on."):
+    return lambda w: {"post_id": discussion.create_post(w.users[role], episode=w.episode, body=body).id}
+
+
+def _question(w):
+    return {"post_id": questions.ask(w.users["author"], w.episode, "A fresh question for the guests?").id}
+
+
+def _two_questions(w):
+    first = questions.ask(w.users["author"], w.episode, "Is this a duplicate question?")
+    return {"post_id": first.id, "into": questions.ask(w.users["other"], w.episode, "The question it duplicates?").id}
+
+
+def _flagged_by_member(w):
+    post = discussion.create_post(w.users["author"], episode=w.episode, body="Flagged, then not.")
+    moderation.flag(w.users["member"], post, moderation.FlagReason.spam)
+    return {"post_id": post.id}
+
+
+CHANGES_PAGES: dict[str, Case] = {
+    "discussion.comment": Case("member", EPISODE, lambda w, m: {"body": "A new comment on the episode."}),
+    "discussion.reply": Case("member", EPISODE, lambda w, m: {"body": "A reply to the comment."}),
+    "discussion.edit": Case("member", EPISODE, lambda w, m: {"body": "Edited words.", "submit": "Save"},
+                            _comment_by("member")),
+    "discussion.delete": Case("member", EPISODE, make=_comment_by("member")),
+    "discussion.vote": Case("member", EPISODE, lambda w, m: {"up": "1"}),
+    "papers.submit": Case("member", EPISODE, lambda w, m: {"link": "1706.03762", "title": "Attention Is All You Need",
+                                                            "moment": "3:00", "note": ""}),
+    "questions.ask": Case("member", EPISODE, lambda w, m: {"body": "What would you do differently now?"}),
+    "questions.answer": Case("guest", EPISODE, lambda w, m: {"body": "Here is my answer."}, _question),
+    "questions.on_air": Case("moderator", EPISODE, lambda w, m: {"episode": str(w.other_episode.id), "moment": "1:00"},
+                             _question),
+    "questions.decline": Case("moderator", EPISODE, lambda w, m: {"reason": "Out of scope"}, _question),
+    "questions.merge": Case("moderator", EPISODE, lambda w, m: {"into": str(m["into"])}, _two_questions),
+    "moderation.flag": Case("member", EPISODE, lambda w, m: {"reason": "spam", "note": ""}, _comment_by("author")),
+    "moderation.unflag": Case("member", EPISODE, make=_flagged_by_member),
+    "moderation.act": Case("moderator", EPISODE, lambda w, m: {"action": "remove", "reason": "Spam", "detail": ""},
+                           _comment_by("author")),
+    "moderation.bulk": Case("moderator", EPISODE,
+                            lambda w, m: {"action": "hide", "reason": "Spam", "post_ids": [str(m["target"])]},
+                            lambda w: {"target": discussion.create_post(w.users["author"], episode=w.episode,
+                                                                       body="Hidden in bulk.").id}),
+    "guests.suggest": Case("member", LISTS_ONLY, lambda w, m: {
+        "name": "Yann LeCun", "affiliation": "NYU", "links": "", "why": "Energy-based models.", "papers": "",
+        "disclosure": "neither"}),
+    "guests.set_status": Case("moderator", LISTS_ONLY, lambda w, m: {"stage": "contacted", "note": "Emailed.",
+                                                                      "episode": "0"}),
+    # The name next to every post of the account, on every page.
+    "accounts.edit_profile": Case("member", ALL, lambda w, m: {"display_name": "Renamed Member",
+                                                               "affiliation": "Somewhere Else", "bio": "", "links": ""}),
+    "accounts.delete_account": Case("researcher", ALL, lambda w, m: {"password": Factories.PASSWORD,
+                                                                     "posts": "keep"}),
+}
+
+# Routes that write nothing a cached page shows, and why. They must bump no version.
+PAGE_NEUTRAL: dict[str, str] = {
+    "accounts.login": "a login session and the login budget: no page shows who is logged in",
+    "accounts.logout": "ends a login session",
+    "accounts.register": "a new account: it has written nothing yet",
+    "accounts.reset_request": "mails a reset link (and counts the attempt)",
+    "accounts.reset": "a password hash",
+    "accounts.change_password": "a password hash, and the account's other sessions end",
+    "accounts.end_session": "a login session",
+    "accounts.end_other_sessions": "login sessions",
+    "accounts.export_data": "reads the account's data into a ZIP; writes nothing",
+    "discussion.preview": "renders a preview of what is typed; writes nothing",
+    "episodes.follow": "follows show on the person's page and in notifications, neither cached",
+    "moderation.appeal": "the appeal is read on the moderation queue and the post's permalink, neither cached",
+    "notifications.read_all": "notifications are personal pages, never cached",
+    "notifications.settings": "e-mail preferences",
+    "notifications.unsubscribe": "e-mail preferences",
+}
+
+# Routes that end what later ones need (the session, the account) go last.
+LAST = ("accounts.logout", "accounts.change_password", "accounts.reset", "accounts.end_session",
+        "accounts.end_other_sessions", "accounts.delete_account")
+
+NEUTRAL_ROLES = {"accounts.login": "anonymous", "accounts.register": "anonymous", "accounts.reset_request": "anonymous",
+                 "accounts.reset": "anonymous", "moderation.appeal": "member"}
+NEUTRAL_FORMS = {
+    "accounts.login": lambda w: {"login": w.users["other"].username, "password": Factories.PASSWORD},
+    "accounts.register": lambda w: {"username": "newcomer", "email": "newcomer@example.org",
+                                    "password": "a completely different passphrase",
+                                    "confirm": "a completely different passphrase"},
+    "accounts.reset_request": lambda w: {"email": w.users["member"].email},
+    "accounts.reset": lambda w: {"password": "a completely different passphrase",
+                                 "confirm": "a completely different passphrase"},
+    "accounts.change_password": lambda w: {"current": Factories.PASSWORD, "password": "a completely different passphrase",
+                                           "confirm": "a completely different passphrase"},
+    "discussion.preview": lambda w: {"body": "*preview*"},
+    "episodes.follow": lambda w: {"on": "1"},
+    "moderation.appeal": lambda w: {"text": "Please look again."},
+    "notifications.settings": lambda w: {"reply": "none", "mention": "none"},
+}
+
+
+def _hidden_own_post(w):
+    post = discussion.create_post(w.users["member"], episode=w.episode, body="Hidden, then appealed.")
+    moderation.act(w.users["moderator"], post, "hide", "Spam")
+    return {"post_id": post.id}
+
+
+NEUTRAL_MAKE = {"moderation.appeal": _hidden_own_post}
+
+
+@pytest.fixture
+def app_config():
+    return {"PROPAGATE_EXCEPTIONS": False}
+
+
+@pytest.fixture
+def world(factories):
+    world = build_world(factories)
+    # Old accounts: the new-account posting limits are another test's business.
+    for user in world.users.values():
+        user.created_at = utcnow() - timedelta(days=30)
+    db.session.commit()
+    return world
+
+
+def cached_pages(app, world) -> list[str]:
+    """Every page the anonymous cache keeps, for every episode of the world."""
+    urls = []
+    with app.test_request_context():
+        for endpoint, view in sorted(app.view_functions.items()):
+            if not hasattr(view, "page_cache_keys"):
+                continue
+            rule = next(app.url_map.iter_rules(endpoint))
+            if rule.arguments == {"slug"}:
+                urls += [url_for(endpoint, slug=e.slug) for e in (world.episode, world.other_episode)]
+            else:
+                assert not rule.arguments, f"{endpoint}: teach cached_pages() its URL"
+                urls.append(url_for(endpoint))
+    return urls
+
+
+TIMES = re.compile(r"(<time[^>]*>)[^<]*(</time>)")
+
+
+def pages(app, urls) -> dict[str, str]:
+    got = {}
+    for url in urls:
+        response = app.test_client().get(url)  # cookie-less: through the middleware when cached
+        assert response.status_code == 200, url
+        got[url] = TIMES.sub(r"\1\2", response.get_data(as_text=True))  # "just now" may have become "a minute ago"
+    return got
+
+
+def fresh_pages(app, urls) -> dict[str, str]:
+    cache.clear()
+    for name in ("recent_pages", "recent_sections", "recent_frames"):
+        if name in app.extensions:
+            app.extensions[name].items.clear()
+    return pages(app, urls)
+
+
+def content_versions() -> dict[str, int]:
+    db.session.commit()
+    found = dict(db.session.execute(select(ContentVersion.key, ContentVersion.version)).all())
+    db.session.commit()
+    return found
+
+
+def expected_bumps(case: Case, world) -> set[str]:
+    return {EPISODE: {LISTS, freshness.episode_key(world.episode.slug)}, LISTS_ONLY: {LISTS}, ALL: {EVERYTHING}}[
+        case.changes]
+
+
+def test_every_state_changing_route_is_classified(app):
+    endpoints = {rule.endpoint for rule in rules_with(app, STATE_CHANGING)}
+    unclassified = sorted(endpoints - CHANGES_PAGES.keys() - PAGE_NEUTRAL.keys())
+    assert not unclassified, ("classify these routes in tests/views/test_invalidation.py, as changing pages "
+                              f"(CHANGES_PAGES) or page-neutral with the reason (PAGE_NEUTRAL): {unclassified}")
+    gone = sorted((CHANGES_PAGES.keys() | PAGE_NEUTRAL.keys()) - endpoints)
+    assert not gone, f"no such routes any more: {gone}"
+    assert not CHANGES_PAGES.keys() & PAGE_NEUTRAL.keys()
+
+
+def test_every_write_bumps_exactly_the_versions_of_what_it_changes(app, world, login):
+    urls = cached_pages(app, world)
+    assert any("/episodes/" in url for url in urls) and "/" in urls
+    rules = sorted(rules_with(app, STATE_CHANGING), key=lambda r: (r.endpoint in LAST, r.endpoint == LAST[-1],
+                                                                   r.endpoint))
+    problems = []
+    for rule in rules:
+        endpoint = rule.endpoint
+        case = CHANGES_PAGES.get(endpoint)
+        role = case.role if case else NEUTRAL_ROLES.get(endpoint, "member")
+        made = (case.make if case else NEUTRAL_MAKE.get(endpoint, lambda w: {}))(world)
+        db.session.commit()
+        form = case.form(world, made) if case else NEUTRAL_FORMS.get(endpoint, lambda w: {})(world)
+        browser = app.test_client() if role == "anonymous" else login(world.users[role], the_client=app.test_client())
+        url = build_url(app, world, rule, role, **{k: v for k, v in made.items() if k in rule.arguments})
+
+        before_pages, before_versions, before_rows = pages(app, urls), content_versions(), snapshot()
+        for method in sorted(rule.methods & STATE_CHANGING):
+            response = getattr(browser, method.lower())(url, data=form)
+            where = f"{method} {url} [{endpoint}] as {role}"
+            if response.status_code >= 400:
+                problems.append(f"{where}: {response.status_code}, not a request that may be done")
+        after_rows = snapshot()
+        served, bumped = pages(app, urls), content_versions()
+        bumped = {k for k, v in bumped.items() if v != before_versions.get(k, 0)}
+        fresh = fresh_pages(app, urls)
+        stale = sorted(u for u in urls if served[u] != fresh[u])
+        if stale:
+            problems.append(f"{where}: stale cached pages {stale} (bumped {sorted(bumped)})")
+        if case is None:
+            changed = sorted(u for u in urls if fresh[u] != before_pages[u])
+            if bumped or changed:
+                problems.append(f"{where}: declared page-neutral, but bumped {sorted(bumped)} and changed {changed}")
+        else:
+            if not written(before_rows, after_rows):
+                problems.append(f"{where}: wrote nothing (the case does not really do it)")
+            if bumped != expected_bumps(case, world):
+                problems.append(f"{where}: bumped {sorted(bumped)}, expected {sorted(expected_bumps(case, world))} "
+                                f"({case.changes})")
+        # A password route that worked changed the password: put it back for the next login.
+        db.session.execute(update(User).where(User.id.in_([u.id for u in world.users.values()]))
+                           .values(password_hash=Factories._password_hash))
+        db.session.commit()
+    assert not problems, "\n".join(problems)
+
+
+def test_a_rolled_back_write_bumps_nothing(app, world):
+    before = content_versions()
+    discussion.create_post(world.users["member"], episode=world.episode, body="Never committed.")
+    db.session.flush()
+    db.session.rollback()
+    db.session.commit()
+    assert content_versions() == before
+
+
+def test_bulk_writes_bump_everything(app, world):
+    """A transaction touching more than freshness.MANY rows (a re-render of every post, an
+    import) bumps everything rather than listing each page."""
+    from community.models import Post
+
+    before = content_versions()
+    db.session.execute(update(Post).values(score=Post.score))  # no WHERE: every post
+    db.session.commit()
+    after = content_versions()
+    assert after[EVERYTHING] == before.get(EVERYTHING, 0) + 1 and after.get(LISTS) == before.get(LISTS)
+
+
+def test_the_listener_costs_no_query_on_reads_and_one_lookup_per_write(app, world, count_queries):
+    """Reading changes nothing; a vote is looked up through its post once, at commit."""
+    with count_queries() as q:
+        db.session.scalars(select(User)).all()
+        db.session.commit()
+    assert q.count == 1
+    with count_queries() as q:
+        discussion.set_vote(world.users["member"], world.comment, True)
+        db.session.commit()
+    # insert, score, score read; then at commit: the episode's slug, and two versions.
+    assert q.count <= 6, q.statements
