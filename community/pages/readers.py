@@ -161,7 +161,7 @@ class Reader:
         return self.logged_in and discussion.can_edit_facts(self.user, f.author_id, f.created_at, f.is_tombstone)
 
     def view(self, needs: frozenset[str]) -> SimpleNamespace:
-        return _View(**{name: getattr(self, name) for name in needs})
+        return _View(urls=thread_urls(), **{name: getattr(self, name) for name in needs})
 
 
 class ClassReader:
@@ -207,8 +207,8 @@ class ClassReader:
         return False
 
     def view(self, needs: frozenset[str]) -> SimpleNamespace:
-        return _View(**{name: FIELDS[name].usual(self) if FIELDS[name].personal else getattr(self, name)
-                        for name in needs})
+        return _View(urls=thread_urls(), **{name: FIELDS[name].usual(self) if FIELDS[name].personal
+                                            else getattr(self, name) for name in needs})
 
     def __getattr__(self, name: str):
         if name.startswith("__"):
@@ -224,7 +224,8 @@ class ClassReader:
 
 
 class _View(SimpleNamespace):
-    """What one slot sees of a reader: the fields it declared, nothing else."""
+    """What one slot sees of a reader: the fields it declared, nothing else (and `urls`,
+    the thread's addresses: the same for every reader)."""
 
     def __getattr__(self, name: str):
         raise UndeclaredNeed(f"a slot read the reader's {name!r} without declaring it in its needs")
@@ -250,12 +251,18 @@ def as_class(stand_in: ClassReader):
 @dataclass(frozen=True)
 class Slot:
     name: str  # the marker letter
-    render: Callable[[int, PostFacts, SimpleNamespace], str]  # (post id, facts, the reader's view) -> HTML
+    # (post id, facts, the reader's view: its declared fields, and `urls`) -> HTML
+    render: Callable[[int, PostFacts, SimpleNamespace], str]
     needs: frozenset[str]  # reader fields (FIELDS)
     facts: frozenset[str]  # post facts (PostFacts)
 
+    @property
+    def opening(self) -> str:
+        """The marker up to the post id (hot loops write `f"{opening}{post_id}-->"`)."""
+        return f"<!--u:{self.name}"
+
     def marker(self, post_id: int) -> str:
-        return f"<!--u:{self.name}{post_id}-->"
+        return f"{self.opening}{post_id}-->"
 
 
 SLOTS: dict[str, Slot] = {}
@@ -290,7 +297,11 @@ MARKER = re.compile("(?!)")  # until the first slot is declared
 def vote_form_html(post_id: int, voted: bool, csrf: str, on: str = "▲ Upvoted", off: str = "▲ Upvote") -> str:
     """The one vote button (comments, papers, questions, suggestions): a form that works
     without JavaScript; site.js only saves the reload."""
-    return (f'<form method="post" action="{thread_urls().vote.format(post_id)}" class="vote-form inline">'
+    return _vote_form(thread_urls().vote.format(post_id), voted, csrf, on, off)
+
+
+def _vote_form(action: str, voted: bool, csrf: str, on: str = "▲ Upvoted", off: str = "▲ Upvote") -> str:
+    return (f'<form method="post" action="{action}" class="vote-form inline">'
             f'<input type="hidden" name="csrf_token" value="{csrf}">'
             f'<input type="hidden" name="up" value="{"0" if voted else "1"}">'
             f'<button type="submit" class="vote link-button" aria-pressed="{"true" if voted else "false"}" '
@@ -315,7 +326,7 @@ def _new_badge(post_id: int, f: PostFacts, r) -> str:
 def _vote(post_id: int, f: PostFacts, r) -> str:
     """The vote button alone (paper and question lists)."""
     if r.logged_in and not r.own(f) and f.status == _VISIBLE:
-        return vote_form_html(post_id, r.voted(post_id), r.csrf)
+        return _vote_form(r.urls.vote.format(post_id), r.voted(post_id), r.csrf)
     return ""
 
 
@@ -325,7 +336,7 @@ def _answer(post_id: int, f: PostFacts, r) -> str:
     if not r.is_guest:
         return ""
     return (f'<details class="answer-form"><summary>Answer this question</summary>'
-            f'<form method="post" action="{thread_urls().answer.format(post_id)}" class="compose">'
+            f'<form method="post" action="{r.urls.answer.format(post_id)}" class="compose">'
             f'<input type="hidden" name="csrf_token" value="{r.csrf}">'
             f'<div class="field"><label for="answer-{post_id}">Your answer</label>'
             f'<textarea id="answer-{post_id}" name="body" required maxlength="20000"></textarea></div>'
@@ -336,11 +347,11 @@ def _answer(post_id: int, f: PostFacts, r) -> str:
       facts={"author_id", "created_at", "status", "parent_id", "is_tombstone"})
 def _actions(post_id: int, f: PostFacts, r) -> str:
     """A comment's actions: vote, reply, parent and context, edit, flag, delete."""
-    urls = thread_urls()
+    urls = r.urls
     visible, own = f.status == _VISIBLE, r.own(f)
     parts = []
     if r.logged_in and not own and visible:
-        parts.append(vote_form_html(post_id, r.voted(post_id), r.csrf))
+        parts.append(_vote_form(urls.vote.format(post_id), r.voted(post_id), r.csrf))
     if visible:
         if r.logged_in:
             parts.append(f'<a class="reply-link" href="{urls.permalink.format(post_id)}#reply" '

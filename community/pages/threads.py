@@ -12,6 +12,7 @@ request. Addresses come from the url_map (pages/urls.py)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,7 +27,7 @@ from community.pages.readers import CLASS_FIELDS, CSRF_SLOT, FIELDS, SLOTS, Clas
 from community.pages.urls import ThreadUrls, thread_urls
 from community.services.discussion import Node
 
-_C, _N, _A = SLOTS["C"].marker, SLOTS["N"].marker, SLOTS["A"].marker
+_C, _N, _A = SLOTS["C"].opening, SLOTS["N"].opening, SLOTS["A"].opening
 
 
 @dataclass
@@ -89,7 +90,7 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
             f" is-{status}" if status in ("hidden", "pending") else "")
         n = len(node.children)
         permalink = urls.permalink.format(p.id)
-        out.append(f'<li class="{classes}{_C(p.id)}" id="c{p.id}" data-id="{p.id}">\n<details open>\n')
+        out.append(f'<li class="{classes}{_C}{p.id}-->" id="c{p.id}" data-id="{p.id}">\n<details open>\n')
         # The summary (the collapse toggle) holds plain text only: links inside it would be
         # controls nested in a control. Links follow in the meta line.
         if status == "deleted":
@@ -108,7 +109,7 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
         if p.edited_at and not p.is_tombstone:
             out.append(f' <span class="sep">·</span> <a class="edited" href="{urls.history.format(p.id)}" '
                        f'title="edited {exact_time(p.edited_at)}">edited</a>')
-        out.append(_N(p.id))
+        out.append(f"{_N}{p.id}-->")
         if status in ("hidden", "pending"):
             out.append(f' <span class="badge badge-moderation">{status}</span>')
         out.append("</p>\n")
@@ -120,7 +121,7 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
             if header is not None and p.kind.value != "comment":
                 out.append(str(header(p)))
             out.append(f'<div class="comment-body prose">{p.body_html}</div>\n'
-                       f'<div class="comment-actions">{_A(p.id)}</div>\n')
+                       f'<div class="comment-actions">{_A}{p.id}--></div>\n')
         if n:
             if depth + 1 >= max_depth:
                 out.append(f'<p class="continue"><a href="{permalink}">Continue this thread ({n} more '
@@ -146,18 +147,19 @@ class UnknownSlot(ValueError):
 def _prefill(shared: SharedThread, html: str, stand_in: ClassReader) -> Prefilled:
     views = {name: stand_in.view(s.needs) for name, s in SLOTS.items()}
     pieces = readers.MARKER.split(html)
+    if html.count("<!--u:") != len(pieces) // 3:
+        raise UnknownSlot(next(m for m in re.findall(r"<!--u:[^>]*-->", html) if not readers.MARKER.fullmatch(m)))
     slots: dict[int, list[tuple[int, str]]] = {}
-    reading: dict[str, list[int]] = {}
+    by_name: dict[str, list[int]] = {name: [] for name in SLOTS}
     for i in range(1, len(pieces), 3):
         name, post_id = pieces[i], int(pieces[i + 1])
         pieces[i], pieces[i + 1] = SLOTS[name].render(post_id, shared.facts[post_id], views[name]), ""
         slots.setdefault(post_id, []).append((i, name))
-    for i in range(0, len(pieces), 3):
-        if "<!--u:" in pieces[i]:
-            raise UnknownSlot(pieces[i][pieces[i].index("<!--u:"):][:40])
-    for post_id, its_slots in slots.items():
-        for need in set().union(*(SLOTS[name].needs for _, name in its_slots)):
-            reading.setdefault(need, []).append(post_id)
+        by_name[name].append(post_id)
+    reading: dict[str, list[int]] = {}
+    for name, posts in by_name.items():
+        for need in SLOTS[name].needs if posts else ():
+            reading.setdefault(need, []).extend(posts)
     by_author: dict[int, list[int]] = {}
     for post_id in slots:
         by_author.setdefault(shared.facts[post_id].author_id, []).append(post_id)

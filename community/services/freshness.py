@@ -12,8 +12,10 @@ they execute) and bumps the right counters just before the transaction commits, 
 same transaction. A write cannot forget to invalidate, and a rolled-back one bumps
 nothing. tests/views/test_invalidation.py sends every state-changing route and checks it.
 
-`touch` and `touch_everything` remain for a write the listener cannot see (raw SQL, or
-another connection than the session's); nothing needs them today."""
+The listener is registered when this module is imported; every app imports it (the page
+cache middleware the factory installs reads versions here). `touch` and
+`touch_everything` remain for a write the listener cannot see (raw SQL, or another
+connection than the session's); nothing needs them today."""
 
 from __future__ import annotations
 
