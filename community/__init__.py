@@ -5,33 +5,46 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import (
-    Flask, abort, current_app, g, has_app_context, has_request_context, jsonify, render_template, request, session,
-)
+from flask import Flask, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
 
 from community import config
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# The CSP has no 'unsafe-inline' anywhere: injected markup can neither run script nor
-# restyle the page; media may stream from the podcast host.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "media-src 'self' https: http:; connect-src 'self'; font-src 'self'; object-src 'none'; "
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-
 
 def create_app(test_config: dict | None = None) -> Flask:
+    """The application, in the order it is put together: settings, extensions, the mail
+    that follows a commit, the blueprints, then the web plumbing around them (web.py)."""
+    from community import cli, mail_dispatch, web
+    from community.views import helpers
+
     app = Flask(
         __name__,
         instance_path=os.environ.get("INSTANCE_PATH") or str(ROOT / "instance"),
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    configure(app, test_config)
+    register_extensions(app)
+    mail_dispatch.init_app(app)
+    register_blueprints(app)
+    web.register_security_headers(app)
+    web.register_input_guard(app)
+    web.register_conditional_get(app)
+    web.register_error_handlers(app)
+    helpers.init_app(app)  # template filters and globals
+    cli.init_app(app)
+    if app.config.get("QUERY_COUNT_HEADER"):
+        web.register_query_count_header(app)
+    web.register_wsgi_middleware(app)
+    return app
+
+
+def configure(app: Flask, test_config: dict | None) -> None:
+    """Defaults, then the environment, then the test's dict; refuses to start a production
+    app without a secret key or a public address."""
     app.config.update(config.DEFAULTS)
     app.config.update({k: v for k, v in config.from_environment(app.instance_path).items() if v is not None})
     if test_config:
@@ -59,39 +72,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         options.setdefault("connect_args", {"connect_timeout": 5, "options": "-c statement_timeout=15000"})
         options.setdefault("pool_timeout", 10)
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
-    register_extensions(app)
-    if not getattr(register_mail_dispatch, "done", False):  # session events are global: once per process
-        register_mail_dispatch(app)
-        register_mail_dispatch.done = True
-    register_blueprints(app)
-    register_security_headers(app)
-    register_input_guard(app)
-    register_conditional_get(app)
-    register_error_handlers(app)
-    register_template_helpers(app)
-    register_cli(app)
-    if app.config.get("QUERY_COUNT_HEADER"):
-        register_query_count_header(app)
-    register_wsgi_middleware(app)
-    return app
-
-
-def register_query_count_header(app: Flask) -> None:
-    """For benchmarks only: X-Query-Count tells how many SQL statements a request ran."""
-    from community.extensions import db
-
-    with app.app_context():
-        engine = db.engine
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def count(*_args):
-        if has_app_context():  # the page cache middleware answers in an app context only
-            g.query_count = g.get("query_count", 0) + 1
-
-    @app.after_request
-    def add_header(response):
-        response.headers["X-Query-Count"] = str(g.get("query_count", 0))
-        return response
 
 
 @event.listens_for(Engine, "connect")
@@ -136,39 +116,6 @@ def register_extensions(app: Flask) -> None:
     login_manager.user_loader(lambda token: sessions.load_session_user(token, request.remote_addr or ""))
 
 
-def register_mail_dispatch(app: Flask) -> None:
-    """Notifications written by a request are emailed after its commit: in a thread so a
-    slow SMTP server never holds the request (MAIL_ASYNC=False in tests: right away)."""
-    import threading
-
-    from community.extensions import db
-    from community.services import notifications
-
-    @event.listens_for(db.session, "after_commit")
-    def mail_new_notifications(session):
-        ids = session.info.pop("notifications_to_mail", None)
-        if not ids or not has_app_context():
-            return
-        flask_app = current_app._get_current_object()
-        # Links in the mail point where the reader came from (or PUBLIC_URL outside a request).
-        base_url = (request.host_url if has_request_context()
-                    else config.public_url(flask_app.config) or "http://127.0.0.1:5000")
-
-        def work():
-            # A fresh app context: a session of its own (this one has just committed).
-            with flask_app.app_context(), flask_app.test_request_context(base_url=base_url):
-                notifications.deliver(ids)
-
-        if flask_app.config["MAIL_ASYNC"]:
-            threading.Thread(target=work, daemon=True, name="notification-mail").start()
-        else:
-            work()
-
-    @event.listens_for(db.session, "after_rollback")
-    def forget_unsent(session):
-        session.info.pop("notifications_to_mail", None)
-
-
 def register_blueprints(app: Flask) -> None:
     from community import api
     from community.views import (
@@ -187,163 +134,3 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications.bp)
     app.register_blueprint(search.bp)
     app.register_blueprint(api.bp)
-
-
-def register_input_guard(app: Flask) -> None:
-    """A NUL byte is never legitimate text, and PostgreSQL refuses it outright: answer 400
-    before any view sees it, for the path, the query string and form fields alike."""
-
-    @app.before_request
-    def refuse_nul_bytes():
-        if request.method not in ("GET", "HEAD", "POST") and not request.path.startswith("/api/"):
-            return None
-        values = [request.path, *request.args.values()]
-        if request.method == "POST" and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            values += list(request.form.values())
-        if any("\x00" in value for value in values):
-            abort(400, "Text cannot contain NUL characters.")
-        return None
-
-
-def security_headers(app: Flask) -> list[tuple[str, str]]:
-    headers = [("Content-Security-Policy", CONTENT_SECURITY_POLICY), ("X-Content-Type-Options", "nosniff"),
-               ("Referrer-Policy", "strict-origin-when-cross-origin"), ("X-Frame-Options", "DENY"),
-               ("Cross-Origin-Opener-Policy", "same-origin")]
-    if app.config.get("SESSION_COOKIE_SECURE"):
-        headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
-    return headers
-
-
-def register_security_headers(app: Flask) -> None:
-    headers = security_headers(app)
-
-    @app.after_request
-    def add_security_headers(response):
-        for name, value in headers:
-            response.headers.setdefault(name, value)
-        return response
-
-
-def register_wsgi_middleware(app: Flask) -> None:
-    """What runs before Flask, outermost first:
-    1. ProxyFix (behind nginx): the client's address and scheme from X-Forwarded-*
-       (rate limits are per client IP), trusting exactly TRUSTED_PROXIES proxies;
-    2. CanonicalHost: unknown hosts refused, the configured address presented (hosts.py);
-    3. the anonymous page cache: cookie-less requests for cached pages (page_cache.py)."""
-    from werkzeug.middleware.proxy_fix import ProxyFix
-
-    from community.hosts import CanonicalHost
-    from community.pages.cache import PageCacheMiddleware
-
-    app.wsgi_app = PageCacheMiddleware(app, app.wsgi_app, security_headers(app))
-    if config.public_url(app.config):
-        aliases = [a for a in (app.config.get("HOST_ALIASES") or "").split(",") if a.strip()]
-        app.wsgi_app = CanonicalHost(app.wsgi_app, config.public_url(app.config), aliases)
-    if app.config.get("TRUSTED_PROXIES"):
-        hops = int(app.config["TRUSTED_PROXIES"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-
-
-# Answers anyone may keep for a minute: feeds, the JSON API, the reading-list exports.
-PUBLIC_PREFIXES = ("/api/", "/feeds/")
-PUBLIC_SUFFIXES = (".atom", ".bib", ".md")
-
-
-def register_conditional_get(app: Flask) -> None:
-    """Cache-Control for every answer, and ETags (so an unchanged one costs a 304):
-    - personal (logged in, a CSRF token in the page, or a cookie set): private, no-store;
-    - feeds and the API: public for 60 s, then revalidated;
-    - other anonymous pages: no-cache (always revalidated: they change with every post);
-    - errors: no-store. Static files keep Flask's own (no-cache with an ETag)."""
-
-    @app.after_request
-    def cache_headers(response):
-        if request.endpoint == "static":
-            return response
-        # From the session, not current_user: asking the database who is logged in here
-        # would turn a 503 (database down) into an error in this hook.
-        personal = "_user_id" in session or "csrf_token" in g or session.modified or "Set-Cookie" in response.headers
-        if personal or response.status_code >= 400:
-            response.headers["Cache-Control"] = "private, no-store" if personal else "no-store"
-            return response
-        path = request.path
-        response.headers["Cache-Control"] = ("public, max-age=60" if path.startswith(PUBLIC_PREFIXES)
-                                             or path.endswith(PUBLIC_SUFFIXES) else "no-cache")
-        # Not for logged-in readers (above): their page changes with every visit ("new"
-        # marks), and hashing a 500-comment page costs half a millisecond for a 304 that never comes.
-        if request.method == "GET" and response.status_code == 200 and not response.direct_passthrough:
-            response.add_etag(overwrite=False)
-            response.make_conditional(request)
-        return response
-
-
-def _wants_json() -> bool:
-    return request.path.startswith("/api/")
-
-
-def register_error_handlers(app: Flask) -> None:
-    from flask_wtf.csrf import CSRFError
-
-    from community.extensions import db, login_manager
-    from community.pages.cache import DATABASE_DOWN
-
-    messages = {
-        400: "The request could not be understood.",
-        403: "You do not have permission to see this page.",
-        404: "There is nothing at this address.",
-        405: "That method is not allowed here.",
-        413: "That was too large to accept.",
-        429: "Too many requests: slow down and try again in a little while.",
-        500: "Something went wrong on our side. It has been logged.",
-        503: "The site is briefly unavailable (the database cannot be reached). Try again in a minute.",
-    }
-
-    def render_error(code: int, message: str | None = None):
-        message = message or messages.get(code, "Error")
-        if _wants_json():
-            return jsonify({"error": message, "status": code}), code
-        try:
-            return render_template("errors/error.html", code=code, message=message), code
-        except OperationalError:  # the layout asks who is logged in, and the database is down
-            db.session.rollback()
-            g._login_user = login_manager.anonymous_user()
-            return render_template("errors/error.html", code=503, message=messages[503]), 503
-
-    for code in messages:
-        app.register_error_handler(code, lambda error, code=code: render_error(code))
-
-    @app.errorhandler(429)
-    def rate_limited(error):
-        return render_error(429, f"Too many requests (the limit is {error.description}). Please wait a little and try again.")
-
-    @app.errorhandler(CSRFError)
-    def csrf_error(error):
-        return render_error(400, "Your form expired or was sent from elsewhere (missing or bad CSRF token). Reload the page and try again.")
-
-    @app.before_request
-    def database_known_down():
-        """The page cache middleware already failed to reach the database: say so at once
-        instead of waiting for a second connect timeout."""
-        if request.environ.get(DATABASE_DOWN):
-            g._login_user = login_manager.anonymous_user()
-            return render_error(503)
-        return None
-
-    @app.errorhandler(OperationalError)
-    def database_down(error):
-        db.session.rollback()
-        g._login_user = login_manager.anonymous_user()  # the page must not ask the database who you are
-        app.logger.error("Database unavailable: %s", error)
-        return render_error(503)
-
-
-def register_template_helpers(app: Flask) -> None:
-    from community.views import helpers
-
-    helpers.init_app(app)
-
-
-def register_cli(app: Flask) -> None:
-    from community import cli
-
-    cli.init_app(app)

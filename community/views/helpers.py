@@ -1,14 +1,19 @@
-"""Template filters and globals shared by every page."""
+"""Template filters and globals shared by every page, and what every view needs: safe
+"next" addresses, the post a reader may see, and refusals shown beside a form."""
 
 from __future__ import annotations
 
 from urllib.parse import urljoin, urlsplit
 
-from flask import Flask, request
+from flask import Flask, flash, request
+from wtforms.form import BaseForm
 
 from community import markup
+from community.extensions import db
 from community.formatting import duration, exact_time, iso, relative_time
 from community.forms import ActionForm
+from community.models import Post, PostKind, PostStatus
+from community.services import DomainError, NotFound, PermissionDenied, discussion
 
 
 def is_safe_next(target: str | None) -> bool:
@@ -19,6 +24,50 @@ def is_safe_next(target: str | None) -> bool:
         return False
     parts = urlsplit(urljoin(request.host_url, target))
     return parts.netloc == urlsplit(request.host_url).netloc and parts.scheme in ("http", "https")
+
+
+def visible_post(post_id: int, kind: PostKind | None = None) -> Post:
+    """The post the reader asked for, or NotFound saying why when the reader may know it.
+    A post hidden by moderators (or by flags) is named in the public moderation log, so its
+    page says so; one waiting for approval is known to nobody but its author and the
+    moderators, so it answers as if it did not exist. No hidden text is ever shown."""
+    from flask_login import current_user
+
+    post = discussion.get_post_or_none(post_id)
+    if post is not None and (kind is None or post.kind == kind):
+        if discussion.visible_to(current_user, post):
+            return post
+        if post.status == PostStatus.hidden:
+            raise NotFound("This post is hidden while the moderators review it; the public moderation log says why.")
+    raise NotFound(f"There is no {kind.value if kind else 'post'} with the number {post_id}.")
+
+
+def status_for(error: DomainError) -> int:
+    """The status of a refusal: 403 when the actor may not, 404 when the target is not
+    there for them, 422 when the rule refused what was sent."""
+    if isinstance(error, PermissionDenied):
+        return 403
+    if isinstance(error, NotFound):
+        return 404
+    return 422
+
+
+def form_error(target, error: DomainError) -> int:
+    """A refusal shown beside the form it concerns, which the view renders again with what
+    was typed: the transaction rolled back (nothing half-written is kept), the message added
+    to the field's errors (or to the form's own when given a form), the status returned.
+    A refusal that has no form to return to is left to the DomainError handler (web.py)."""
+    db.session.rollback()
+    errors = target.form_errors if isinstance(target, BaseForm) else target.errors
+    errors.append(str(error))
+    return status_for(error)
+
+
+def flash_refusal(error: DomainError) -> None:
+    """A refusal of a button press (no typed text to keep): rolled back, and told on the
+    page the view sends the reader back to."""
+    db.session.rollback()
+    flash(str(error), "error")
 
 
 def _unread_count() -> int:
