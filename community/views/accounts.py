@@ -16,7 +16,7 @@ from community.forms.accounts import (
     ResetRequestForm,
 )
 from community.services import DomainError, NotFound, PermissionDenied, accounts, login_budgets, mail, privacy, sessions
-from community.views.helpers import is_safe_next
+from community.views.helpers import form_error, is_safe_next
 
 bp = Blueprint("accounts", __name__)
 
@@ -38,7 +38,7 @@ def register():
         try:
             user = accounts.register(form.username.data, form.email.data, form.password.data)
         except DomainError as error:  # a race with another registration; the form said ok
-            form.username.errors.append(str(error))
+            form_error(form.username, error)
         else:
             _login(user)
             db.session.commit()
@@ -66,8 +66,8 @@ def login():
         try:
             user = accounts.authenticate(form.login.data, form.password.data)
         except DomainError as error:
-            login_budgets.spend(attempt)
-            form.password.errors.append(str(error))
+            login_budgets.spend(attempt)  # the budgets live outside this transaction
+            form_error(form.password, error)
         else:
             _login(user, remember=form.remember.data)
             db.session.commit()
@@ -128,7 +128,7 @@ def reset(token: str):
         try:
             accounts.reset_password(token, form.password.data)
         except DomainError as error:
-            form.password.errors.append(str(error))
+            form_error(form.password, error)
         else:
             session.clear()
             login_user(user)
@@ -164,11 +164,9 @@ def edit_profile():
                 links=(form.links.data or "").splitlines(),
             )
         except PermissionDenied:
-            db.session.rollback()
-            abort(403)
+            raise  # a suspended account: the DomainError handler's 403 says until when
         except DomainError as error:
-            db.session.rollback()
-            form.links.errors.append(str(error))
+            form_error(form.links, error)
         else:
             db.session.commit()
             flash("Profile saved.", "success")
@@ -184,8 +182,7 @@ def change_password():
         try:
             accounts.change_password(current_user, form.current.data, form.password.data)
         except DomainError as error:
-            db.session.rollback()
-            form.current.errors.append(str(error))
+            form_error(form.current, error)
         else:
             user = current_user._get_current_object()
             session.clear()
@@ -260,8 +257,7 @@ def delete_account():
             privacy.delete_account(current_user._get_current_object(), form.password.data,
                                    remove_posts=form.posts.data == "remove")
         except DomainError as error:
-            db.session.rollback()
-            form.password.errors.append(str(error))
+            form_error(form.password, error)
         else:
             removed = form.posts.data == "remove"
             session.clear()

@@ -7,8 +7,9 @@ from community.forms.discussion import CommentForm, EditForm, ReplyForm, VoteFor
 from community.forms.guests import StageForm
 from community.forms.questions import AnswerForm, DeclineForm, MergeForm, OnAirForm
 from community.models import PostKind
-from community.services import DomainError, NotFound, PermissionDenied, discussion, episodes, moderation, questions
+from community.services import DomainError, discussion, episodes, moderation, questions
 from community.views.episodes import render_episode
+from community.views.helpers import form_error, is_safe_next, status_for, visible_post
 
 bp = Blueprint("discussion", __name__)
 
@@ -19,16 +20,6 @@ def _user_key() -> str:
 
 def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
-
-
-def _post_or_404(post_id: int):
-    try:
-        post = discussion.get_post(post_id)
-    except NotFound:
-        abort(404)
-    if not discussion.visible_to(current_user, post):
-        abort(404)
-    return post
 
 
 def _previewing() -> bool:
@@ -74,15 +65,14 @@ def comment(slug: str):
     try:
         post = discussion.create_post(current_user, episode=episode, body=form.body.data)
     except DomainError as error:
-        form.body.errors.append(str(error))
-        return render_episode(episode, form, status=403 if isinstance(error, PermissionDenied) else 422)
+        return render_episode(episode, form, status=form_error(form.body, error))
     db.session.commit()
     return redirect(url_for("episodes.show", slug=slug, _anchor=f"c{post.id}"))
 
 
 @bp.get("/posts/<int:post_id>")
 def permalink(post_id: int):
-    post = _post_or_404(post_id)
+    post = visible_post(post_id)
     return _render_permalink(post, ReplyForm())
 
 
@@ -129,7 +119,7 @@ def _manage_forms(post) -> dict:
 @login_required
 @comment_limited
 def reply(post_id: int):
-    parent = _post_or_404(post_id)
+    parent = visible_post(post_id)
     form = ReplyForm()
     if not form.validate_on_submit():
         return _render_permalink(parent, form, status=422)
@@ -138,8 +128,7 @@ def reply(post_id: int):
     try:
         post = discussion.create_post(current_user, episode=None, body=form.body.data, parent=parent)
     except DomainError as error:
-        form.body.errors.append(str(error))
-        return _render_permalink(parent, form, status=403 if isinstance(error, PermissionDenied) else 422)
+        return _render_permalink(parent, form, status=form_error(form.body, error))
     db.session.commit()
     return redirect(_location(post))
 
@@ -155,11 +144,14 @@ def _location(post) -> str:
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(post_id: int):
-    post = _post_or_404(post_id)
+    post = visible_post(post_id)
     if not discussion.can_edit(current_user, post):
+        # Asked with the unchanged text, edit_post refuses before it writes anything and says
+        # why (the window closed at ..., a suspension, a removed post): the handler's 403 page.
+        discussion.edit_post(current_user, post, post.body_source)
         abort(403)
     form = EditForm(data={"body": post.body_source} if request.method == "GET" else None)
-    preview_html = None
+    preview_html, refused = None, None
     if form.validate_on_submit():
         if form.preview.data:
             preview_html = discussion.preview_html(form.body.data)
@@ -167,28 +159,23 @@ def edit(post_id: int):
             try:
                 discussion.edit_post(current_user, post, form.body.data)
                 moderation.log_edit(current_user, post)
-            except PermissionDenied:
-                db.session.rollback()
-                abort(403)
             except DomainError as error:
-                form.body.errors.append(str(error))
+                refused = form_error(form.body, error)
             else:
                 db.session.commit()
                 flash("Saved. The earlier version is kept in the post's history.", "success")
                 return redirect(_location(post))
-    return render_template("discussion/edit.html", form=form, post=post, preview_html=preview_html), 422 if form.errors else 200
+    status = refused or (422 if form.errors else 200)
+    return render_template("discussion/edit.html", form=form, post=post, preview_html=preview_html), status
 
 
 @bp.post("/posts/<int:post_id>/delete")
 @login_required
 def delete(post_id: int):
-    post = _post_or_404(post_id)
+    post = visible_post(post_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        discussion.delete_post(current_user, post)
-    except PermissionDenied:
-        abort(403)
+    discussion.delete_post(current_user, post)
     db.session.commit()
     flash("Deleted. Replies to it stay in place under a [deleted] marker.", "info")
     return redirect(_location(post))
@@ -196,14 +183,14 @@ def delete(post_id: int):
 
 @bp.get("/posts/<int:post_id>/history")
 def history(post_id: int):
-    post = _post_or_404(post_id)
+    post = visible_post(post_id)
     return render_template("discussion/history.html", post=post, revisions=discussion.revisions(post))
 
 
 @bp.post("/posts/<int:post_id>/vote")
 @login_required
 def vote(post_id: int):
-    post = _post_or_404(post_id)
+    post = visible_post(post_id)
     form = VoteForm()
     if not form.validate_on_submit():
         abort(400)
@@ -212,9 +199,9 @@ def vote(post_id: int):
         score = discussion.set_vote(current_user, post, up)
     except DomainError as error:
         db.session.rollback()
-        if _wants_json():
-            return {"error": str(error)}, 403 if isinstance(error, PermissionDenied) else 422
-        flash(str(error), "error")
+        if _wants_json():  # the vote button's script shows the message in place
+            return {"error": str(error)}, status_for(error)
+        flash(str(error), "error")  # the reader stays on the page they voted from
         return redirect(request.referrer if _safe_referrer() else _location(post))
     db.session.commit()
     if _wants_json():
@@ -223,8 +210,6 @@ def vote(post_id: int):
 
 
 def _safe_referrer() -> bool:
-    from community.views.helpers import is_safe_next
-
     ref = request.referrer or ""
     host = request.host_url.rstrip("/")
     return ref.startswith(host + "/") and is_safe_next(ref[len(host):].split("#")[0])

@@ -9,6 +9,7 @@ from community.pages.cache import cached_for_anonymous
 from community.policy import moderator_required
 from community.services import DomainError, PermissionDenied, discussion, episodes, freshness, guests
 from community.views.discussion import posting_limited
+from community.views.helpers import flash_refusal, form_error, visible_post
 
 bp = Blueprint("guests", __name__, url_prefix="/guests")
 
@@ -41,9 +42,7 @@ def suggest():
                 links=(form.links.data or "").splitlines(), why=form.why.data,
                 papers=(form.papers.data or "").splitlines(), disclosure=form.disclosure.data)
         except DomainError as error:
-            db.session.rollback()
-            form.form_errors.append(str(error))
-            status = 403 if isinstance(error, PermissionDenied) else 422
+            status = form_error(form, error)
             return render_template("guests/suggest.html", form=form, duplicate=None), status
         if result.duplicate is not None:
             duplicate = result.duplicate
@@ -58,9 +57,7 @@ def suggest():
 @bp.post("/suggestions/<int:post_id>/status")
 @moderator_required
 def set_status(post_id: int):
-    suggestion = discussion.get_post_or_none(post_id)
-    if suggestion is None or suggestion.kind != PostKind.suggestion:
-        abort(404)
+    suggestion = visible_post(post_id, PostKind.suggestion)
     form = StageForm()
     form.episode.choices = episode_choices(episodes.latest(500), blank="—")
     if not form.validate_on_submit():
@@ -69,10 +66,9 @@ def set_status(post_id: int):
     try:
         guests.set_stage(current_user, suggestion, form.stage.data, form.note.data or "", episode)
     except PermissionDenied:
-        abort(403)
+        raise  # the DomainError handler's 403, in the rule's words
     except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "error")
+        flash_refusal(error)
         return redirect(url_for("discussion.permalink", post_id=post_id))
     db.session.commit()
     flash(f"Status is now {form.stage.data}.", "success")

@@ -8,15 +8,9 @@ from community.models import FLAG_REASON_LABELS, FlagReason, PostKind
 from community.policy import moderator_required
 from community.services import DomainError, PermissionDenied, discussion, moderation
 from community.views import charts
+from community.views.helpers import flash_refusal, form_error, visible_post
 
 bp = Blueprint("moderation", __name__)
-
-
-def _post_or_404(post_id: int):
-    post = discussion.get_post_or_none(post_id)
-    if post is None or not discussion.visible_to(current_user, post):
-        abort(404)
-    return post
 
 
 def _wants_json() -> bool:
@@ -28,19 +22,17 @@ def _wants_json() -> bool:
 @limiter.limit(lambda: current_app.config["FLAG_RATE_LIMIT"], methods=["POST"],
                key_func=lambda: f"user:{current_user.id}", scope="flags")
 def flag(post_id: int):
-    post = _post_or_404(post_id)
+    post = visible_post(post_id)
     form = FlagForm()
     existing = moderation.my_flag(current_user, post)
     if form.validate_on_submit():
         try:
             moderation.flag(current_user, post, FlagReason(form.reason.data), form.note.data or "")
-        except PermissionDenied as error:
-            db.session.rollback()
-            flash(str(error), "error")
+        except PermissionDenied as error:  # not about the note: said at the top, the form kept
+            flash_refusal(error)
             return render_template("moderation/flag.html", form=form, post=post, existing=existing), 403
         except DomainError as error:
-            db.session.rollback()
-            form.note.errors.append(str(error))
+            form_error(form.note, error)
         else:
             db.session.commit()
             flash("Thanks: the moderators will take a look. Only they see who flagged.", "success")
@@ -51,14 +43,13 @@ def flag(post_id: int):
 @bp.post("/posts/<int:post_id>/unflag")
 @login_required
 def unflag(post_id: int):
-    post = _post_or_404(post_id)
+    post = visible_post(post_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
         moderation.withdraw_flag(current_user, post)
     except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "error")
+        flash_refusal(error)
     else:
         db.session.commit()
         flash("Your flag is withdrawn.", "info")
@@ -68,7 +59,7 @@ def unflag(post_id: int):
 @bp.post("/posts/<int:post_id>/appeal")
 @login_required
 def appeal(post_id: int):
-    post = _post_or_404(post_id)
+    post = visible_post(post_id)
     form = AppealForm()
     if not form.validate_on_submit():
         flash("Say briefly why the moderators should look again.", "error")
@@ -76,10 +67,9 @@ def appeal(post_id: int):
     try:
         moderation.appeal(current_user, post, form.text.data)
     except PermissionDenied:
-        abort(403)
+        raise  # the DomainError handler's 403, in the rule's words
     except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "error")
+        flash_refusal(error)
     else:
         db.session.commit()
         flash("Appeal sent: the post is back in the moderators' queue.", "success")
@@ -109,7 +99,7 @@ def queue():
 @bp.post("/moderation/posts/<int:post_id>/act")
 @moderator_required
 def act(post_id: int):
-    post = discussion.get_post_or_none(post_id) or abort(404)
+    post = visible_post(post_id)
     form = ModerationActionForm()
     if not form.validate_on_submit():
         message = "; ".join(" ".join(e) for e in form.errors.values())

@@ -6,9 +6,10 @@ from sqlalchemy.exc import IntegrityError
 from community.extensions import db, limiter
 from community.forms.papers import PaperForm
 from community.pages.cache import cached_for_anonymous
-from community.services import DomainError, PermissionDenied, episodes, freshness, papers
+from community.services import DomainError, episodes, freshness, papers
 from community.views.discussion import posting_limited
 from community.views.episodes import render_episode
+from community.views.helpers import form_error
 
 bp = Blueprint("papers", __name__)
 
@@ -32,9 +33,7 @@ def submit(slug: str):
             db.session.rollback()
             result = submit_once()
     except DomainError as error:
-        db.session.rollback()
-        form.link.errors.append(str(error))
-        return render_episode(episode, paper_form=form, status=403 if isinstance(error, PermissionDenied) else 422)
+        return render_episode(episode, paper_form=form, status=form_error(form.link, error))
     db.session.commit()
     if result.merged:
         flash("That paper is already on this episode's reading list, so your vote went to it instead.", "info")

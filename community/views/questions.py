@@ -10,15 +10,9 @@ from community.pages.cache import cached_for_anonymous
 from community.services import DomainError, PermissionDenied, discussion, episodes, freshness, questions
 from community.views.discussion import posting_limited
 from community.views.episodes import render_episode
+from community.views.helpers import flash_refusal, form_error, visible_post
 
 bp = Blueprint("questions", __name__)
-
-
-def _question_or_404(post_id: int):
-    post = discussion.get_post_or_none(post_id)
-    if post is None or post.kind != PostKind.question or not discussion.visible_to(current_user, post):
-        abort(404)
-    return post
 
 
 def _back(question) -> str:
@@ -27,15 +21,14 @@ def _back(question) -> str:
 
 
 def _act(question, action, success: str):
-    """Run one question operation; 403 for a role that may not, a message for a rule."""
+    """Run one question operation. A role that may not is the DomainError handler's 403 (with
+    the rule's words); any other refusal goes back to the question with the message."""
     try:
         action()
     except PermissionDenied:
-        db.session.rollback()
-        abort(403)
+        raise
     except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "error")
+        flash_refusal(error)
         return redirect(url_for("discussion.permalink", post_id=question.id))
     db.session.commit()
     flash(success, "success")
@@ -53,9 +46,7 @@ def ask(slug: str):
     try:
         question = questions.ask(current_user, episode, form.body.data)
     except DomainError as error:
-        db.session.rollback()
-        form.body.errors.append(str(error))
-        return render_episode(episode, question_form=form, status=403 if isinstance(error, PermissionDenied) else 422)
+        return render_episode(episode, question_form=form, status=form_error(form.body, error))
     db.session.commit()
     flash("Question posted. Others can upvote it, and the guests see the most-voted first.", "success")
     return redirect(url_for("episodes.show", slug=slug, _anchor=f"c{question.id}"))
@@ -64,7 +55,7 @@ def ask(slug: str):
 @bp.post("/questions/<int:post_id>/answer")
 @login_required
 def answer(post_id: int):
-    question = _question_or_404(post_id)
+    question = visible_post(post_id, PostKind.question)
     form = AnswerForm()
     if not questions.is_guest_of(current_user, question.episode_id):
         abort(403)
@@ -78,7 +69,7 @@ def answer(post_id: int):
 @bp.post("/questions/<int:post_id>/on-air")
 @login_required
 def on_air(post_id: int):
-    question = _question_or_404(post_id)
+    question = visible_post(post_id, PostKind.question)
     form = OnAirForm()
     form.episode.choices = episode_choices(episodes.latest(500))
     if not form.validate_on_submit():
@@ -92,7 +83,7 @@ def on_air(post_id: int):
 @bp.post("/questions/<int:post_id>/decline")
 @login_required
 def decline(post_id: int):
-    question = _question_or_404(post_id)
+    question = visible_post(post_id, PostKind.question)
     form = DeclineForm()
     if not current_user.is_moderator:
         abort(403)
@@ -105,7 +96,7 @@ def decline(post_id: int):
 @bp.post("/questions/<int:post_id>/merge")
 @login_required
 def merge(post_id: int):
-    question = _question_or_404(post_id)
+    question = visible_post(post_id, PostKind.question)
     form = MergeForm()
     if not current_user.is_moderator:
         abort(403)
