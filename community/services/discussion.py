@@ -29,7 +29,9 @@ SORTS = ("best", "newest", "oldest")
 def ensure_can_write(actor: User) -> None:
     if actor.is_suspended():
         until = actor.suspended_until.strftime("%Y-%m-%d %H:%M UTC")
-        raise PermissionDenied(f"Your account is suspended until {until}: you can read but not post, vote or flag.")
+        raise PermissionDenied(
+            f"Your account is suspended {'for good' if actor.suspended_until.year == 9999 else 'until ' + until}: you "
+            f"can read but not post, vote or flag (the moderators' reason: {actor.suspension_reason or 'not given'}).")
 
 
 def render_body(source: str) -> tuple[str, set[int]]:
@@ -121,7 +123,8 @@ def create_post(actor: User, *, episode: Episode | None, body: str, parent: Post
     body = _check_body(body) if kind == PostKind.comment or body else ""
     if parent is not None:
         if not parent.is_live:
-            raise DomainError("You cannot reply to a post that is deleted, hidden or removed.")
+            raise DomainError("You cannot reply to this post: " + (
+                "a moderator removed it." if parent.status == PostStatus.removed else f"it is {parent.status.value}."))
         root = db.session.get(Post, parent.root_id) if parent.root_id else parent
         if root is not None and root.locked:
             raise DomainError("Moderators have locked this thread: it takes no new replies.")
@@ -182,8 +185,12 @@ def edit_post(actor: User, post: Post, body: str) -> Post:
     ensure_can_write(actor)
     if not can_edit(actor, post):
         if post.author_id == actor.id and not post.is_tombstone:
-            raise PermissionDenied("Posts can be edited for 2 hours after posting.")
-        raise PermissionDenied("You cannot edit this post.")
+            raise PermissionDenied(
+                f"You can edit a post for {EDIT_WINDOW.total_seconds() / 3600:g} hours after posting; this one was "
+                f"posted at {post.created_at:%H:%M} UTC on {post.created_at:%Y-%m-%d}.")
+        raise PermissionDenied("You cannot edit this post: " + (
+            "a moderator removed it." if post.status == PostStatus.removed else "it is deleted." if post.is_tombstone
+            else f"only its author (for {EDIT_WINDOW.total_seconds() / 3600:g} hours) and the moderators can."))
     body = _check_body(body)
     if body == post.body_source:
         return post
@@ -240,7 +247,8 @@ def set_vote(actor: User, post: Post, up: bool) -> int:
     if post.author_id == actor.id:
         raise DomainError("You cannot vote on your own post.")
     if not post.is_live:
-        raise DomainError("This post cannot be voted on.")
+        raise DomainError("You cannot vote on this post: " + (
+            "a moderator removed it." if post.status == PostStatus.removed else f"it is {post.status.value}."))
     changed = 0
     if up and (rule := _upvote_rules.get(post.kind)) is not None:
         rule(actor, post)
