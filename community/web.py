@@ -97,6 +97,9 @@ def register_conditional_get(app: Flask) -> None:
         if request.method == "GET" and response.status_code == 200 and not response.direct_passthrough:
             response.add_etag(overwrite=False)
             response.make_conditional(request)
+            # make_conditional writes a Date header; the server (gunicorn) writes its own, and two
+            # Date headers is one too many (and pre-Flask cache hits carry only the server's).
+            del response.headers["Date"]
         return response
 
 
