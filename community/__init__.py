@@ -122,15 +122,6 @@ def register_blueprints(app: Flask) -> None:
         accounts, discussion, episodes, feeds, guests, main, moderation, notifications, papers, questions, search,
     )
 
-    app.register_blueprint(main.bp)
-    app.register_blueprint(accounts.bp)
-    app.register_blueprint(episodes.bp)
-    app.register_blueprint(discussion.bp)
-    app.register_blueprint(feeds.bp)
-    app.register_blueprint(papers.bp)
-    app.register_blueprint(questions.bp)
-    app.register_blueprint(guests.bp)
-    app.register_blueprint(moderation.bp)
-    app.register_blueprint(notifications.bp)
-    app.register_blueprint(search.bp)
-    app.register_blueprint(api.bp)
+    for module in (main, accounts, episodes, discussion, feeds, papers, questions, guests, moderation, notifications,
+                   search, api):
+        app.register_blueprint(module.bp)

@@ -7,9 +7,9 @@ from community.forms.guests import StageForm, SuggestionForm
 from community.models import PostKind
 from community.pages.cache import cached_for_anonymous
 from community.policy import moderator_required
-from community.services import DomainError, PermissionDenied, discussion, episodes, freshness, guests
+from community.services import DomainError, discussion, episodes, freshness, guests
 from community.views.discussion import posting_limited
-from community.views.helpers import flash_refusal, form_error, visible_post
+from community.views.helpers import form_error, press, visible_post
 
 bp = Blueprint("guests", __name__, url_prefix="/guests")
 
@@ -63,13 +63,5 @@ def set_status(post_id: int):
     if not form.validate_on_submit():
         abort(400)
     episode = episodes.get_by_id(form.episode.data) if form.episode.data else None
-    try:
-        guests.set_stage(current_user, suggestion, form.stage.data, form.note.data or "", episode)
-    except PermissionDenied:
-        raise  # the DomainError handler's 403, in the rule's words
-    except DomainError as error:
-        flash_refusal(error)
-        return redirect(url_for("discussion.permalink", post_id=post_id))
-    db.session.commit()
-    flash(f"Status is now {form.stage.data}.", "success")
-    return redirect(url_for("discussion.permalink", post_id=post_id))
+    return press(lambda: guests.set_stage(current_user, suggestion, form.stage.data, form.note.data or "", episode),
+                 f"Status is now {form.stage.data}.", url_for("discussion.permalink", post_id=post_id))

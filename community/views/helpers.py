@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urljoin, urlsplit
 
-from flask import Flask, flash, request
+from flask import Flask, flash, redirect, request
 from wtforms.form import BaseForm
 
 from community import markup
@@ -68,6 +68,22 @@ def flash_refusal(error: DomainError) -> None:
     page the view sends the reader back to."""
     db.session.rollback()
     flash(str(error), "error")
+
+
+def press(action, done: str, back: str, refused_back: str | None = None, category: str = "success"):
+    """A button press: run the service call, commit, and say `done` on the way `back`. A
+    role that may not is the DomainError handler's 403 (in the rule's words); any other
+    refusal is rolled back and told on the way back (to `refused_back` when given)."""
+    try:
+        action()
+    except PermissionDenied:
+        raise
+    except DomainError as error:
+        flash_refusal(error)
+        return redirect(refused_back or back)
+    db.session.commit()
+    flash(done, category)
+    return redirect(back)
 
 
 def _unread_count() -> int:

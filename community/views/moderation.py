@@ -8,7 +8,7 @@ from community.models import FLAG_REASON_LABELS, FlagReason, PostKind
 from community.policy import moderator_required
 from community.services import DomainError, PermissionDenied, discussion, moderation
 from community.views import charts
-from community.views.helpers import flash_refusal, form_error, visible_post
+from community.views.helpers import flash_refusal, form_error, press, visible_post
 
 bp = Blueprint("moderation", __name__)
 
@@ -46,14 +46,8 @@ def unflag(post_id: int):
     post = visible_post(post_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        moderation.withdraw_flag(current_user, post)
-    except DomainError as error:
-        flash_refusal(error)
-    else:
-        db.session.commit()
-        flash("Your flag is withdrawn.", "info")
-    return redirect(url_for("discussion.permalink", post_id=post.id))
+    return press(lambda: moderation.withdraw_flag(current_user, post), "Your flag is withdrawn.",
+                 url_for("discussion.permalink", post_id=post.id), category="info")
 
 
 @bp.post("/posts/<int:post_id>/appeal")
@@ -64,16 +58,8 @@ def appeal(post_id: int):
     if not form.validate_on_submit():
         flash("Say briefly why the moderators should look again.", "error")
         return redirect(url_for("discussion.permalink", post_id=post.id))
-    try:
-        moderation.appeal(current_user, post, form.text.data)
-    except PermissionDenied:
-        raise  # the DomainError handler's 403, in the rule's words
-    except DomainError as error:
-        flash_refusal(error)
-    else:
-        db.session.commit()
-        flash("Appeal sent: the post is back in the moderators' queue.", "success")
-    return redirect(url_for("discussion.permalink", post_id=post.id))
+    return press(lambda: moderation.appeal(current_user, post, form.text.data),
+                 "Appeal sent: the post is back in the moderators' queue.", url_for("discussion.permalink", post_id=post.id))
 
 
 @bp.get("/moderation/")

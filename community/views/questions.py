@@ -7,10 +7,10 @@ from community.forms.questions import AnswerForm, DeclineForm, MergeForm, OnAirF
 from community.markup import timestamp_seconds
 from community.models import PostKind
 from community.pages.cache import cached_for_anonymous
-from community.services import DomainError, PermissionDenied, discussion, episodes, freshness, questions
+from community.services import DomainError, discussion, episodes, freshness, questions
 from community.views.discussion import posting_limited
 from community.views.episodes import render_episode
-from community.views.helpers import flash_refusal, form_error, visible_post
+from community.views.helpers import form_error, press, visible_post
 
 bp = Blueprint("questions", __name__)
 
@@ -23,16 +23,7 @@ def _back(question) -> str:
 def _act(question, action, success: str):
     """Run one question operation. A role that may not is the DomainError handler's 403 (with
     the rule's words); any other refusal goes back to the question with the message."""
-    try:
-        action()
-    except PermissionDenied:
-        raise
-    except DomainError as error:
-        flash_refusal(error)
-        return redirect(url_for("discussion.permalink", post_id=question.id))
-    db.session.commit()
-    flash(success, "success")
-    return redirect(_back(question))
+    return press(action, success, _back(question), refused_back=url_for("discussion.permalink", post_id=question.id))
 
 
 @bp.post("/episodes/<slug>/questions")
