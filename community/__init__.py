@@ -9,7 +9,7 @@ from flask import Flask, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from community import config
+from community import config, hosts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,19 +49,28 @@ def configure(app: Flask, test_config: dict | None) -> None:
     app.config.update({k: v for k, v in config.from_environment(app.instance_path).items() if v is not None})
     if test_config:
         app.config.update(test_config)
-    if not app.config.get("SECRET_KEY"):
-        if not (app.debug or app.testing):
-            raise RuntimeError(
-                "SECRET_KEY is not set. Set it in the environment, e.g. "
-                "export SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
-            )
-        app.config["SECRET_KEY"] = "dev-only-not-secret"
-    if not config.public_url(app.config) and not (app.debug or app.testing):
-        # Links in pages, feeds and mail must name the site, never what a client sent as Host.
-        raise RuntimeError(
-            "PUBLIC_URL is not set. Set it to the site's address, e.g. export PUBLIC_URL=https://community.example.org"
-        )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    developing = app.debug or app.testing
+    if not app.config.get("SECRET_KEY"):
+        if not developing:
+            raise config.SettingError(
+                "SECRET_KEY is not set. Set it in the environment, e.g. "
+                "export SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))') "
+                "(or FLASK_DEBUG=1 on a development machine)"
+            )
+        app.config["SECRET_KEY"] = "dev-only-not-secret" if app.testing else config.instance_secret(app.instance_path)
+    address = config.public_url(app.config)
+    if not address and not developing:
+        # Links in pages, feeds and mail must name the site, never what a client sent as Host.
+        raise config.SettingError(
+            "PUBLIC_URL is not set. Set it to the site's address, e.g. export PUBLIC_URL=https://community.example.org "
+            "(or FLASK_DEBUG=1 on a development machine)"
+        )
+    if address:
+        try:
+            hosts.origin(address)
+        except ValueError as error:
+            raise config.SettingError(str(error)) from None
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # A file has no server to drop the connection: pinging it before each use is waste.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}

@@ -3,8 +3,31 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from datetime import timedelta
+
+import click
+
+
+class SettingError(click.ClickException, RuntimeError):
+    """A setting the app cannot start without. A ClickException, so a `flask` command says it
+    in one line instead of a traceback; a RuntimeError to everything else (gunicorn, tests)."""
+
+
+def instance_secret(instance_path: str) -> str:
+    """Development only: a secret key kept in the instance folder, made on first use, so
+    `flask` commands work from a fresh clone and sessions survive a restart."""
+    path = os.path.join(instance_path, "secret_key")
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_hex(32))
+    with open(path, encoding="ascii") as file:
+        return file.read().strip()
 
 
 def _env_bool(name: str, default: bool = False) -> bool:

@@ -26,7 +26,7 @@ def origin(public_url: str) -> tuple[str, str]:
     """(scheme, host[:port]) of PUBLIC_URL; a clear error for anything but an origin."""
     parts = urlsplit(public_url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
-        raise RuntimeError(f"PUBLIC_URL must be the site's origin, like https://community.example.org (got {public_url!r})")
+        raise ValueError(f"PUBLIC_URL must be the site's origin, like https://community.example.org (got {public_url!r})")
     return parts.scheme, parts.netloc.lower()
 
 

@@ -42,3 +42,41 @@ def test_users_set_role(app, factories):
     assert accounts.find_by_username("grace").role == Role.researcher
     assert runner.invoke(args=["users", "set-role", "nobody", "admin"]).exit_code != 0
     assert runner.invoke(args=["users", "set-role", "grace", "emperor"]).exit_code != 0
+
+
+def _flask(tmp_path, *args, **env):
+    """The `flask` command as a newcomer runs it from a fresh clone: no settings but these."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    clean = {k: v for k, v in os.environ.items() if k not in (
+        "SECRET_KEY", "PUBLIC_URL", "SERVER_NAME", "FLASK_DEBUG", "DATABASE_URL", "REDIS_URL", "INSTANCE_PATH")}
+    clean.update(INSTANCE_PATH=str(tmp_path / "instance"), DATABASE_URL=f"sqlite:///{tmp_path / 'cli.sqlite'}", **env)
+    flask = Path(sys.executable).with_name("flask")
+    return subprocess.run([str(flask), "--app", "community", *args], env=clean, capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+
+
+def test_a_missing_setting_is_one_clear_line_not_a_traceback(tmp_path):
+    result = _flask(tmp_path, "users", "create", "ada", "--email", "ada@example.org")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "Error: SECRET_KEY is not set. Set it in the environment, e.g. export SECRET_KEY=$(python3 -c 'import secrets; "
+        "print(secrets.token_hex(32))') (or FLASK_DEBUG=1 on a development machine)"]
+    missing_address = _flask(tmp_path, "users", "--help", SECRET_KEY="a-secret")
+    assert missing_address.returncode == 1 and "Traceback" not in missing_address.stderr
+    assert "PUBLIC_URL is not set" in missing_address.stderr
+
+
+def test_in_development_commands_work_with_an_instance_secret(tmp_path):
+    assert _flask(tmp_path, "db", "upgrade", FLASK_DEBUG="1").returncode == 0
+    secret = tmp_path / "instance" / "secret_key"
+    first = secret.read_text()
+    assert len(first) == 64 and secret.stat().st_mode & 0o777 == 0o600
+    created = _flask(tmp_path, "users", "create", "ada", "--email", "ada@example.org",
+                     "--password", "a long and unusual passphrase", FLASK_DEBUG="1")
+    assert created.returncode == 0, created.stderr
+    assert secret.read_text() == first  # made once, then kept
