@@ -202,6 +202,8 @@ def send_digests() -> int:
         mail.send(user.email, f"GI Community: {len(daily)} new notification{'s' if len(daily) != 1 else ''}", text, html)
         for n in daily:
             n.emailed_at = utcnow()
+        # Recorded as soon as it is sent: if the mail server fails for a later user, the
+        # next run mails only those still waiting, never this digest a second time.
+        db.session.commit()
         sent += 1
-    db.session.commit()
     return sent

@@ -179,6 +179,36 @@ def test_a_removed_reply_is_quoted_in_no_digest_and_no_notification(app, factori
     assert "ada replied to your post" in _parts(digest)["text/plain"]
 
 
+def test_a_digest_run_that_fails_half_way_mails_no_one_twice(app, factories, login, episode, smtp):
+    """The mail server refuses the second recipient: the first digest stays recorded as sent."""
+    import smtplib
+
+    controller, inbox = smtp
+    ada = factories.user("ada")
+    readers = [factories.user(name, email=f"{name}@example.org") for name in ("bob", "cyd")]
+    for reader in readers:
+        reader.email_prefs = {"reply": "daily"}
+    db.session.commit()
+    for reader in readers:
+        top = factories.comment(reader, episode)
+        login(ada, the_client=app.test_client()).post(f"/posts/{top.id}/reply", data={"body": f"to {reader.username}"})
+    original = inbox.handle_DATA
+
+    async def refuse_cyd(server, session, envelope):  # noqa: N802 (aiosmtpd's API)
+        if "cyd@example.org" in envelope.rcpt_tos:
+            return "550 mailbox unavailable"
+        return await original(server, session, envelope)
+
+    inbox.handle_DATA = refuse_cyd
+    result = app.test_cli_runner().invoke(args=["notifications", "send-digests"])
+    assert isinstance(result.exception, smtplib.SMTPException)
+    assert [m["To"] for m in inbox.messages] == ["bob@example.org"]
+    inbox.handle_DATA = original
+    result = app.test_cli_runner().invoke(args=["notifications", "send-digests"])
+    assert "sent 1 digests" in result.output
+    assert [m["To"] for m in inbox.messages] == ["bob@example.org", "cyd@example.org"]  # bob only once
+
+
 def test_email_settings_page(app, factories, login):
     bob = factories.user("bob")
     browser = login(bob, the_client=app.test_client())
