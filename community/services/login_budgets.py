@@ -26,6 +26,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from limits import RateLimitItem, parse
 
 from community.extensions import limiter
+from community.services import accounts
 
 DEVICE_COOKIE = "gi_device"
 
@@ -35,6 +36,14 @@ class Attempt:
     account: str  # the user's id, or what was typed when no account matches
     address: str
     device: str | None = None  # the id of a device this account logged in from before
+
+
+def attempt(typed_login: str, address: str, device_cookie_value: str | None) -> Attempt:
+    """The budgets a login attempt draws on: one per account, whether it is typed as a
+    username or an email address; the device only when its cookie is this account's."""
+    known = accounts.find_by_login(typed_login)
+    return Attempt(account=str(known.id) if known else (typed_login or "").strip().lower(), address=address,
+                   device=device_of(device_cookie_value, known.id if known else None))
 
 
 @dataclass(frozen=True)

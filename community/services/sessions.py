@@ -62,18 +62,13 @@ def load_session_user(token: str, address: str = "") -> User | None:
     if row is None:
         return None
     network = network_of(address) or row.network
-    if row.network != network or _aware(row.last_seen_at) < now - timedelta(minutes=current_app.config["SESSION_SEEN_MINUTES"]):
+    if row.network != network or row.last_seen_at < now - timedelta(minutes=current_app.config["SESSION_SEEN_MINUTES"]):
         with db.engine.begin() as connection:
             connection.execute(update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now, network=network))
         set_committed_value(row, "last_seen_at", now)  # as written: nothing left for the ORM to flush
         set_committed_value(row, "network", network)
     row.user.current_session_token = token
     return row.user
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they are UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
 
 
 def sessions_of(user: User) -> list[UserSession]:

@@ -54,11 +54,8 @@ def login():
         return redirect(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        # One budget per account, whether it is typed as a username or an email address.
-        known = accounts.find_by_login(form.login.data)
-        attempt = login_budgets.Attempt(
-            account=str(known.id) if known else form.login.data.strip().lower(), address=request.remote_addr or "",
-            device=login_budgets.device_of(request.cookies.get(login_budgets.DEVICE_COOKIE), known and known.id))
+        attempt = login_budgets.attempt(form.login.data, request.remote_addr or "",
+                                        request.cookies.get(login_budgets.DEVICE_COOKIE))
         refused = login_budgets.refusal(attempt)
         if refused:
             form.password.errors.append(refused.message)

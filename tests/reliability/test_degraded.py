@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import os
-import socket
 
 import pytest
 from sqlalchemy import func, select
@@ -17,13 +16,7 @@ from community.extensions import db
 from community.models import Post, RateCounter
 from tests.conftest import make_test_app, reset_database, text_of
 from tests.factories import Factories
-
-
-def closed_port() -> int:
-    """A port nothing listens on: connecting is refused at once, as when Redis has stopped."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.reliability.support import free_port
 
 
 def redis_settings(url: str) -> dict:
@@ -38,7 +31,8 @@ def redis_down_app(database, tmp_path):
     from community.shared_state import breaker
 
     breaker.open_until = 0.0
-    app = make_test_app(database, tmp_path, **redis_settings(f"redis://127.0.0.1:{closed_port()}/0"))
+    # A port nothing listens on: connecting is refused at once, as when Redis has stopped.
+    app = make_test_app(database, tmp_path, **redis_settings(f"redis://127.0.0.1:{free_port()}/0"))
     reset_database(app, database)
     with app.app_context():
         yield app
