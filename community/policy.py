@@ -28,3 +28,5 @@ def role_required(*roles: Role):
 
 moderator_required = role_required(Role.moderator, Role.admin)
 admin_required = role_required(Role.admin)
+# The podcast's own team: episodes, people, appearances and invitations in the console.
+show_required = role_required(Role.host, Role.admin)

@@ -1,6 +1,7 @@
 """Every model, importable from one place (Alembic reads the metadata from here)."""
 
 from community.models.accounts import Role, User, UserSession
+from community.models.admin import AdminLogEntry
 from community.models.base import Base
 from community.models.discussion import Post, PostKind, PostStatus, Revision, ThreadVisit, Vote
 from community.models.episodes import Appearance, AppearanceRole, Episode, Follow, Person
@@ -11,7 +12,7 @@ from community.models.papers import Paper
 from community.models import search  # noqa: E402,F401  (search indexes and FTS tables join the metadata)
 
 __all__ = [
-    "FLAG_REASON_LABELS", "Appearance", "AppearanceRole", "Base", "ContentVersion", "Flag", "FlagReason", "Follow", "Episode", "ModerationAction", "Notification", "NotificationKind",
+    "FLAG_REASON_LABELS", "AdminLogEntry", "Appearance", "AppearanceRole", "Base", "ContentVersion", "Flag", "FlagReason", "Follow", "Episode", "ModerationAction", "Notification", "NotificationKind",
     "Paper", "Person", "Post", "PostKind", "PostStatus", "RateCounter",
     "Revision", "Role", "ThreadVisit", "User", "UserSession", "Vote",
 ]

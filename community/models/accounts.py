@@ -17,12 +17,13 @@ class Role(str, enum.Enum):
     member = "member"
     researcher = "researcher"
     guest = "guest"
+    host = "host"  # runs the show in the console (episodes, people, invitations), not user roles
     moderator = "moderator"
     admin = "admin"
 
 
 # Badges shown next to names; a member has none.
-ROLE_BADGES = {Role.researcher: "Researcher", Role.guest: "Guest", Role.moderator: "Moderator", Role.admin: "Admin"}
+ROLE_BADGES = {Role.researcher: "Researcher", Role.guest: "Guest", Role.host: "Host", Role.moderator: "Moderator", Role.admin: "Admin"}
 
 
 class User(UserMixin, Base):

@@ -77,6 +77,7 @@ class Person(Base):
 class AppearanceRole(str, enum.Enum):
     guest = "guest"
     host = "host"
+    cohost = "cohost"
 
 
 class Appearance(Base):

@@ -56,7 +56,7 @@ def flag_weight(user: User, now: datetime | None = None) -> float:
     config = current_app.config
     if user.role in (Role.moderator, Role.admin):
         return float(config["FLAG_THRESHOLD"])
-    if user.role in (Role.researcher, Role.guest):
+    if user.role in (Role.researcher, Role.guest, Role.host):
         return 1.5
     young = (now or utcnow()) - user.created_at < timedelta(days=config["FLAG_NEW_MEMBER_DAYS"])
     return 0.5 if young else 1.0
