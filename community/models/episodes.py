@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from community.models.accounts import User
@@ -28,6 +28,18 @@ class Episode(Base):
     # The importer's identity of the item (guid, else enclosure, link, title+date): see feed_parser.
     feed_identity: Mapped[str | None] = mapped_column(String(1000), unique=True)
     source_link: Mapped[str | None] = mapped_column(String(2000))
+    image_url: Mapped[str | None] = mapped_column(String(2000))  # itunes:image, else the show's image
+    # "Listen on" links for this episode: [{"label": "Spotify", "url": "https://..."}]
+    listen_links: Mapped[list[dict]] = mapped_column(JSON, default=list, server_default="[]")
+    # podcast:chapters: where they came from and the parsed list [{"start": 0.0, "title": "...", "url": ...}]
+    chapters_url: Mapped[str | None] = mapped_column(String(2000))
+    chapters: Mapped[list[dict]] = mapped_column(JSON, default=list, server_default="[]")
+    # podcast:transcript, stored for the transcript work (not fetched on import)
+    transcript_url: Mapped[str | None] = mapped_column(String(2000))
+    transcript_type: Mapped[str | None] = mapped_column(String(100))
+    transcript_language: Mapped[str | None] = mapped_column(String(35))
+    # An unpublished episode is seen only in the console: lists, pages, feeds and the API leave it out.
+    is_published: Mapped[bool] = mapped_column(default=True, server_default=true(), index=True)
     # Title, summary, guests and show notes as plain text: what full-text search indexes.
     search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -68,6 +80,7 @@ class Person(Base):
     name_key: Mapped[str] = mapped_column(String(200), unique=True)
     affiliation: Mapped[str] = mapped_column(String(300), default="")
     links: Mapped[list[str]] = mapped_column(JSON, default=list)
+    image_url: Mapped[str | None] = mapped_column(String(2000))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), unique=True)
 
     user: Mapped[User | None] = relationship(lazy="raise")

@@ -356,6 +356,7 @@ class _Generator:
                 "show_notes_html": show_notes, "audio_url": f"https://media.bench.invalid/{slug}.mp3",
                 "duration_seconds": duration, "feed_guid": f"bench-{eid}", "feed_identity": f"bench:{eid}",
                 "source_link": f"https://example.org/episodes/{slug}", "created_at": _dt(published),
+                "listen_links": [], "chapters": [], "is_published": True,
                 "updated_at": _dt(published),
             })
             for position, (pid, role) in enumerate([(g, AppearanceRole.guest) for g in guests]
