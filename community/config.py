@@ -112,4 +112,5 @@ DEFAULTS = {
     "CACHE_DEFAULT_TIMEOUT": 300,
     "PAGE_CACHE": True,
     "PAGE_CACHE_SECONDS": 60,
+    "SITEMAP_PAGE_SIZE": 50_000,  # URLs per sitemap file (the protocol's maximum)
 }
