@@ -122,3 +122,40 @@ def test_every_feed_carries_what_rfc_4287_requires_even_empty(client, factories)
         assert_valid_atom(client.get(url).data)
     author = ET.fromstring(client.get("/feeds/episodes.atom").data).find(f"{ATOM}author")
     assert author.find(f"{ATOM}name").text == "GI Community"
+
+
+# ----------------------------------------------------------------------- JSON-LD
+
+def _json_ld(response) -> dict:
+    import json
+    import re
+
+    [block] = re.findall(r'<script type="application/ld\+json">(.*?)</script>', response.get_data(as_text=True), re.S)
+    return json.loads(block)
+
+
+def test_an_episode_page_describes_itself_as_a_podcast_episode_naming_its_guests(client, factories):
+    episode = factories.episode(title="Scaling <laws> & \"surprises\"", guests=[("Ada Example", "Example University")],
+                                hosts=["Host Person"], duration_seconds=3725, audio_url="https://media.example/1.mp3",
+                                image_url="https://media.example/1.jpg", summary="</script><b>not markup</b>")
+    response = client.get(f"/episodes/{episode.slug}")
+    data = _json_ld(response)
+    assert data["@context"] == "https://schema.org" and data["@type"] == "PodcastEpisode"
+    assert data["name"] == episode.title  # escaped in the page, intact once parsed
+    assert data["description"] == "</script><b>not markup</b>"
+    assert data["url"] == f"http://localhost/episodes/{episode.slug}"
+    assert data["timeRequired"] == "PT1H2M5S" and data["episodeNumber"] == episode.number
+    assert data["associatedMedia"]["contentUrl"] == "https://media.example/1.mp3"
+    guests = [p for p in data["actor"] if p["jobTitle"] == "Guest"]
+    assert [(g["name"], g["affiliation"]["name"]) for g in guests] == [("Ada Example", "Example University")]
+    assert [p["name"] for p in data["actor"] if p["jobTitle"] == "Host"] == ["Host Person"]
+    assert data["partOfSeries"]["@type"] == "PodcastSeries"
+    assert '<meta property="og:image" content="https://media.example/1.jpg">' in response.get_data(as_text=True)
+
+
+def test_what_is_unknown_is_left_out_not_null(client, factories):
+    episode = factories.episode()
+    data = _json_ld(client.get(f"/episodes/{episode.slug}"))
+    assert None not in data.values()
+    assert "associatedMedia" not in data and "actor" not in data
+    assert "og:image" not in client.get(f"/episodes/{episode.slug}").get_data(as_text=True)
