@@ -1,4 +1,4 @@
-from flask import abort, url_for
+from flask import abort, request, url_for
 
 from community.api import bp
 from community.services import episodes, papers
@@ -8,10 +8,16 @@ def paper_json(paper) -> dict:
     return {
         "canonical_id": paper.canonical_id,
         "url": paper.url,
-        "title": paper.title,
+        # None until the details land: "metadata" says whether they are coming ("pending").
+        "title": paper.title or None,
         "source": paper.source,
-        "authors": paper.authors or None,
+        "kind": "link" if paper.is_link else "paper",
+        "authors": list(paper.authors),
         "year": paper.year,
+        "venue": paper.venue or None,
+        "doi": paper.doi,
+        "abstract": paper.abstract or None,
+        "metadata": paper.metadata_status.value,
         "page": url_for("papers.show", canonical_id=paper.canonical_id, _external=True),
     }
 
@@ -33,7 +39,8 @@ def episode_papers(slug: str):
 
 @bp.get("/papers")
 def all_papers():
-    rows, total = papers.graph("episodes", 1, per_page=1000)
+    kind = request.args.get("kind", "papers")
+    rows, total = papers.graph("episodes", 1, per_page=1000, kind=kind if kind in papers.KINDS else "papers")
     return {
         "total": total,
         "papers": [paper_json(row.paper) | {
