@@ -307,7 +307,8 @@ def _md_line(post: Post) -> str:
     cite = ""
     if paper.authors:
         shown = paper.authors if len(paper.authors) <= 5 else [*paper.authors[:3], "et al."]
-        cite = ", ".join(shown) + (f" ({paper.year})" if paper.year else "") + ". "
+        cite = ", ".join(shown) + (f" ({paper.year})" if paper.year else "")
+        cite += " " if cite.endswith(".") else ". "
     elif paper.year:
         cite = f"({paper.year}) "
     venue = f" *{_md_text(paper.venue)}*." if paper.venue else ""
