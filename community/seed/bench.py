@@ -565,7 +565,9 @@ class _Generator:
                 doi = f"10.5555/bench.{pid}"
                 canonical, url, source = f"doi:{doi}", f"https://doi.org/{doi}", "DOI"
             paper_rows.append({"id": pid, "canonical_id": canonical, "url": url, "source": source, "title": title,
-                               "authors": authors, "year": year, "doi": doi, "metadata_status": MetadataStatus.fetched,
+                               "authors": authors, "year": year, "doi": doi, "venue": "", "abstract": "",
+                               "arxiv_category": "", "metadata_status": MetadataStatus.fetched,
+                               "metadata_attempts": 0, "confirmed_paper": False,
                                "created_at": _dt(self.paper_first_use[k])})
         _insert(User, self.user_rows)
         _insert(Person, self.people_rows)
