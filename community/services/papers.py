@@ -87,6 +87,8 @@ def submit(actor: User, episode: Episode, *, link: str, title: str = "", moment:
         raise DomainError("Give the paper's title: its details are fetched by themselves only for "
                           "arXiv, DOI and OpenReview links.")
     paper = _paper_for(pid, title)
+    if title and not paper.title:  # named by this submitter while its source has not answered
+        paper.title = title
     request_metadata(paper)
     existing = _entry(episode, paper)
     if existing is None:
