@@ -13,7 +13,7 @@ from community.extensions import db
 from community.models import Role
 from community.seed import bench as bench_seed, demo as demo_seed
 from community.services import (
-    DomainError, accounts, backup, discussion, episodes, notifications, search, sessions, transcripts,
+    DomainError, accounts, backup, discussion, episodes, notifications, papers, search, sessions, transcripts,
 )
 
 users_cli = AppGroup("users", help="Create users and change their roles.")
@@ -190,8 +190,24 @@ def import_transcript(slug: str, path: str, kind: str | None, language: str | No
     click.echo(f"revision {revision.number} of {slug}: {len(data):,} bytes")
 
 
+papers_cli = AppGroup("papers", help="Paper details from arXiv, Crossref and OpenReview.")
+
+
+@papers_cli.command("fetch-metadata")
+@click.option("--limit", default=100, show_default=True, help="Papers at most in this run.")
+def fetch_paper_metadata(limit: int) -> None:
+    """Fetch the details of papers still waiting for them, and retry failed ones whose time
+    has come (each source at its own polite pace). Safe to run from cron."""
+    results: dict[str, int] = {}
+    for paper_id in papers.due_papers(limit):
+        outcome = papers.enrich(paper_id)
+        results[outcome] = results.get(outcome, 0) + 1
+    click.echo(", ".join(f"{outcome}: {count}" for outcome, count in sorted(results.items())) or "nothing to fetch")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(transcripts_cli)
+    app.cli.add_command(papers_cli)
     app.cli.add_command(sessions_cli)
     app.cli.add_command(notifications_cli)
     app.cli.add_command(search_cli)

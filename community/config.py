@@ -108,7 +108,15 @@ DEFAULTS = {
     "FLAG_RATE_LIMIT": "20 per hour",
     "PREMODERATION_FIRST_POSTS": 0,
     "ARXIV_API_URL": "https://export.arxiv.org",
+    "CROSSREF_API_URL": "https://api.crossref.org",
+    "OPENREVIEW_API_URL": "https://api2.openreview.net",
+    "OPENREVIEW_API_V1_URL": "https://api.openreview.net",  # venues before 2024 (ICLR 2017-2023) live there
     "PAPER_METADATA_TIMEOUT": 3.0,
+    # Seconds between two requests to one source, across every process (arXiv asks for 3).
+    "PAPER_METADATA_INTERVALS": {"arXiv": 3, "Crossref": 1, "OpenReview": 1},
+    "PAPER_METADATA_MAX_WAIT": 10,  # longer than this for a source's turn: left for later
+    "PAPER_METADATA_TTL": 30 * 24 * 3600,  # a fetched paper is not asked for again sooner
+    "PAPER_METADATA_RETRY_AFTER": 3600,  # after a failure; doubled per failure in a row, up to a week
     "CACHE_DEFAULT_TIMEOUT": 300,
     "PAGE_CACHE": True,
     "PAGE_CACHE_SECONDS": 60,

@@ -33,7 +33,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from types import SimpleNamespace
 
-from flask import g
+from flask import g, url_for
 from markupsafe import Markup
 
 from community.models import PostStatus
@@ -370,6 +370,29 @@ def _actions(post_id: int, f: PostFacts, r) -> str:
                      f'<input type="hidden" name="csrf_token" value="{r.csrf}">'
                      '<button type="submit" class="link-button">delete</button></form>')
     return "\n".join(parts)
+
+
+def _paper_kind_form(post_id: int, r, is_paper: bool, label: str) -> str:
+    return (f'<form method="post" action="{url_for("papers.set_kind", post_id=post_id)}" class="inline paper-kind-form">'
+            f'<input type="hidden" name="csrf_token" value="{r.csrf}">'
+            f'<input type="hidden" name="is_paper" value="{"1" if is_paper else "0"}">'
+            f'<button type="submit" class="link-button">{label}</button></form>')
+
+
+@slot("P", needs={"own", "moderator", "csrf"}, facts={"author_id", "status"})
+def _mark_paper(post_id: int, f: PostFacts, r) -> str:
+    """On a link: its submitter or a moderator may say it is a paper (then it is exported)."""
+    if (r.own(f) or r.moderator) and f.status == _VISIBLE:
+        return _paper_kind_form(post_id, r, True, "This is a paper")
+    return ""
+
+
+@slot("L", needs={"own", "moderator", "csrf"}, facts={"author_id", "status"})
+def _mark_link(post_id: int, f: PostFacts, r) -> str:
+    """On a link confirmed as a paper: the same people may take that back."""
+    if (r.own(f) or r.moderator) and f.status == _VISIBLE:
+        return _paper_kind_form(post_id, r, False, "Not a paper")
+    return ""
 
 
 def slot_marker(name: str, post_id: int) -> Markup:

@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from community.extensions import cache, db
 from community.models import ContentVersion, User
 from community.models.base import utcnow
-from community.services import discussion, freshness, moderation, questions
+from community.services import discussion, freshness, moderation, papers, questions
 from community.services.freshness import EVERYTHING, LISTS
 from tests.factories import Factories
 from tests.security.world import STATE_CHANGING, build_url, build_world, rules_with, snapshot, written
@@ -68,6 +68,11 @@ CHANGES_PAGES: dict[str, Case] = {
     "discussion.vote": Case("member", EPISODE, lambda w, m: {"up": "1"}),
     "papers.submit": Case("member", EPISODE, lambda w, m: {"link": "1706.03762", "title": "Attention Is All You Need",
                                                             "moment": "3:00", "note": ""}),
+    # A link said to be a paper: its entry on the episode, and the papers' lists.
+    "papers.set_kind": Case("member", EPISODE, lambda w, m: {"is_paper": "1"},
+                            lambda w: {"post_id": papers.submit(w.users["member"], w.episode,
+                                                                link="https://example.org/an-essay",
+                                                                title="An essay").post.id}),
     "questions.ask": Case("member", EPISODE, lambda w, m: {"body": "What would you do differently now?"}),
     "questions.answer": Case("guest", EPISODE, lambda w, m: {"body": "Here is my answer."}, _question),
     "questions.on_air": Case("moderator", EPISODE, lambda w, m: {"episode": str(w.other_episode.id), "moment": "1:00"},
