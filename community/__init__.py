@@ -129,8 +129,9 @@ def register_blueprints(app: Flask) -> None:
     from community import api
     from community.views import (
         accounts, discussion, episodes, feeds, guests, main, moderation, notifications, papers, questions, search,
+        verification,
     )
 
     for module in (main, accounts, episodes, discussion, feeds, papers, questions, guests, moderation, notifications,
-                   search, api):
+                   search, api, verification):
         app.register_blueprint(module.bp)

@@ -17,13 +17,16 @@ class Factories:
     PASSWORD = "correct horse battery staple"
     _password_hash: str | None = None
 
-    def user(self, username: str | None = None, role: Role | str = Role.member, **fields) -> User:
+    def user(self, username: str | None = None, role: Role | str = Role.member, confirmed: bool = True,
+             **fields) -> User:
+        """confirmed=False: a new account whose address waits for its link (it may not write)."""
         number = next(_counter)
         username = username or f"user{number}"
         if Factories._password_hash is None:  # argon2 is slow on purpose: hash once per run
             Factories._password_hash = accounts.hash_password(self.PASSWORD)
         # Month-old accounts by default: the stricter limits for new accounts are tested on purpose.
         fields.setdefault("created_at", datetime.now(timezone.utc) - timedelta(days=30))
+        fields.setdefault("email_confirmed_at", fields["created_at"] if confirmed else None)
         display_name = fields.get("display_name", "")
         fields["display_name_skeleton"] = identity.name_key(display_name) if display_name else ""
         user = User(

@@ -9,10 +9,14 @@ from community.models.freshness import ContentVersion, RateCounter
 from community.models.moderation import FLAG_REASON_LABELS, Flag, FlagReason, ModerationAction
 from community.models.notifications import Notification, NotificationKind
 from community.models.papers import Paper
+from community.models.verification import (
+    AddressPurpose, EmailAddress, ResearchDomain, Verification, VerificationKind,
+)
 from community.models import search  # noqa: E402,F401  (search indexes and FTS tables join the metadata)
 
 __all__ = [
     "FLAG_REASON_LABELS", "AdminLogEntry", "Appearance", "AppearanceRole", "Base", "ContentVersion", "Flag", "FlagReason", "Follow", "Episode", "ModerationAction", "Notification", "NotificationKind",
     "Paper", "Person", "Post", "PostKind", "PostStatus", "RateCounter",
     "Revision", "Role", "ThreadVisit", "User", "UserSession", "Vote",
+    "AddressPurpose", "EmailAddress", "ResearchDomain", "Verification", "VerificationKind",
 ]

@@ -17,6 +17,7 @@ from community import identity, markup
 from community.extensions import db
 from community.models import Role, User, UserSession
 from community.models.accounts import hash_token
+from community.models.base import utcnow
 from community.services import DomainError, PermissionDenied
 from community.services.sessions import end_all_sessions, start_session
 
@@ -127,7 +128,9 @@ def _check_password(user: User | None, password: str) -> bool:
     return ok and user is not None
 
 
-def register(username: str, email: str, password: str, role: Role = Role.member) -> User:
+def register(username: str, email: str, password: str, role: Role = Role.member, confirmed: bool = False) -> User:
+    """confirmed=True for accounts an operator makes (the command line, the demo): their address
+    needs no link. Any other new account waits for services.emails' confirmation link."""
     for problem in (username_problem(username, role), email_problem(email), password_problem(password)):
         if problem:
             raise DomainError(problem)
@@ -142,6 +145,7 @@ def register(username: str, email: str, password: str, role: Role = Role.member)
         display_name_skeleton="",
         role=role,
         links=[],
+        email_confirmed_at=utcnow() if confirmed else None,
     )
     db.session.add(user)
     db.session.flush()
