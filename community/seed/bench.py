@@ -261,7 +261,7 @@ class _Generator:
                 "role": role, "created_at": _dt(BASE_TS - 4 * 365 * DAY + rng.random() * 300 * DAY),
                 "suspended_until": None, "suspension_reason": None, "email_prefs": {},
             }
-            self.user_rows.append(row | {"email_confirmed_at": row["created_at"]})
+            self.user_rows.append(row | {"email_confirmed_at": row["created_at"], "verified_detail": ""})
         self.guest_users = [i for i, r in enumerate(roles) if r == Role.guest]
         self.moderators = [self.user_ids[i] for i, r in enumerate(roles) if r in (Role.moderator, Role.admin)]
         # Writers are heavy-tailed: a few prolific accounts, a long tail of occasional ones.
@@ -281,7 +281,7 @@ class _Generator:
                 "password_hash": self.password_hash, "display_name": "Benchmark Bot", "affiliation": "",
                 "bio_source": "", "bio_html": "", "links": [], "role": Role.member,
                 "created_at": _dt(self.bench_created), "suspended_until": None, "suspension_reason": None,
-                "email_prefs": {}, "email_confirmed_at": _dt(self.bench_created),
+                "email_prefs": {}, "email_confirmed_at": _dt(self.bench_created), "verified_detail": "",
             })
         self.pool_ids = self.user_ids + [existing]  # voters; the last one is "bench"
         self.bench_index = len(self.pool_ids) - 1

@@ -164,14 +164,16 @@ def verified_json(user: User) -> dict | None:
 
 # ---------------------------------------------------------------- by hand
 
-def _require_moderator(actor: User) -> None:
+def _require_moderator(actor: User, user: User) -> None:
     if not actor.is_moderator:
         raise PermissionDenied("Only moderators grant or revoke the researcher badge.")
+    if actor.id == user.id:
+        raise PermissionDenied("Another moderator decides about your own badge.")
 
 
 def grant(actor: User, user: User, note: str = "") -> Verification:
     """A moderator vouches for `user` as a researcher (no lapse); logged."""
-    _require_moderator(actor)
+    _require_moderator(actor, user)
     note = " ".join((note or "").split())[:255]
     row = record(user, VerificationKind.moderator, note, granted_by=actor)
     admin_log.record(actor, "researcher.grant", target_type="user", target_id=user.id,
@@ -184,7 +186,7 @@ def revoke(actor: User, user: User, reason: str = "") -> int:
     """A moderator takes the researcher badge away: every live researcher verification is
     revoked (re-confirming the same address does not bring it back) and a researcher role
     becomes member; logged. Returns how many verifications ended."""
-    _require_moderator(actor)
+    _require_moderator(actor, user)
     if not user.is_verified_researcher() and user.role != Role.researcher:
         raise DomainError(f"{user.username} has no researcher badge to revoke.")
     now = utcnow()
