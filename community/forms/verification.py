@@ -5,13 +5,13 @@ from community.forms import Form
 
 
 class AccountAddressForm(Form):
-    email = EmailField("New address", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
+    new_email = EmailField("New address", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
                        render_kw={"autocomplete": "email"},
                        description="We mail it a link; it replaces your current address once you open the link.")
 
 
 class InstitutionalAddressForm(Form):
-    email = EmailField("Institutional address",
+    institutional_email = EmailField("Institutional address",
                        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
                        description="Your university's or research lab's address, e.g. ada@cs.stanford.edu. "
                                    "Opening the link we mail it verifies your affiliation for a year.")

@@ -11,7 +11,7 @@ from community.forms import ActionForm
 from community.forms.verification import AccountAddressForm, InstitutionalAddressForm, ResearchDomainForm, ResearcherForm
 from community.models.base import utcnow
 from community.services import DomainError, NotFound, PermissionDenied, accounts, emails, verification
-from community.views.helpers import form_error, press, status_for
+from community.views.helpers import form_error, is_safe_next, press, status_for
 
 bp = Blueprint("verification", __name__)
 bp.before_app_request(policy.refuse_unconfirmed_writes)
@@ -44,9 +44,9 @@ def change_account_address():
     form = AccountAddressForm()
     if form.validate_on_submit():
         try:
-            address = emails.change_address(current_user, form.email.data)
+            address = emails.change_address(current_user, form.new_email.data)
         except DomainError as error:
-            return _emails_page(account_form=form, status=form_error(form.email, error))
+            return _emails_page(account_form=form, status=form_error(form.new_email, error))
         db.session.commit()
         flash(f"We sent a link to {address.email}: your address changes when you open it (within 48 hours).",
               "success")
@@ -60,9 +60,9 @@ def add_institutional():
     form = InstitutionalAddressForm()
     if form.validate_on_submit():
         try:
-            address = emails.add_institutional(current_user, form.email.data)
+            address = emails.add_institutional(current_user, form.institutional_email.data)
         except DomainError as error:
-            return _emails_page(institutional_form=form, status=form_error(form.email, error))
+            return _emails_page(institutional_form=form, status=form_error(form.institutional_email, error))
         db.session.commit()
         flash(f"We sent a link to {address.email}: open it within 48 hours to verify your affiliation.", "success")
         return redirect(url_for("verification.settings"))
@@ -73,7 +73,7 @@ def add_institutional():
 @login_required
 def resend():
     """The banner's button: the account's address, which waits for its link."""
-    back = request.referrer if request.referrer and request.referrer.startswith(request.host_url) else None
+    back = request.form.get("next") if is_safe_next(request.form.get("next")) else None
     if not ActionForm().validate_on_submit():
         return redirect(url_for("verification.settings"))
     try:

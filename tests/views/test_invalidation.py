@@ -147,8 +147,8 @@ NEUTRAL_FORMS = {
     "episodes.follow": lambda w: {"on": "1"},
     "moderation.appeal": lambda w: {"text": "Please look again."},
     "notifications.settings": lambda w: {"reply": "none", "mention": "none"},
-    "verification.change_account_address": lambda w: {"email": "member.new@example.org"},
-    "verification.add_institutional": lambda w: {"email": "member.second@mit.edu"},
+    "verification.change_account_address": lambda w: {"new_email": "member.new@example.org"},
+    "verification.add_institutional": lambda w: {"institutional_email": "member.second@mit.edu"},
     "verification.domains": lambda w: {"domain": "newlab.example.com", "name": "A new lab"},
 }
 

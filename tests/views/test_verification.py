@@ -112,8 +112,7 @@ def test_a_new_account_confirms_by_the_mailed_link_before_it_writes(client, fact
 
 def test_resend_is_rate_limited_and_says_where_it_went(client, inbox):
     user = register(client)
-    refused = client.post("/settings/emails/resend", headers={"Referer": "http://localhost/"},
-                          follow_redirects=True)
+    refused = client.post("/settings/emails/resend", data={"next": "/episodes/"}, follow_redirects=True)
     assert "We sent a link to n***@example.org moments ago: check your inbox" in text_of(refused)
     assert len(inbox.to("nadia@example.org")) == 1
     # Two minutes later (the stored send time moved back, not slept):
@@ -140,7 +139,7 @@ def test_a_used_link_does_not_work_again(client, inbox):
 
 def test_a_reused_institutional_link_is_refused_though_the_address_is_still_there(client, factories, login, inbox):
     login(factories.user("ada"))
-    client.post("/settings/emails/institutional", data={"email": "ada@cs.stanford.edu"})
+    client.post("/settings/emails/institutional", data={"institutional_email": "ada@cs.stanford.edu"})
     link = inbox.link("ada@cs.stanford.edu")
     open_link(client, link)
     again = client.post(link)
@@ -175,9 +174,9 @@ def test_a_tampered_link_is_refused(client, inbox):
 
 def test_a_link_for_another_address_or_account_is_refused(app, client, factories, login, inbox):
     login(factories.user("ada"))
-    client.post("/settings/emails/account", data={"email": "ada.first@example.org"})
+    client.post("/settings/emails/account", data={"new_email": "ada.first@example.org"})
     first = inbox.link("ada.first@example.org")
-    client.post("/settings/emails/account", data={"email": "ada.second@example.org"})
+    client.post("/settings/emails/account", data={"new_email": "ada.second@example.org"})
     # The first change was replaced: its link is for an address that no longer waits.
     assert client.post(first).status_code == 410
     # The second one's link, opened while another account is logged in.
@@ -197,7 +196,7 @@ def test_a_link_for_another_address_or_account_is_refused(app, client, factories
 def test_a_new_address_replaces_the_old_only_once_confirmed_and_the_old_is_told(client, factories, login, inbox):
     ada = factories.user("ada", email="ada@example.org")
     login(ada)
-    response = client.post("/settings/emails/account", data={"email": "Ada@New.example.org"}, follow_redirects=True)
+    response = client.post("/settings/emails/account", data={"new_email": "Ada@New.example.org"}, follow_redirects=True)
     assert "We sent a link to Ada@New.example.org" in text_of(response)
     assert "Waiting to replace it: Ada@New.example.org" in text_of(client.get("/settings/emails"))
     db.session.expire_all()
@@ -217,14 +216,14 @@ def test_a_new_address_replaces_the_old_only_once_confirmed_and_the_old_is_told(
 def test_an_address_in_use_is_refused_and_a_race_is_lost_with_the_reason(app, client, factories, login, inbox):
     factories.user("bob", email="bob@example.org")
     login(factories.user("ada"))
-    taken = client.post("/settings/emails/account", data={"email": "BOB@example.org"})
+    taken = client.post("/settings/emails/account", data={"new_email": "BOB@example.org"})
     assert taken.status_code == 422 and "Another account uses this address." in text_of(taken)
     assert "BOB@example.org" in taken.get_data(as_text=True)  # what was typed, shown again
     # Two accounts wait for one institutional address; the first to confirm keeps it.
-    client.post("/settings/emails/institutional", data={"email": "shared@mit.edu"})
+    client.post("/settings/emails/institutional", data={"institutional_email": "shared@mit.edu"})
     ada_link = inbox.link("shared@mit.edu")
     carl = login(factories.user("carl"), the_client=app.test_client())
-    carl.post("/settings/emails/institutional", data={"email": "shared@mit.edu"})
+    carl.post("/settings/emails/institutional", data={"institutional_email": "shared@mit.edu"})
     open_link(carl, inbox.link("shared@mit.edu"))
     lost = client.post(ada_link)
     assert lost.status_code == 409 and "Another account confirmed shared@mit.edu first" in text_of(lost)
@@ -240,13 +239,13 @@ def test_an_institutional_address_verifies_a_researcher_for_a_year(client, facto
     ada = factories.user("ada", affiliation="Stanford")
     factories.comment(ada, episode, body="Dense retrieval scales.")
     login(ada)
-    refused = client.post("/settings/emails/institutional", data={"email": "ada@gmail.com"})
+    refused = client.post("/settings/emails/institutional", data={"institutional_email": "ada@gmail.com"})
     assert refused.status_code == 422 and "gmail.com is a public mail provider" in text_of(refused)
-    unlisted = client.post("/settings/emails/institutional", data={"email": "ada@example.org"})
+    unlisted = client.post("/settings/emails/institutional", data={"institutional_email": "ada@example.org"})
     assert unlisted.status_code == 422 and "not on the list of research institutions" in text_of(unlisted)
     assert inbox.to("ada@gmail.com") == [] and inbox.to("ada@example.org") == []
 
-    client.post("/settings/emails/institutional", data={"email": "ada@cs.stanford.edu"})
+    client.post("/settings/emails/institutional", data={"institutional_email": "ada@cs.stanford.edu"})
     assert "waiting for its link" in text_of(client.get("/settings/emails"))
     open_link(client, inbox.link("ada@cs.stanford.edu"))
     assert "you are a verified researcher (verified · cs.stanford.edu)" in text_of(client.get("/settings/emails"))
@@ -325,7 +324,7 @@ def test_admins_add_lab_domains_logged_and_public_mail_is_refused(client, factor
     entry = db.session.scalar(select(AdminLogEntry))
     assert (entry.action, entry.actor_id, entry.after) == ("research_domain.add", admin.id,
                                                           {"domain": "deepmind.com", "name": "Google DeepMind"})
-    client.post("/settings/emails/institutional", data={"email": "root@london.deepmind.com"})
+    client.post("/settings/emails/institutional", data={"institutional_email": "root@london.deepmind.com"})
     open_link(client, inbox.link("root@london.deepmind.com"))
     assert "verified · london.deepmind.com" in text_of(client.get("/u/root_ada"))
 
@@ -335,7 +334,7 @@ def test_admins_add_lab_domains_logged_and_public_mail_is_refused(client, factor
         "research_domain.add", "research_domain.remove"]
     # What it verified stays until it lapses; new addresses there no longer verify.
     assert "verified · london.deepmind.com" in text_of(client.get("/u/root_ada"))
-    refused = client.post("/settings/emails/institutional", data={"email": "other@deepmind.com"})
+    refused = client.post("/settings/emails/institutional", data={"institutional_email": "other@deepmind.com"})
     assert refused.status_code == 422
 
 
@@ -350,7 +349,7 @@ def test_moderators_grant_and_revoke_by_hand_logged_and_a_revoked_address_stays_
         app, client, factories, login, inbox):
     ada = factories.user("ada")
     login(ada)
-    client.post("/settings/emails/institutional", data={"email": "ada@cs.stanford.edu"})
+    client.post("/settings/emails/institutional", data={"institutional_email": "ada@cs.stanford.edu"})
     open_link(client, inbox.link("ada@cs.stanford.edu"))
     moderator = factories.user("mod_mia", role=Role.moderator)
     mod = login(moderator, the_client=app.test_client())
