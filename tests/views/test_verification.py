@@ -373,3 +373,23 @@ def test_moderators_grant_and_revoke_by_hand_logged_and_a_revoked_address_stays_
     # Members cannot, and nobody grants themselves.
     assert client.post("/u/mod_mia/researcher", data={"grant": "1"}).status_code == 403
     assert mod.post("/u/mod_mia/researcher", data={"grant": "1"}).status_code == 403
+
+
+def test_the_export_holds_the_addresses_and_deleting_the_account_removes_them(client, factories, login, inbox):
+    import io
+    import json
+    import zipfile
+
+    ada = factories.user("ada")
+    login(ada)
+    client.post("/settings/emails/institutional", data={"institutional_email": "ada@cs.stanford.edu"})
+    open_link(client, inbox.link("ada@cs.stanford.edu"))
+    account = json.loads(zipfile.ZipFile(io.BytesIO(client.post("/settings/export").data)).read("account.json"))
+    assert [(a["email"], a["purpose"]) for a in account["email_addresses"]] == [("ada@cs.stanford.edu", "institutional")]
+    assert [(v["kind"], v["detail"]) for v in account["verifications"]] == [("institution_email", "cs.stanford.edu")]
+
+    assert client.post("/settings/delete", data={"password": factories.PASSWORD, "posts": "keep"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(EmailAddress.id))) == 0
+    assert db.session.scalar(select(func.count(Verification.id))) == 0
+    assert db.session.get(User, ada.id).verified_via is None
