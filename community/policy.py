@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, request
+from flask import abort, jsonify, request
 from flask_login import current_user, login_required
 
 from community.models import Role
-from community.services import emails
+from community.services import PermissionDenied, emails
 
 
 def role_required(*roles: Role):
@@ -43,11 +43,17 @@ SETUP_ENDPOINTS = frozenset({"notifications.settings", "notifications.unsubscrib
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def refuse_unconfirmed_writes() -> None:
+def refuse_unconfirmed_writes():
     """Before every request (views.verification registers it): an unconfirmed account's write
     meets services.emails.ensure_confirmed's refusal, a 403 that says what waits; nothing runs."""
     if request.method not in STATE_CHANGING or request.path.startswith(SETUP_PREFIXES):
-        return
+        return None
     if request.endpoint in SETUP_ENDPOINTS or not current_user.is_authenticated:
-        return
-    emails.ensure_confirmed(current_user)
+        return None
+    try:
+        emails.ensure_confirmed(current_user)
+    except PermissionDenied as refusal:
+        if request.accept_mimetypes.best == "application/json":  # a script's fetch (a vote) says it in place
+            return jsonify({"error": str(refusal)}), 403
+        raise  # the DomainError handler's page: the reason, under the banner's "Send it again"
+    return None

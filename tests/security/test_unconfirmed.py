@@ -107,3 +107,12 @@ def test_every_page_reads_as_for_any_member(app, world, login):
     assert not problems, "\n".join(problems)
     home = text_of(browser.get("/"))
     assert "Confirm your address: we sent a link to m***@example.org" in home and "Send it again" in home
+
+
+def test_a_vote_sent_by_the_script_gets_the_reason_as_json(app, world, login):
+    browser = login(world.users["member"], the_client=app.test_client())
+    before = snapshot()
+    response = browser.post(f"/posts/{world.comment.id}/vote", data={"up": "1"},
+                            headers={"Accept": "application/json"})
+    assert response.status_code == 403 and REFUSAL in response.get_json()["error"]
+    assert not written(before, snapshot())
