@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 from community.extensions import db
 from community.models import AddressPurpose, EmailAddress, User, Verification
 from community.models.base import utcnow
-from community.services import DomainError, NotFound, PermissionDenied, mail, verification
+from community.services import DomainError, NotFound, PermissionDenied, accounts, mail, verification
 
 MAX_INSTITUTIONAL = 5
 
@@ -141,10 +141,7 @@ def resend(actor: User, address_id: int | None = None) -> EmailAddress:
 
 
 def _taken_by_other(user: User, key: str) -> bool:
-    other_account = db.session.scalar(select(User.id).where(User.email_key == key, User.id != user.id))
-    other_confirmed = db.session.scalar(select(EmailAddress.id).where(
-        EmailAddress.email_key == key, EmailAddress.user_id != user.id, EmailAddress.confirmed_at.is_not(None)))
-    return other_account is not None or other_confirmed is not None
+    return accounts.email_problem(key, exclude=user) is not None
 
 
 def _clean(email: str) -> tuple[str, str]:

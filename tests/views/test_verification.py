@@ -393,3 +393,14 @@ def test_the_export_holds_the_addresses_and_deleting_the_account_removes_them(cl
     assert db.session.scalar(select(func.count(EmailAddress.id))) == 0
     assert db.session.scalar(select(func.count(Verification.id))) == 0
     assert db.session.get(User, ada.id).verified_via is None
+
+
+def test_an_institutional_address_another_account_confirmed_cannot_sign_up(client, factories, login, inbox, app):
+    login(factories.user("ada"))
+    client.post("/settings/emails/institutional", data={"institutional_email": "ada@cs.stanford.edu"})
+    open_link(client, inbox.link("ada@cs.stanford.edu"))
+    stranger = app.test_client()
+    refused = stranger.post("/auth/register", data={"username": "mallory", "email": "ADA@cs.stanford.edu",
+                                                    "password": PASSPHRASE, "confirm": PASSPHRASE})
+    assert refused.status_code == 422 and "An account with this email already exists." in text_of(refused)
+    assert db.session.scalar(select(User.id).where(User.username == "mallory")) is None
