@@ -224,7 +224,8 @@ def confirm(token: str, actor: User | None = None) -> tuple[EmailAddress, Verifi
                           "Use another address, or recover that account with a password reset.")
     now = utcnow()
     if address.purpose == AddressPurpose.account:
-        old = user.email if user.email_key != address.email_key else None
+        # The old address hears of it only if it was ever confirmed: a mistyped one is a stranger's.
+        old = user.email if user.email_key != address.email_key and user.email_confirmed_at is not None else None
         user.email, user.email_key, user.email_confirmed_at = address.email, address.email_key, now
         if old is not None:
             mail.send(old, "Your GI Community address was changed",

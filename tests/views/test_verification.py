@@ -404,3 +404,15 @@ def test_an_institutional_address_another_account_confirmed_cannot_sign_up(clien
                                                     "password": PASSPHRASE, "confirm": PASSPHRASE})
     assert refused.status_code == 422 and "An account with this email already exists." in text_of(refused)
     assert db.session.scalar(select(User.id).where(User.username == "mallory")) is None
+
+
+def test_a_mistyped_address_is_fixed_before_confirming_and_the_stranger_hears_nothing(client, inbox):
+    register(client, "nadia", "nadia@exmaple.org")
+    fixed = client.post("/settings/emails/account", data={"new_email": "nadia@example.org"}, follow_redirects=True)
+    assert "We sent a link to nadia@example.org" in text_of(fixed)
+    assert client.post(inbox.link("nadia@exmaple.org")).status_code == 410  # replaced
+    open_link(client, inbox.link("nadia@example.org"))
+    db.session.expire_all()
+    user = db.session.scalar(select(User).where(User.username == "nadia"))
+    assert user.email == "nadia@example.org" and user.email_confirmed_at is not None
+    assert [m["Subject"] for m in inbox.to("nadia@exmaple.org")] == ["Confirm your GI Community address"]
