@@ -416,3 +416,9 @@ def test_a_mistyped_address_is_fixed_before_confirming_and_the_stranger_hears_no
     user = db.session.scalar(select(User).where(User.username == "nadia"))
     assert user.email == "nadia@example.org" and user.email_confirmed_at is not None
     assert [m["Subject"] for m in inbox.to("nadia@exmaple.org")] == ["Confirm your GI Community address"]
+
+
+def test_a_researcher_by_role_says_so_on_the_profile(client, factories):
+    factories.user("old_hand", role=Role.researcher)
+    profile = text_of(client.get("/u/old_hand"))
+    assert "Researcher" in profile and "Researcher, given the role by an admin" in profile
