@@ -8,9 +8,8 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import Enum, ForeignKey, Index, String, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
-from community.models.accounts import User
 from community.models.base import Base, utcnow
 
 
@@ -44,8 +43,6 @@ class EmailAddress(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     confirmed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]  # the last link mailed: resending waits CONFIRM_RESEND_SECONDS
-
-    user: Mapped[User] = relationship(lazy="raise")
 
     @property
     def domain(self) -> str:
