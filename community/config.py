@@ -88,6 +88,9 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead: a tab left open overnight still posts
     "RESET_TOKEN_MAX_AGE": 3600,
+    "CONFIRM_TOKEN_MAX_AGE": 48 * 3600,  # an address confirmation link (services/emails)
+    "CONFIRM_RESEND_SECONDS": 120,  # at most one confirmation mail per address this often
+    "VERIFICATION_DAYS": 365,  # an institutional verification lapses this long after its confirmation
     "SESSION_IDLE_DAYS": 30,  # a login session unused this long is over (remember-me included)
     "SESSION_MAX_DAYS": 365,  # and every session is over this long after its login
     "SESSION_SEEN_MINUTES": 60,  # how precisely "last used" is kept (one write per session per hour)

@@ -10,10 +10,14 @@ from community.models.moderation import FLAG_REASON_LABELS, Flag, FlagReason, Mo
 from community.models.notifications import Notification, NotificationKind
 from community.models.papers import MetadataStatus, Paper
 from community.models.transcripts import TranscriptRevision, TranscriptSegment
+from community.models.verification import (
+    AddressPurpose, EmailAddress, ResearchDomain, Verification, VerificationKind,
+)
 from community.models import search  # noqa: E402,F401  (search indexes and FTS tables join the metadata)
 
 __all__ = [
     "FLAG_REASON_LABELS", "AdminLogEntry", "Appearance", "AppearanceRole", "Base", "ContentVersion", "Flag", "FlagReason", "Follow", "Episode", "MetadataStatus", "ModerationAction", "Notification", "NotificationKind",
     "Paper", "Person", "Post", "PostKind", "PostStatus", "RateCounter",
     "Revision", "Role", "ThreadVisit", "TranscriptRevision", "TranscriptSegment", "User", "UserSession", "Vote",
+    "AddressPurpose", "EmailAddress", "ResearchDomain", "Verification", "VerificationKind",
 ]

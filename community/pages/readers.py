@@ -172,7 +172,7 @@ class ClassReader:
     nothing of any one reader: as `current_user` (see `as_class`) its personal attributes
     raise PersonalDataInSharedFrame, and to a slot it answers each personal field with
     the field's `usual` value. Frames are never used for suspended readers, so it is not
-    suspended."""
+    suspended (nor for unconfirmed ones)."""
 
     is_active = True
 
@@ -205,6 +205,8 @@ class ClassReader:
 
     def is_suspended(self, now=None) -> bool:
         return False
+
+    awaits_confirmation = False  # nor unconfirmed: its banner is outside every frame (frames.frame_applies)
 
     def view(self, needs: frozenset[str]) -> SimpleNamespace:
         return _View(urls=thread_urls(), **{name: FIELDS[name].usual(self) if FIELDS[name].personal

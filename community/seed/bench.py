@@ -250,7 +250,7 @@ class _Generator:
             username = f"{first.lower()}{last[0].lower()}_{uid}"[:30]
             bio_src, bio_html = rng.choice(self.bodies["bio"])
             display_name = f"{first} {last}" if rng.random() < 0.7 else ""
-            self.user_rows.append({
+            row = {
                 "id": uid, "username": username, "username_key": username.lower(),
                 "username_skeleton": identity.name_key(username),
                 "display_name_skeleton": identity.name_key(display_name) if display_name else "",
@@ -261,7 +261,8 @@ class _Generator:
                 "links": [f"https://example.org/~{username}"] if rng.random() < 0.15 else [],
                 "role": role, "created_at": _dt(BASE_TS - 4 * 365 * DAY + rng.random() * 300 * DAY),
                 "suspended_until": None, "suspension_reason": None, "email_prefs": {},
-            })
+            }
+            self.user_rows.append(row | {"email_confirmed_at": row["created_at"], "verified_detail": ""})
         self.guest_users = [i for i, r in enumerate(roles) if r == Role.guest]
         self.moderators = [self.user_ids[i] for i, r in enumerate(roles) if r in (Role.moderator, Role.admin)]
         # Writers are heavy-tailed: a few prolific accounts, a long tail of occasional ones.
@@ -281,7 +282,7 @@ class _Generator:
                 "password_hash": self.password_hash, "display_name": "Benchmark Bot", "affiliation": "",
                 "bio_source": "", "bio_html": "", "links": [], "role": Role.member,
                 "created_at": _dt(self.bench_created), "suspended_until": None, "suspension_reason": None,
-                "email_prefs": {},
+                "email_prefs": {}, "email_confirmed_at": _dt(self.bench_created), "verified_detail": "",
             })
         self.pool_ids = self.user_ids + [existing]  # voters; the last one is "bench"
         self.bench_index = len(self.pool_ids) - 1

@@ -153,7 +153,7 @@ def _load_sample(sample: dict) -> dict[str, int]:
     users = {}
     for record in sample["users"]:
         user = accounts.register(record["username"], f"{record['username']}@demo.invalid", DEMO_PASSWORD,
-                                 role=Role(record["role"]))
+                                 role=Role(record["role"]), confirmed=True)
         user.display_name = identity.clean_display_name(record.get("display_name", ""))
         user.display_name_skeleton = identity.name_key(user.display_name) if user.display_name else ""
         user.affiliation = record.get("affiliation", "")

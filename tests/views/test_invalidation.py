@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from community.extensions import cache, db
 from community.models import ContentVersion, User
 from community.models.base import utcnow
-from community.services import discussion, freshness, moderation, papers, questions
+from community.services import discussion, emails, freshness, moderation, papers, questions
 from community.services.freshness import EVERYTHING, LISTS
 from tests.factories import Factories
 from tests.security.world import STATE_CHANGING, build_url, build_world, rules_with, snapshot, written
@@ -97,6 +97,11 @@ CHANGES_PAGES: dict[str, Case] = {
                                                                "affiliation": "Somewhere Else", "bio": "", "links": ""}),
     "accounts.delete_account": Case("researcher", ALL, lambda w, m: {"password": Factories.PASSWORD,
                                                                      "posts": "keep"}),
+    # A verified researcher: the badge and "verified · domain" next to every post of the account.
+    "verification.confirm": Case("member", ALL, make=lambda w: {"token": emails.make_token(
+        emails.add_institutional(w.users["member"], "member.fresh@cs.stanford.edu"))}),
+    "verification.researcher": Case("moderator", ALL, lambda w, m: {"grant": "1", "note": "Known researcher"},
+                                    lambda w: {"username": w.users["member"].username}),
 }
 
 # Routes that write nothing a cached page shows, and why. They must bump no version.
@@ -116,6 +121,14 @@ PAGE_NEUTRAL: dict[str, str] = {
     "notifications.read_all": "notifications are personal pages, never cached",
     "notifications.settings": "e-mail preferences",
     "notifications.unsubscribe": "e-mail preferences",
+    "verification.change_account_address": "an address waiting for its link: no page shows it",
+    "verification.add_institutional": "an address waiting for its link: no page shows it",
+    "verification.resend": "mails the link again (the address waits as before)",
+    "verification.resend_address": "mails the link again (the address waits as before)",
+    "verification.remove_address": "an address that verified nothing (one that did changes users.verified_*, "
+                                   "which every page shows)",
+    "verification.domains": "a research lab's domain: it verifies addresses confirmed later; no page lists it",
+    "verification.remove_domain": "a research lab's domain: verifications it gave stay until they lapse",
 }
 
 # Routes that end what later ones need (the session, the account) go last.
@@ -123,7 +136,8 @@ LAST = ("accounts.logout", "accounts.change_password", "accounts.reset", "accoun
         "accounts.end_other_sessions", "accounts.delete_account")
 
 NEUTRAL_ROLES = {"accounts.login": "anonymous", "accounts.register": "anonymous", "accounts.reset_request": "anonymous",
-                 "accounts.reset": "anonymous", "moderation.appeal": "member"}
+                 "accounts.reset": "anonymous", "moderation.appeal": "member", "verification.domains": "admin",
+                 "verification.remove_domain": "admin"}
 NEUTRAL_FORMS = {
     "accounts.login": lambda w: {"login": w.users["other"].username, "password": Factories.PASSWORD},
     "accounts.register": lambda w: {"username": "newcomer", "email": "newcomer@example.org",
@@ -138,6 +152,9 @@ NEUTRAL_FORMS = {
     "episodes.follow": lambda w: {"on": "1"},
     "moderation.appeal": lambda w: {"text": "Please look again."},
     "notifications.settings": lambda w: {"reply": "none", "mention": "none"},
+    "verification.change_account_address": lambda w: {"new_email": "member.new@example.org"},
+    "verification.add_institutional": lambda w: {"institutional_email": "member.second@mit.edu"},
+    "verification.domains": lambda w: {"domain": "newlab.example.com", "name": "A new lab"},
 }
 
 
