@@ -130,7 +130,8 @@ def register_blueprints(app: Flask) -> None:
     from community.views import (
         accounts, discussion, episodes, feeds, guests, main, moderation, notifications, papers, questions, search,
     )
+    from community.views import admin_feeds
 
     for module in (main, accounts, episodes, discussion, feeds, papers, questions, guests, moderation, notifications,
-                   search, api):
+                   search, api, admin_feeds):
         app.register_blueprint(module.bp)
