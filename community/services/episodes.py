@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -31,6 +34,14 @@ def get_by_slug(slug: str) -> Episode | None:
     """With its appearances and people, in one query: every episode page starts here."""
     query = select(Episode).where(Episode.slug == slug).options(joinedload(Episode.appearances))
     return db.session.scalars(query).unique().first()
+
+
+@cache
+def show_listen_links() -> tuple[dict, ...]:
+    """Where the show can be followed ("Listen on" on every episode page): facts shipped in
+    the package (community/data/show.json; show.SOURCE.md says where they come from)."""
+    data = json.loads(resources.files("community").joinpath("data/show.json").read_text("utf-8"))
+    return tuple({"label": link["label"], "url": link["url"]} for link in data["listen"])
 
 
 def get_by_id(episode_id: int) -> Episode | None:
