@@ -9,6 +9,8 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import io
+import re
+import sys
 import threading
 import wave
 from collections import Counter
@@ -67,7 +69,7 @@ def _handler(state: FeedServer):
             if path == FEED_PATH:
                 return self._feed()
             if path.startswith("/audio/"):
-                return self._send(200, wav, "audio/wav")
+                return self._audio(wav)
             file = FIXTURES / path.lstrip("/")
             if path.startswith("/chapters/") and file.is_file():
                 return self._send(200, file.read_bytes(), "application/json+chapters")
@@ -90,6 +92,16 @@ def _handler(state: FeedServer):
             state.bodies[FEED_PATH] += 1
             return self._send(200, state.feed, "application/rss+xml", headers)
 
+        def _audio(self, body):
+            """Byte ranges, as audio hosts serve them: what lets the browser seek."""
+            ranged = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range") or "")
+            if not ranged:
+                return self._send(200, body, "audio/wav", {"Accept-Ranges": "bytes"})
+            start = int(ranged[1])
+            end = min(int(ranged[2]) if ranged[2] else len(body) - 1, len(body) - 1)
+            return self._send(206, body[start:end + 1], "audio/wav",
+                              {"Accept-Ranges": "bytes", "Content-Range": f"bytes {start}-{end}/{len(body)}"})
+
         def _send(self, status, body, content_type, headers=None):
             self.send_response(status)
             for key, value in (headers or {}).items():
@@ -104,10 +116,19 @@ def _handler(state: FeedServer):
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        """A browser dropping an audio download half-way (it asks for a range instead) is normal."""
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 def start(validators: str = "etag", fixture: str = "podcast-namespace.xml"):
     """(state, stop): a running server with the fixture feed loaded."""
     state = FeedServer(validators=validators)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    server = _Server(("127.0.0.1", 0), _handler(state))
     state.base = f"http://127.0.0.1:{server.server_port}"
     state.set_feed((FIXTURES / fixture).read_text())
     thread = threading.Thread(target=server.serve_forever, daemon=True)
