@@ -257,11 +257,16 @@ def deactivate(actor: User | None, source: FeedSource) -> None:
 def refresh_now(actor: User | None, source: FeedSource) -> FeedSource:
     """"Refresh now" in the console: one refresh and one admin-log row saying how it went."""
     refresh(source)
+    log_refresh(actor, source)
+    return source
+
+
+def log_refresh(actor: User | None, source: FeedSource) -> None:
+    """The admin-log row of a console refresh (also after a failed import was rolled back)."""
     admin_log.record(actor, "feed.refresh", target_type="feed", target_id=source.id,
                      summary=f"refresh {source.url}: {source.last_status}"
                              + (f" ({source.last_error})" if source.last_error else ""),
                      after={"status": source.last_status, "error": source.last_error})
-    return source
 
 
 def refresh(source: FeedSource, timeout: float = FEED_TIMEOUT) -> FeedSource:

@@ -2,7 +2,7 @@
 
 Its own blueprint beside the console's (views/admin.py): hosts and admins run it."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from community import policy
@@ -45,8 +45,16 @@ def refresh(source_id: int):
     source = feeds.get_source(source_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    feeds.refresh_now(current_user, source)
-    db.session.commit()
+    try:
+        feeds.refresh_now(current_user, source)
+        db.session.commit()
+    except Exception as error:  # noqa: BLE001 - a broken import is shown on the page, not a bare 500
+        current_app.logger.exception("importing feed %s failed", source_id)
+        db.session.rollback()  # nothing of the half-done import stays
+        source = feeds.get_source(source_id)
+        feeds.record_failure(source, f"import failed: {type(error).__name__}: {error}")
+        feeds.log_refresh(current_user, source)
+        db.session.commit()
     if source.last_error:
         flash(f"The refresh of {source.url} failed: {source.last_error}", "error")
     else:
