@@ -44,6 +44,13 @@ def show_listen_links() -> tuple[dict, ...]:
     return tuple({"label": link["label"], "url": link["url"]} for link in data["listen"])
 
 
+def get_by_number(number: int) -> Episode | None:
+    if number > 2**31 - 1:  # past any column's integer: no such episode (PostgreSQL would refuse the query)
+        return None
+    return db.session.scalar(select(Episode).where(Episode.number == number, Episode.is_published)
+                             .order_by(Episode.id).limit(1))
+
+
 def get_by_id(episode_id: int) -> Episode | None:
     query = select(Episode).where(Episode.id == episode_id).options(selectinload(Episode.appearances))
     return db.session.scalar(query)
