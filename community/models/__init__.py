@@ -1,7 +1,7 @@
 """Every model, importable from one place (Alembic reads the metadata from here)."""
 
 from community.models.accounts import Role, User, UserSession
-from community.models.admin import AdminLogEntry
+from community.models.admin import AdminLogEntry, SiteSetting
 from community.models.base import Base
 from community.models.discussion import Post, PostKind, PostStatus, Revision, ThreadVisit, Vote
 from community.models.episodes import Appearance, AppearanceRole, Episode, Follow, Person
@@ -14,5 +14,5 @@ from community.models import search  # noqa: E402,F401  (search indexes and FTS 
 __all__ = [
     "FLAG_REASON_LABELS", "AdminLogEntry", "Appearance", "AppearanceRole", "Base", "ContentVersion", "Flag", "FlagReason", "Follow", "Episode", "ModerationAction", "Notification", "NotificationKind",
     "Paper", "Person", "Post", "PostKind", "PostStatus", "RateCounter",
-    "Revision", "Role", "ThreadVisit", "User", "UserSession", "Vote",
+    "Revision", "Role", "SiteSetting", "ThreadVisit", "User", "UserSession", "Vote",
 ]

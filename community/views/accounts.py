@@ -15,7 +15,9 @@ from community.forms.accounts import (
     ResetForm,
     ResetRequestForm,
 )
-from community.services import DomainError, NotFound, PermissionDenied, accounts, login_budgets, mail, privacy, sessions
+from community.services import (
+    DomainError, NotFound, PermissionDenied, accounts, login_budgets, mail, privacy, sessions, site_settings,
+)
 from community.views.helpers import form_error, is_safe_next
 
 bp = Blueprint("accounts", __name__)
@@ -29,7 +31,7 @@ def _login(user, remember: bool = False) -> None:
 
 
 @bp.route("/auth/register", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["REGISTER_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(lambda: site_settings.value("REGISTER_RATE_LIMIT"), methods=["POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))

@@ -2,6 +2,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
+from community import policy
 from community.extensions import db
 from community.forms import ActionForm
 from community.markup import timestamp_seconds
@@ -24,7 +25,7 @@ def index():
 @bp.get("/episodes/<slug>")
 @cached_for_anonymous(lambda slug: (freshness.episode_key(slug),))
 def show(slug: str):
-    episode = episodes.get_by_slug(slug)
+    episode = episodes.get_by_slug(slug, include_unpublished=policy.runs_the_show(current_user))
     if episode is None:
         abort(404)
     return render_episode(episode)
