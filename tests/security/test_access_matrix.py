@@ -48,6 +48,10 @@ FAMILIES = {
     "account upkeep":      _family(anonymous=LOGIN, suspended=OK_WRITE, moderator=OK_WRITE, others=OK_WRITE),
     # One's own data, downloaded (200, a ZIP): a suspended user may take it away too.
     "own download":        _family(anonymous=LOGIN, suspended=200, moderator=200, others=200),
+    # The operator console: the show's team (hosts, not in ROLES: tests/views/test_admin.py
+    # walks every console route as a host too) and admins; users, settings, log: admins.
+    "show team":           _family(anonymous=LOGIN, suspended=403, moderator=403, others=403, admin=200),
+    "admins only":         _family(anonymous=LOGIN, suspended=403, moderator=403, others=403, admin=200),
 }
 
 # Every GET endpoint of url_map, classified.
@@ -72,6 +76,10 @@ ROUTE_FAMILY = {
     "api.list_episodes": "public", "api.get_episode": "public", "api.episode_thread": "public",
     "api.episode_papers": "public", "api.episode_questions": "public", "api.all_papers": "public",
     "api.all_questions": "public", "api.suggestions": "public", "api.search": "public",
+    "admin.dashboard": "show team", "admin.episodes": "show team", "admin.new_episode": "show team",
+    "admin.edit_episode": "show team", "admin.people": "show team", "admin.new_person": "show team",
+    "admin.edit_person": "show team", "admin.users": "admins only", "admin.user": "admins only",
+    "admin.settings": "admins only", "admin.log": "admins only",
 }
 
 # Key POST routes: (endpoint, family, form, extra request options). The target of a write is

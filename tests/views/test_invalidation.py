@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from community.extensions import cache, db
 from community.models import ContentVersion, User
 from community.models.base import utcnow
-from community.services import discussion, freshness, moderation, questions
+from community.services import accounts, discussion, episodes, freshness, moderation, people, questions
 from community.services.freshness import EVERYTHING, LISTS
 from tests.factories import Factories
 from tests.security.world import STATE_CHANGING, build_url, build_world, rules_with, snapshot, written
@@ -59,6 +59,32 @@ def _flagged_by_member(w):
     return {"post_id": post.id}
 
 
+def _console_episode(published: bool) -> int:
+    episode = episodes.save(None, None, title=f"A console episode ({'published' if published else 'draft'})")
+    episodes.set_published(None, episode, published)
+    return episode.id
+
+
+def _fresh_account(w):
+    """An account of its own: suspending the world's member would stop later requests."""
+    return {"user_id": accounts.register(f"console{len(w.users)}x{utcnow().microsecond}",
+                                         f"console{utcnow().microsecond}@example.org", Factories.PASSWORD).id}
+
+
+def _person_without_account(w):
+    return {"person_id": people.save(None, None, name=f"Linked Later {utcnow().microsecond}").id}
+
+
+def _person_with_account(w):
+    person = people.save(None, None, name=f"Unlinked Later {utcnow().microsecond}")
+    people.link_user(None, person, w.users["researcher"])
+    return {"person_id": person.id}
+
+
+def _duplicate_person(w):
+    return {"other": people.save(None, None, name=f"Kelvin Duplicate {utcnow().microsecond}").id}
+
+
 CHANGES_PAGES: dict[str, Case] = {
     "discussion.comment": Case("member", EPISODE, lambda w, m: {"body": "A new comment on the episode."}),
     "discussion.reply": Case("member", EPISODE, lambda w, m: {"body": "A reply to the comment."}),
@@ -92,6 +118,18 @@ CHANGES_PAGES: dict[str, Case] = {
                                                                "affiliation": "Somewhere Else", "bio": "", "links": ""}),
     "accounts.delete_account": Case("researcher", ALL, lambda w, m: {"password": Factories.PASSWORD,
                                                                      "posts": "keep"}),
+    # The console: episodes and people show on every page (freshness.SHOWN).
+    "admin.new_episode": Case("admin", ALL, lambda w, m: {"title": "A new episode", "number": "90"}),
+    "admin.edit_episode": Case("admin", ALL, lambda w, m: {"title": "Kelvin Guu on retrieval, again", "number": "1"}),
+    "admin.publish_episode": Case("admin", ALL, make=lambda w: {"episode_id": _console_episode(False)}),
+    "admin.unpublish_episode": Case("admin", ALL, make=lambda w: {"episode_id": _console_episode(True)}),
+    "admin.set_episode_people": Case("admin", EPISODE, lambda w, m: {"guests": "Kelvin Guu\nSarah Hong"}),
+    "admin.new_person": Case("admin", ALL, lambda w, m: {"name": "Chelsea Finn", "affiliation": "Stanford"}),
+    "admin.edit_person": Case("admin", ALL, lambda w, m: {"name": "Kelvin Guu", "affiliation": "Elsewhere"}),
+    "admin.link_person": Case("admin", ALL, lambda w, m: {"username": "other_user"}, _person_without_account),
+    "admin.unlink_person": Case("admin", ALL, make=_person_with_account),
+    "admin.merge_person": Case("admin", ALL, lambda w, m: {"other": str(m["other"])}, _duplicate_person),
+    "admin.set_role": Case("admin", ALL, lambda w, m: {"role": "researcher"}, _fresh_account),
 }
 
 # Routes that write nothing a cached page shows, and why. They must bump no version.
@@ -111,6 +149,8 @@ PAGE_NEUTRAL: dict[str, str] = {
     "notifications.read_all": "notifications are personal pages, never cached",
     "notifications.settings": "e-mail preferences",
     "notifications.unsubscribe": "e-mail preferences",
+    "admin.suspension": "suspended_until and the moderation log; no cached page shows either",
+    "admin.change_setting": "policy read by writes (limits, weights, thresholds); no page shows it",
 }
 
 # Routes that end what later ones need (the session, the account) go last.
@@ -118,7 +158,8 @@ LAST = ("accounts.logout", "accounts.change_password", "accounts.reset", "accoun
         "accounts.end_other_sessions", "accounts.delete_account")
 
 NEUTRAL_ROLES = {"accounts.login": "anonymous", "accounts.register": "anonymous", "accounts.reset_request": "anonymous",
-                 "accounts.reset": "anonymous", "moderation.appeal": "member"}
+                 "accounts.reset": "anonymous", "moderation.appeal": "member", "admin.suspension": "admin",
+                 "admin.change_setting": "admin"}
 NEUTRAL_FORMS = {
     "accounts.login": lambda w: {"login": w.users["other"].username, "password": Factories.PASSWORD},
     "accounts.register": lambda w: {"username": "newcomer", "email": "newcomer@example.org",
@@ -133,6 +174,8 @@ NEUTRAL_FORMS = {
     "episodes.follow": lambda w: {"on": "1"},
     "moderation.appeal": lambda w: {"text": "Please look again."},
     "notifications.settings": lambda w: {"reply": "none", "mention": "none"},
+    "admin.suspension": lambda w: {"action": "suspend", "reason": "Spam", "days": "3"},
+    "admin.change_setting": lambda w: {"FLAG_THRESHOLD-value": "4"},
 }
 
 
@@ -142,7 +185,7 @@ def _hidden_own_post(w):
     return {"post_id": post.id}
 
 
-NEUTRAL_MAKE = {"moderation.appeal": _hidden_own_post}
+NEUTRAL_MAKE = {"moderation.appeal": _hidden_own_post, "admin.suspension": _fresh_account}
 
 
 @pytest.fixture
