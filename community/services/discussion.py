@@ -97,7 +97,7 @@ def check_new_account_links(actor: User, body_html: str, now: datetime | None = 
         f"may include at most {cap} link{'' if cap == 1 else 's'} per post")
     raise DomainError(
         f"New accounts {allowed} until {_when(grown_up, now)} "
-        f"(a rule against spam for an account's first {config['NEW_ACCOUNT_HOURS']} hours); "
+        f"(a rule against spam for an account's first {site_settings.value('NEW_ACCOUNT_HOURS')} hours); "
         f"this one has {found}. Remove some links, or post it then.")
 
 

@@ -102,7 +102,7 @@ def set_people(episode: Episode, guests: list[Person], hosts: list[Person], coho
     episode.appearances = keep
     refresh_search_text(episode)
     new_guests = [p for p in guests if (p.id, AppearanceRole.guest) not in before]
-    if new_guests:
+    if new_guests and episode.is_published is not False:  # an unpublished one tells them when published
         db.session.flush()
         _tell_followers(episode, new_guests)
 
@@ -304,6 +304,8 @@ def set_published(actor: User | None, episode: Episode, published: bool) -> bool
         return False
     episode.is_published = published
     db.session.flush()
+    if published and episode.guests:
+        _tell_followers(episode, episode.guests)  # once per episode: notify() keys on the episode
     admin_log.record(actor, "episode.publish" if published else "episode.unpublish", target_type="episode",
                      target_id=episode.id, summary=f"{'Published' if published else 'Unpublished'} {episode.label} "
                      f"{episode.title}".replace("  ", " "), before={"is_published": not published},

@@ -322,3 +322,20 @@ def test_suspension_lift_and_ban(app, console, login):
     admin.post(f"/admin/users/{target.id}/suspension", data={"action": "unsuspend", "reason": "Appeal accepted"})
     db.session.refresh(target)
     assert not target.is_suspended()
+
+
+def test_followers_hear_of_an_unpublished_episode_only_when_it_is_published(app, console, login, factories):
+    from community.models import Follow
+
+    fan = factories.user("fan")
+    db.session.add(Follow(user_id=fan.id, person_id=console.other_person.id))
+    db.session.commit()
+    host = login(console.users["host"])
+    host.post(f"/admin/episodes/{console.episode.id}/unpublish")
+    host.post(f"/admin/episodes/{console.episode.id}/people", data={"guests": "Grace Other"})
+    heard = select(func.count(Notification.id)).where(Notification.user_id == fan.id)
+    assert db.session.scalar(heard) == 0
+    host.post(f"/admin/episodes/{console.episode.id}/publish")
+    host.post(f"/admin/episodes/{console.episode.id}/unpublish")
+    host.post(f"/admin/episodes/{console.episode.id}/publish")
+    assert db.session.scalar(heard) == 1
