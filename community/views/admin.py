@@ -314,7 +314,9 @@ def _settings_page(failed: SettingForm | None = None, failed_name: str | None = 
     rows = []
     for setting, value, changed in site_settings.current():
         form = failed if setting.name == failed_name else SettingForm(formdata=None, prefix=setting.name, value=value)
-        rows.append((setting, value, changed, form))
+        form.value.label.text = setting.label  # each field says which setting it is
+        form.value.description = setting.help + (" (Changed from the default.)" if changed else "")
+        rows.append((setting, form))
     return render_template("admin/settings.html", rows=rows), status
 
 
