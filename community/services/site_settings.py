@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from flask import current_app
 from limits import parse_many
 from sqlalchemy import event, select
+from sqlalchemy.exc import OperationalError
 
 from community.extensions import db
 from community.models import SiteSetting, User
@@ -65,7 +66,14 @@ def _stored() -> dict[str, object]:
     session = db.session()
     stored = session.info.get(_KEY)
     if stored is None:
-        stored = session.info[_KEY] = dict(db.session.execute(select(SiteSetting.name, SiteSetting.value)).all())
+        try:
+            stored = dict(db.session.execute(select(SiteSetting.name, SiteSetting.value)).all())
+        except OperationalError:
+            # The database is down: the rate limiters still ask (even on a GET page that
+            # needs no data); the configured defaults answer, and nothing is kept.
+            db.session.rollback()
+            return {}
+        session.info[_KEY] = stored
     return stored
 
 
