@@ -138,3 +138,18 @@ def test_commands_set_guests_publish_link_and_merge(app, factories):
         result = runner.invoke(args=args)
         assert result.exit_code != 0 and message in result.output, (args, result.output)
         assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_flag_weights_and_threshold_come_from_the_site_settings(factories):
+    from community.services import moderation, site_settings
+
+    member = factories.user("plain")
+    assert moderation.flag_weight(member) == 1.0
+    site_settings.change(None, "FLAG_WEIGHT_MEMBER", "2.5")
+    site_settings.change(None, "FLAG_THRESHOLD", "7")
+    db.session.commit()
+    assert moderation.flag_weight(member) == 2.5
+    assert moderation.flag_weight(factories.user("boss", role=Role.admin)) == 7.0
+    assert site_settings.change(None, "FLAG_THRESHOLD", "7") is False  # the value already: nothing logged
+    with pytest.raises(PermissionDenied):
+        site_settings.change(factories.user("h", role=Role.host), "FLAG_THRESHOLD", "2")
