@@ -90,6 +90,15 @@ def save(actor: User | None, person: Person | None, *, name: str, affiliation: s
     return person
 
 
+def merge_by_number(actor: User | None, keep: Person, other_id: int) -> Person:
+    """The console's merge form names the other record by its number: a wrong number is a
+    mistake in the form (422, said beside it), not a missing page."""
+    other = db.session.get(Person, other_id)
+    if other is None:
+        raise DomainError(f"There is no person with the number {other_id}.")
+    return merge(actor, keep, other)
+
+
 def merge(actor: User | None, keep: Person, other: Person) -> Person:
     """`other` is the same human as `keep`: its appearances, followers and account move to
     `keep`, then it goes. Refused, with nothing changed, when both are linked to different

@@ -208,7 +208,7 @@ def merge_person(person_id: int):
     form = MergeForm()
     if form.validate_on_submit():
         try:
-            people.merge(current_user, person, people.get(form.other.data))
+            people.merge_by_number(current_user, person, form.other.data)
         except DomainError as error:
             return _person_page(person, merge_form=form, status=form_error(form.other, error))
         db.session.commit()

@@ -339,3 +339,17 @@ def test_followers_hear_of_an_unpublished_episode_only_when_it_is_published(app,
     host.post(f"/admin/episodes/{console.episode.id}/unpublish")
     host.post(f"/admin/episodes/{console.episode.id}/publish")
     assert db.session.scalar(heard) == 1
+
+
+def test_merge_in_the_console_refuses_a_wrong_number_or_a_clash_beside_the_field(app, console, login, factories):
+    host = login(console.users["host"])
+    before = snapshot()
+    wrong = host.post(f"/admin/people/{console.person.id}/merge", data={"other": "999999"})
+    assert wrong.status_code == 422 and "no person with the number 999999" in text_of(wrong)
+    console.person.user_id = factories.user("one").id
+    console.other_person.user_id = factories.user("two").id
+    db.session.commit()
+    before = snapshot()
+    clash = host.post(f"/admin/people/{console.person.id}/merge", data={"other": str(console.other_person.id)})
+    assert clash.status_code == 422 and "different accounts" in text_of(clash)
+    assert not written(before, snapshot())
