@@ -132,9 +132,9 @@ def register_blueprints(app: Flask) -> None:
     from community import api
     from community.views import (
         accounts, admin, crawlers, discussion, episodes, feeds, guests, main, moderation, notifications, papers,
-        questions, search,
+        questions, search, transcripts, verification,
     )
 
     for module in (main, accounts, episodes, discussion, feeds, papers, questions, guests, moderation, notifications,
-                   search, crawlers, api, admin):
+                   search, transcripts, crawlers, api, verification, admin):
         app.register_blueprint(module.bp)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort
+from flask import abort, jsonify, request
 from flask_login import current_user, login_required
 
 from community.models import Role
+from community.services import PermissionDenied, emails
 
 
 def role_required(*roles: Role):
@@ -36,3 +37,29 @@ show_required = role_required(*SHOW_TEAM)
 def runs_the_show(user) -> bool:
     """Hosts and admins: they also see unpublished episodes (with a banner saying so)."""
     return user is not None and user.is_authenticated and user.role in SHOW_TEAM
+
+
+# What an account whose address is not confirmed yet may still send: its own set-up (logging
+# in and out, confirming, its profile, password, addresses, sessions, export, deletion, all
+# under /auth/ and /settings/), its notification settings, and the preview (which writes
+# nothing). Every other state-changing request is refused, including routes added later.
+SETUP_PREFIXES = ("/auth/", "/settings/")
+SETUP_ENDPOINTS = frozenset({"notifications.settings", "notifications.unsubscribe", "notifications.read_all",
+                             "discussion.preview"})
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def refuse_unconfirmed_writes():
+    """Before every request (views.verification registers it): an unconfirmed account's write
+    meets services.emails.ensure_confirmed's refusal, a 403 that says what waits; nothing runs."""
+    if request.method not in STATE_CHANGING or request.path.startswith(SETUP_PREFIXES):
+        return None
+    if request.endpoint in SETUP_ENDPOINTS or not current_user.is_authenticated:
+        return None
+    try:
+        emails.ensure_confirmed(current_user)
+    except PermissionDenied as refusal:
+        if request.accept_mimetypes.best == "application/json":  # a script's fetch (a vote) says it in place
+            return jsonify({"error": str(refusal)}), 403
+        raise  # the DomainError handler's page: the reason, under the banner's "Send it again"
+    return None

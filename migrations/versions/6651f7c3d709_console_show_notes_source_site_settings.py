@@ -1,7 +1,7 @@
 """console: show notes source, site settings
 
 Revision ID: 6651f7c3d709
-Revises: b5fdd32f19bc
+Revises: 1efbed5f85c0
 Create Date: 2026-11-30 20:41:33.481833
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '6651f7c3d709'
-down_revision = 'b5fdd32f19bc'
+down_revision = '1efbed5f85c0'
 branch_labels = None
 depends_on = None
 

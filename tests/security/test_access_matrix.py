@@ -36,6 +36,7 @@ FAMILIES = {
     "public":              _family(anonymous=200, suspended=200, moderator=200, others=200),
     "login required":      _family(anonymous=LOGIN, suspended=200, moderator=200, others=200),
     "moderators only":     _family(anonymous=LOGIN, suspended=403, moderator=200, others=403),
+    "admins only":         _family(anonymous=LOGIN, suspended=403, moderator=403, others=403, admin=200),
     "logged-out only":     _family(anonymous=200, suspended=302, moderator=302, others=302),  # login/register forms
     "own notification":    _family(anonymous=LOGIN, suspended=302, moderator=302, others=302),  # marks read, redirects
     "author or moderator": _family(anonymous=LOGIN, suspended=403, moderator=200, others=403),  # someone else's post
@@ -51,16 +52,16 @@ FAMILIES = {
     # One's own data, downloaded (200, a ZIP): a suspended user may take it away too.
     "own download":        _family(anonymous=LOGIN, suspended=200, moderator=200, others=200),
     # The operator console: the show's team (hosts, not in ROLES: tests/views/test_admin.py
-    # walks every console route as a host too) and admins; users, settings, log: admins.
+    # walks every console route as a host too) and admins; users, settings, log: "admins only".
     "show team":           _family(anonymous=LOGIN, suspended=403, moderator=403, others=403, admin=200),
-    "admins only":         _family(anonymous=LOGIN, suspended=403, moderator=403, others=403, admin=200),
 }
 
 # Every GET endpoint of url_map, classified.
 ROUTE_FAMILY = {
     "main.home": "public", "main.healthz": "public", "prometheus_metrics": "operators' network",
     "crawlers.robots": "public", "crawlers.sitemap_index": "public", "crawlers.sitemap_page": "public",
-    "api.openapi": "public", "main.favicon": "permanent redirect", "static": "public",
+    "api.openapi": "public",
+    "transcripts.show": "public", "transcripts.webvtt": "public", "transcripts.podcast_json": "public", "main.favicon": "permanent redirect", "static": "public",
     "accounts.login": "logged-out only", "accounts.register": "logged-out only",
     "accounts.reset_request": "public", "accounts.reset": "public", "accounts.profile": "public",
     "accounts.edit_profile": "login required", "accounts.change_password": "login required",
@@ -84,6 +85,7 @@ ROUTE_FAMILY = {
     "admin.edit_episode": "show team", "admin.people": "show team", "admin.new_person": "show team",
     "admin.edit_person": "show team", "admin.users": "admins only", "admin.user": "admins only",
     "admin.settings": "admins only", "admin.log": "admins only",
+    "verification.settings": "login required", "verification.confirm": "public", "verification.domains": "admins only",
 }
 
 # Key POST routes: (endpoint, family, form, extra request options). The target of a write is

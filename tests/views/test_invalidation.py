@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from community.extensions import cache, db
 from community.models import ContentVersion, User
 from community.models.base import utcnow
-from community.services import accounts, discussion, episodes, freshness, moderation, people, questions
+from community.services import accounts, discussion, emails, episodes, freshness, moderation, papers, people, questions
 from community.services.freshness import EVERYTHING, LISTS
 from tests.factories import Factories
 from tests.security.world import STATE_CHANGING, build_url, build_world, rules_with, snapshot, written
@@ -94,6 +94,11 @@ CHANGES_PAGES: dict[str, Case] = {
     "discussion.vote": Case("member", EPISODE, lambda w, m: {"up": "1"}),
     "papers.submit": Case("member", EPISODE, lambda w, m: {"link": "1706.03762", "title": "Attention Is All You Need",
                                                             "moment": "3:00", "note": ""}),
+    # A link said to be a paper: its entry on the episode, and the papers' lists.
+    "papers.set_kind": Case("member", EPISODE, lambda w, m: {"is_paper": "1"},
+                            lambda w: {"post_id": papers.submit(w.users["member"], w.episode,
+                                                                link="https://example.org/an-essay",
+                                                                title="An essay").post.id}),
     "questions.ask": Case("member", EPISODE, lambda w, m: {"body": "What would you do differently now?"}),
     "questions.answer": Case("guest", EPISODE, lambda w, m: {"body": "Here is my answer."}, _question),
     "questions.on_air": Case("moderator", EPISODE, lambda w, m: {"episode": str(w.other_episode.id), "moment": "1:00"},
@@ -130,6 +135,11 @@ CHANGES_PAGES: dict[str, Case] = {
     "admin.unlink_person": Case("admin", ALL, make=_person_with_account),
     "admin.merge_person": Case("admin", ALL, lambda w, m: {"other": str(m["other"])}, _duplicate_person),
     "admin.set_role": Case("admin", ALL, lambda w, m: {"role": "researcher"}, _fresh_account),
+    # A verified researcher: the badge and "verified · domain" next to every post of the account.
+    "verification.confirm": Case("member", ALL, make=lambda w: {"token": emails.make_token(
+        emails.add_institutional(w.users["member"], "member.fresh@cs.stanford.edu"))}),
+    "verification.researcher": Case("moderator", ALL, lambda w, m: {"grant": "1", "note": "Known researcher"},
+                                    lambda w: {"username": w.users["member"].username}),
 }
 
 # Routes that write nothing a cached page shows, and why. They must bump no version.
@@ -151,6 +161,14 @@ PAGE_NEUTRAL: dict[str, str] = {
     "notifications.unsubscribe": "e-mail preferences",
     "admin.suspension": "suspended_until and the moderation log; no cached page shows either",
     "admin.change_setting": "policy read by writes (limits, weights, thresholds); no page shows it",
+    "verification.change_account_address": "an address waiting for its link: no page shows it",
+    "verification.add_institutional": "an address waiting for its link: no page shows it",
+    "verification.resend": "mails the link again (the address waits as before)",
+    "verification.resend_address": "mails the link again (the address waits as before)",
+    "verification.remove_address": "an address that verified nothing (one that did changes users.verified_*, "
+                                   "which every page shows)",
+    "verification.domains": "a research lab's domain: it verifies addresses confirmed later; no page lists it",
+    "verification.remove_domain": "a research lab's domain: verifications it gave stay until they lapse",
 }
 
 # Routes that end what later ones need (the session, the account) go last.
@@ -160,6 +178,8 @@ LAST = ("accounts.logout", "accounts.change_password", "accounts.reset", "accoun
 NEUTRAL_ROLES = {"accounts.login": "anonymous", "accounts.register": "anonymous", "accounts.reset_request": "anonymous",
                  "accounts.reset": "anonymous", "moderation.appeal": "member", "admin.suspension": "admin",
                  "admin.change_setting": "admin"}
+                 "accounts.reset": "anonymous", "moderation.appeal": "member", "verification.domains": "admin",
+                 "verification.remove_domain": "admin"}
 NEUTRAL_FORMS = {
     "accounts.login": lambda w: {"login": w.users["other"].username, "password": Factories.PASSWORD},
     "accounts.register": lambda w: {"username": "newcomer", "email": "newcomer@example.org",
@@ -176,6 +196,9 @@ NEUTRAL_FORMS = {
     "notifications.settings": lambda w: {"reply": "none", "mention": "none"},
     "admin.suspension": lambda w: {"action": "suspend", "reason": "Spam", "days": "3"},
     "admin.change_setting": lambda w: {"FLAG_THRESHOLD-value": "4"},
+    "verification.change_account_address": lambda w: {"new_email": "member.new@example.org"},
+    "verification.add_institutional": lambda w: {"institutional_email": "member.second@mit.edu"},
+    "verification.domains": lambda w: {"domain": "newlab.example.com", "name": "A new lab"},
 }
 
 
