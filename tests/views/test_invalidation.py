@@ -176,10 +176,8 @@ LAST = ("accounts.logout", "accounts.change_password", "accounts.reset", "accoun
         "accounts.end_other_sessions", "accounts.delete_account")
 
 NEUTRAL_ROLES = {"accounts.login": "anonymous", "accounts.register": "anonymous", "accounts.reset_request": "anonymous",
-                 "accounts.reset": "anonymous", "moderation.appeal": "member", "admin.suspension": "admin",
-                 "admin.change_setting": "admin"}
                  "accounts.reset": "anonymous", "moderation.appeal": "member", "verification.domains": "admin",
-                 "verification.remove_domain": "admin"}
+                 "verification.remove_domain": "admin", "admin.suspension": "admin", "admin.change_setting": "admin"}
 NEUTRAL_FORMS = {
     "accounts.login": lambda w: {"login": w.users["other"].username, "password": Factories.PASSWORD},
     "accounts.register": lambda w: {"username": "newcomer", "email": "newcomer@example.org",
