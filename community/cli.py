@@ -10,10 +10,11 @@ from flask.cli import AppGroup
 
 from community import config, feed_parser
 from community.extensions import db
-from community.models import FeedSource, Role
+from community.models import FeedSource, Person, Role
 from community.seed import bench as bench_seed, demo as demo_seed
 from community.services import (
-    DomainError, accounts, backup, discussion, episodes, feeds, notifications, papers, search, sessions, transcripts,
+    DomainError, accounts, backup, discussion, episodes, feeds, notifications, papers, people, search, sessions,
+    transcripts,
 )
 
 users_cli = AppGroup("users", help="Create users and change their roles.")
@@ -48,6 +49,114 @@ def set_role(username: str, role: str) -> None:
     accounts.set_role(None, user, Role(role))
     db.session.commit()
     click.echo(f"{user.username} is now {role}")
+
+
+def _actor(username: str | None):
+    """--as USERNAME: whose name the admin log shows (left out: the command line)."""
+    if username is None:
+        return None
+    user = accounts.find_by_username(username)
+    if user is None:
+        raise click.ClickException(f"no user named {username}")
+    return user
+
+
+def _console(operation) -> None:
+    """Run one console operation and commit, or say in one line why it was refused."""
+    try:
+        message = operation()
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(message)
+
+
+AS_OPTION = click.option("--as", "as_user", metavar="USERNAME", help="Log the change as this account.")
+episodes_cli = AppGroup("episodes", help="Episodes, as the console changes them (each change is in the admin log).")
+
+
+def _episode(slug: str):
+    episode = episodes.get_by_slug(slug, include_unpublished=True)
+    if episode is None:
+        raise click.ClickException(f"no episode with the slug {slug}")
+    return episode
+
+
+@episodes_cli.command("set-guests")
+@click.argument("slug")
+@click.option("--guest", "guests", multiple=True, metavar="NAME", help="In order; repeat for each guest.")
+@click.option("--host", "hosts", multiple=True, metavar="NAME")
+@click.option("--cohost", "cohosts", multiple=True, metavar="NAME")
+@AS_OPTION
+def set_guests(slug: str, guests: tuple[str], hosts: tuple[str], cohosts: tuple[str], as_user: str | None) -> None:
+    """Set who was on an episode (people not known yet are added)."""
+    episode, actor = _episode(slug), _actor(as_user)
+    _console(lambda: (f"{slug}: guests {', '.join(guests) or 'none'}; hosts {', '.join(hosts) or 'none'}"
+                      + (f"; co-hosts {', '.join(cohosts)}" if cohosts else "")
+                      + ("" if episodes.set_appearances(actor, episode, list(guests), list(hosts), list(cohosts),
+                                                        create_missing=True) else " (unchanged)")))
+
+
+@episodes_cli.command("publish")
+@click.argument("slug")
+@AS_OPTION
+def publish(slug: str, as_user: str | None) -> None:
+    episode, actor = _episode(slug), _actor(as_user)
+    _console(lambda: f"{slug} published" if episodes.set_published(actor, episode, True) else f"{slug} was published")
+
+
+@episodes_cli.command("unpublish")
+@click.argument("slug")
+@AS_OPTION
+def unpublish(slug: str, as_user: str | None) -> None:
+    episode, actor = _episode(slug), _actor(as_user)
+    _console(lambda: f"{slug} unpublished" if episodes.set_published(actor, episode, False)
+             else f"{slug} was unpublished")
+
+
+people_cli = AppGroup("people", help="People on the show (each change is in the admin log).")
+
+
+def _person(reference: str):
+    """A person by number, or by name."""
+    if reference.isdigit():
+        found = db.session.get(Person, int(reference))
+    else:
+        found = next(iter(episodes.find_people([reference], create_missing=False)), None) if reference.strip() else None
+    if found is None:
+        raise click.ClickException(f"no person {reference}")
+    return found
+
+
+@people_cli.command("link-user")
+@click.argument("person")
+@click.argument("username")
+@AS_OPTION
+def link_user(person: str, username: str, as_user: str | None) -> None:
+    """Link PERSON (number or name) to the account USERNAME."""
+    actor = _actor(as_user)
+    user = accounts.find_by_username(username)
+    if user is None:
+        raise click.ClickException(f"no user named {username}")
+    try:
+        found = _person(person)
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    _console(lambda: f"{found.name} is linked to {user.username}" if people.link_user(actor, found, user)
+             else f"{found.name} was already linked to {user.username}")
+
+
+@people_cli.command("merge")
+@click.argument("keep_id", type=int)
+@click.argument("other_id", type=int)
+@AS_OPTION
+def merge_people(keep_id: int, other_id: int, as_user: str | None) -> None:
+    """Merge person OTHER_ID into KEEP_ID (the same human): episodes, followers and account move."""
+    actor = _actor(as_user)
+    keep, other = _person(str(keep_id)), _person(str(other_id))
+    name = other.name
+    _console(lambda: f"merged {name} ({other_id}) into {people.merge(actor, keep, other).name} ({keep_id})")
 
 
 @click.command("import-feed")
@@ -260,6 +369,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(bench_data_command)
     app.cli.add_command(markup_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(episodes_cli)
+    app.cli.add_command(people_cli)
     app.cli.add_command(import_feed)
     app.cli.add_command(feeds_cli)
     app.cli.add_command(demo)

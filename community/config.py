@@ -106,6 +106,9 @@ DEFAULTS = {
     "NEW_ACCOUNT_MAX_LINKS": 2,  # links per post from members younger than NEW_ACCOUNT_HOURS (spam)
     "ENDORSEMENT_CAP": 10,
     "FLAG_THRESHOLD": 3.0,
+    "FLAG_WEIGHT_TRUSTED": 1.5,  # a flag by a researcher, guest or host
+    "FLAG_WEIGHT_MEMBER": 1.0,
+    "FLAG_WEIGHT_NEW_MEMBER": 0.5,  # a member younger than FLAG_NEW_MEMBER_DAYS
     "FLAG_MIN_ACCOUNT_AGE_HOURS": 24,
     "FLAG_NEW_MEMBER_DAYS": 7,
     "FLAG_RATE_LIMIT": "20 per hour",

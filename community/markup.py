@@ -286,6 +286,11 @@ def render_feed_html(fragment: str) -> str:
     return link_timestamps(sanitize(fragment or "", link_rel=FEED_LINK_REL))
 
 
+def render_show_notes(source: str) -> str:
+    """Show notes written in the console: Markdown like any user text, then moments link."""
+    return link_timestamps(render(source))
+
+
 TIMESTAMP = re.compile(r"(?<![\d:.])(?:(\d{1,2}):)?([0-5]?\d):([0-5]\d)(?![\d:])")
 # "<[^<>]*>", not "<[^>]*>": the same on sanitised HTML (nh3 escapes "<" and ">" in text and
 # attributes), but a run of "<" with no ">" costs one pass, not one pass per "<".

@@ -30,7 +30,13 @@ def role_required(*roles: Role):
 moderator_required = role_required(Role.moderator, Role.admin)
 admin_required = role_required(Role.admin)
 # The podcast's own team: episodes, people, appearances and invitations in the console.
-show_required = role_required(Role.host, Role.admin)
+SHOW_TEAM = (Role.host, Role.admin)
+show_required = role_required(*SHOW_TEAM)
+
+
+def runs_the_show(user) -> bool:
+    """Hosts and admins: they also see unpublished episodes (with a banner saying so)."""
+    return user is not None and user.is_authenticated and user.role in SHOW_TEAM
 
 
 # What an account whose address is not confirmed yet may still send: its own set-up (logging

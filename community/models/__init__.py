@@ -1,7 +1,7 @@
 """Every model, importable from one place (Alembic reads the metadata from here)."""
 
 from community.models.accounts import Role, User, UserSession
-from community.models.admin import AdminLogEntry
+from community.models.admin import AdminLogEntry, SiteSetting
 from community.models.base import Base
 from community.models.discussion import Post, PostKind, PostStatus, Revision, ThreadVisit, Vote
 from community.models.episodes import Appearance, AppearanceRole, Episode, Follow, Person
@@ -19,6 +19,6 @@ from community.models import search  # noqa: E402,F401  (search indexes and FTS 
 __all__ = [
     "FLAG_REASON_LABELS", "AdminLogEntry", "Appearance", "AppearanceRole", "Base", "ContentVersion", "Flag", "FlagReason", "Follow", "Episode", "FeedSource", "MetadataStatus", "ModerationAction", "Notification", "NotificationKind",
     "Paper", "Person", "Post", "PostKind", "PostStatus", "RateCounter",
-    "Revision", "Role", "ThreadVisit", "TranscriptRevision", "TranscriptSegment", "User", "UserSession", "Vote",
-    "AddressPurpose", "EmailAddress", "ResearchDomain", "Verification", "VerificationKind",
+    "Revision", "Role", "SiteSetting", "ThreadVisit", "TranscriptRevision", "TranscriptSegment", "User", "UserSession",
+    "Vote", "AddressPurpose", "EmailAddress", "ResearchDomain", "Verification", "VerificationKind",
 ]

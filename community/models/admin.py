@@ -28,3 +28,14 @@ class AdminLogEntry(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     actor: Mapped[User | None] = relationship(lazy="joined")
+
+
+class SiteSetting(Base):
+    """A policy value an admin changed in the console (services.site_settings declares the
+    names, types and bounds); a name without a row has its default from app.config."""
+
+    __tablename__ = "site_settings"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[object] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

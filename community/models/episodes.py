@@ -22,6 +22,8 @@ class Episode(Base):
     published_at: Mapped[datetime | None] = mapped_column(index=True)
     summary: Mapped[str] = mapped_column(Text, default="")
     show_notes_html: Mapped[str] = mapped_column(Text, default="")
+    # Markdown written in the console (None: the notes came from the feed, as HTML).
+    show_notes_source: Mapped[str | None] = mapped_column(Text)
     audio_url: Mapped[str | None] = mapped_column(String(2000))
     duration_seconds: Mapped[int | None]
     feed_guid: Mapped[str | None] = mapped_column(String(1000))

@@ -11,14 +11,14 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 
 from community import identity, markup
 from community.extensions import db
 from community.models import EmailAddress, Role, User, UserSession
 from community.models.accounts import hash_token
 from community.models.base import utcnow
-from community.services import DomainError, PermissionDenied
+from community.services import DomainError, PermissionDenied, admin_log
 from community.services.sessions import end_all_sessions, start_session
 
 # OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
@@ -245,9 +245,31 @@ def reset_password(token: str, new: str) -> User:
     return user
 
 
-def set_role(actor: User | None, user: User, role: Role) -> None:
-    """actor None means the command line (an operator with shell access)."""
+def set_role(actor: User | None, user: User, role: Role) -> bool:
+    """actor None means the command line (an operator with shell access). One admin-log
+    row; False when the account had that role already."""
     if actor is not None and actor.role != Role.admin:
-        raise DomainError("Only admins change roles.")
+        raise PermissionDenied("Only admins change roles.")
+    if actor is not None and actor.id == user.id and role != Role.admin:
+        raise DomainError("You cannot take away your own admin role: ask another admin.")
+    if user.role == role:
+        return False
+    before = user.role
     user.role = role
     db.session.flush()
+    admin_log.record(actor, "user.role", target_type="user", target_id=user.id,
+                     summary=f"@{user.username}: {before.value} → {role.value}",
+                     before={"role": before.value}, after={"role": role.value})
+    return True
+
+
+def search_users(q: str, page: int = 1, per_page: int = 50):
+    """Accounts whose username, display name or email contains the words, newest first."""
+    query = select(User).where(User.deleted_at.is_(None)).order_by(User.created_at.desc(), User.id.desc())
+    # LIKE's wildcards are dropped from what was typed: a search, not a pattern.
+    words = " ".join((q or "").split()).lower().replace("%", "").replace("_", "").replace("\\", "")
+    if words:
+        like = f"%{words}%"
+        query = query.where(or_(func.replace(User.username_key, "_", "").like(like),
+                                func.lower(User.display_name).like(like), func.replace(User.email_key, "_", "").like(like)))
+    return db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False)

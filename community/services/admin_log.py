@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from community.extensions import db
-from community.models import AdminLogEntry, User
+from community.models import AdminLogEntry, Role, User
+from community.services import PermissionDenied
 
 
 def record(actor: User | None, action: str, *, target_type: str = "", target_id: object = "", summary: str = "",
@@ -20,3 +23,26 @@ def changes(before: dict, after: dict) -> tuple[dict, dict]:
     """Only the fields that differ, for a log row that says what changed and nothing else."""
     keys = [k for k in after if before.get(k) != after.get(k)]
     return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
+
+
+def require_team(actor: User | None) -> None:
+    """Console work on the show (episodes, people, appearances): hosts and admins; None is
+    the command line, run by an operator with shell access."""
+    if actor is not None and actor.role not in (Role.host, Role.admin):
+        raise PermissionDenied("Only the show's hosts and admins can do that.")
+
+
+def require_admin(actor: User | None) -> None:
+    if actor is not None and actor.role != Role.admin:
+        raise PermissionDenied("Only admins can do that.")
+
+
+def page(number: int, target_type: str | None = None, target_id: str | None = None, per_page: int = 50):
+    """The log, newest first; optionally one target's rows (every change to one episode)."""
+    query = select(AdminLogEntry)
+    if target_type:
+        query = query.where(AdminLogEntry.target_type == target_type)
+        if target_id:
+            query = query.where(AdminLogEntry.target_id == target_id)
+    return db.paginate(query.order_by(AdminLogEntry.created_at.desc(), AdminLogEntry.id.desc()),
+                       page=number, per_page=per_page, error_out=False)

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import defer, joinedload
 
@@ -18,7 +17,7 @@ from community.models import (
     Episode, NotificationKind, Post, PostKind, PostStatus, Revision, Role, ThreadVisit, User, Vote,
 )
 from community.models.base import utcnow
-from community.services import DomainError, NotFound, PermissionDenied, dialect_insert, notifications
+from community.services import DomainError, NotFound, PermissionDenied, dialect_insert, notifications, site_settings
 
 MAX_DEPTH = 8  # deeper replies continue on the parent's permalink
 MAX_BODY = 20_000
@@ -71,14 +70,13 @@ def _when(moment: datetime, now: datetime) -> str:
 def new_account_until(user: User) -> datetime:
     """When an account stops being new: NEW_ACCOUNT_HOURS after sign-up. Until then it
     posts under a stricter rate limit and, for members, a link cap."""
-    return user.created_at + timedelta(hours=current_app.config["NEW_ACCOUNT_HOURS"])
+    return user.created_at + timedelta(hours=site_settings.value("NEW_ACCOUNT_HOURS"))
 
 
 def posting_rate_limit(user: User | None, now: datetime | None = None) -> str:
     """The posting rate limit for this user, in flask-limiter's syntax: stricter for new accounts."""
-    config = current_app.config
     young = user is not None and user.is_authenticated and (now or utcnow()) < new_account_until(user)
-    return config["COMMENT_RATE_LIMIT_NEW_ACCOUNT"] if young else config["COMMENT_RATE_LIMIT"]
+    return site_settings.value("COMMENT_RATE_LIMIT_NEW_ACCOUNT" if young else "COMMENT_RATE_LIMIT")
 
 
 def check_new_account_links(actor: User, body_html: str, now: datetime | None = None) -> None:
@@ -87,12 +85,11 @@ def check_new_account_links(actor: User, body_html: str, now: datetime | None = 
     link is a field of its own and does not count; links in its note do."""
     if actor.role != Role.member:
         return
-    config = current_app.config
     now = now or utcnow()
     grown_up = new_account_until(actor)
     if now >= grown_up:
         return
-    cap = config["NEW_ACCOUNT_MAX_LINKS"]
+    cap = site_settings.value("NEW_ACCOUNT_MAX_LINKS")
     found = count_links(body_html)
     if found <= cap:
         return
@@ -100,7 +97,7 @@ def check_new_account_links(actor: User, body_html: str, now: datetime | None = 
         f"may include at most {cap} link{'' if cap == 1 else 's'} per post")
     raise DomainError(
         f"New accounts {allowed} until {_when(grown_up, now)} "
-        f"(a rule against spam for an account's first {config['NEW_ACCOUNT_HOURS']} hours); "
+        f"(a rule against spam for an account's first {site_settings.value('NEW_ACCOUNT_HOURS')} hours); "
         f"this one has {found}. Remove some links, or post it then.")
 
 
@@ -161,7 +158,7 @@ def _notify_new_post(actor: User, post: Post, parent: Post | None, mentioned: se
 
 def _needs_premoderation(actor: User) -> bool:
     """The first N posts of a member's account wait for a moderator (N=0: never)."""
-    first = current_app.config["PREMODERATION_FIRST_POSTS"]
+    first = site_settings.value("PREMODERATION_FIRST_POSTS")
     if not first or actor.role != Role.member:
         return False
     return db.session.scalar(select(func.count(Post.id)).where(Post.author_id == actor.id)) < first

@@ -8,7 +8,6 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import func, select, union, update
 
 from community.extensions import db
@@ -16,7 +15,9 @@ from community.models import (
     FLAG_REASON_LABELS, Flag, FlagReason, ModerationAction, NotificationKind, Post, PostKind, PostStatus, Role, User,
 )
 from community.models.base import utcnow
-from community.services import DomainError, PermissionDenied, dialect_insert, discussion, notifications
+from community.services import (
+    DomainError, PermissionDenied, admin_log, dialect_insert, discussion, notifications, site_settings,
+)
 
 FOREVER = datetime(9999, 1, 1, tzinfo=utcnow().tzinfo)
 
@@ -53,19 +54,18 @@ REASONS = ["Spam", "Off-topic", "Unkind or personal attack", "Misinformation or 
 
 def flag_weight(user: User, now: datetime | None = None) -> float:
     """How much one flag counts towards auto-hiding (the threshold is FLAG_THRESHOLD)."""
-    config = current_app.config
     if user.role in (Role.moderator, Role.admin):
-        return float(config["FLAG_THRESHOLD"])
+        return float(site_settings.value("FLAG_THRESHOLD"))
     if user.role in (Role.researcher, Role.guest, Role.host):
-        return 1.5
-    young = (now or utcnow()) - user.created_at < timedelta(days=config["FLAG_NEW_MEMBER_DAYS"])
-    return 0.5 if young else 1.0
+        return site_settings.value("FLAG_WEIGHT_TRUSTED")
+    young = (now or utcnow()) - user.created_at < timedelta(days=site_settings.value("FLAG_NEW_MEMBER_DAYS"))
+    return site_settings.value("FLAG_WEIGHT_NEW_MEMBER" if young else "FLAG_WEIGHT_MEMBER")
 
 
 def ensure_can_flag(user: User) -> None:
     discussion.ensure_can_write(user)
     if user.role == Role.member:
-        min_age = timedelta(hours=current_app.config["FLAG_MIN_ACCOUNT_AGE_HOURS"])
+        min_age = timedelta(hours=site_settings.value("FLAG_MIN_ACCOUNT_AGE_HOURS"))
         if utcnow() - user.created_at < min_age:
             raise PermissionDenied("New accounts can flag after their first day. Thanks for looking out, though!")
 
@@ -97,7 +97,7 @@ def flag(actor: User, post: Post, reason: FlagReason, note: str = "") -> Flag:
     db.session.execute(update(Post).where(Post.id == post.id).values(
         flag_count=Post.flag_count + 1, flag_weight=Post.flag_weight + weight))
     db.session.refresh(post, ["flag_count", "flag_weight", "status"])
-    if post.status == PostStatus.visible and post.flag_weight >= current_app.config["FLAG_THRESHOLD"]:
+    if post.status == PostStatus.visible and post.flag_weight >= site_settings.value("FLAG_THRESHOLD"):
         _auto_hide(post)
     db.session.flush()
     return new
@@ -174,19 +174,9 @@ def act(actor: User, post: Post, action: str, reason: str, days: int | None = No
     elif action in ("lock", "unlock"):
         root = db.session.get(Post, post.root_id) or post
         root.locked = action == "lock"
-    elif action in ("suspend", "ban", "unsuspend"):
-        if author.is_moderator and action != "unsuspend":
-            raise DomainError("Moderators and admins cannot be suspended here; ask an admin to change the role first.")
+    elif action in SUSPENSIONS:
         target_user = author
-        if action == "suspend":
-            if not days or days < 1:
-                raise DomainError("Choose how many days the suspension lasts.")
-            author.suspended_until = utcnow() + timedelta(days=days)
-        elif action == "ban":
-            author.suspended_until = FOREVER
-        else:
-            author.suspended_until = None
-        author.suspension_reason = reason if action != "unsuspend" else None
+        _suspend(author, action, reason, days)
     _resolve(post)
     record = ModerationAction(moderator_id=actor.id, action=action, post_id=post.id, target_user_id=author.id,
                               reason=reason + (f" ({days} days)" if action == "suspend" else ""))
@@ -194,6 +184,54 @@ def act(actor: User, post: Post, action: str, reason: str, days: int | None = No
     db.session.flush()
     notifications.notify([author.id], NotificationKind.moderation, post=post, actor=actor,
                          message=_outcome_message(action, reason, author, target_user), event_key=f"action:{record.id}")
+    return record
+
+
+SUSPENSIONS = ("suspend", "ban", "unsuspend")
+
+
+def _suspend(user: User, action: str, reason: str, days: int | None) -> None:
+    """The one place an account's suspension changes (from a post in the queue, or from
+    the console's user page: suspend_user)."""
+    if user.is_moderator and action != "unsuspend":
+        raise DomainError("Moderators and admins cannot be suspended here; ask an admin to change the role first.")
+    if action == "suspend":
+        if not days or days < 1:
+            raise DomainError("Choose how many days the suspension lasts.")
+        user.suspended_until = utcnow() + timedelta(days=days)
+    elif action == "ban":
+        user.suspended_until = FOREVER
+    else:
+        user.suspended_until = None
+    user.suspension_reason = reason if action != "unsuspend" else None
+
+
+def suspend_user(actor: User, user: User, action: str, reason: str, days: int | None = None) -> ModerationAction:
+    """Suspend, ban or lift a suspension from the console (no post involved): the same rule,
+    the same public log entry and notice to the account as from the queue, plus the
+    console's admin-log row."""
+    _require_moderator(actor)
+    reason = " ".join((reason or "").split())
+    if action not in SUSPENSIONS:
+        raise DomainError("Choose suspend, ban or lift the suspension.")
+    if not reason:
+        raise DomainError("Every action needs a reason: the account and the public log see it.")
+    if action == "unsuspend" and not user.is_suspended():
+        raise DomainError(f"@{user.username} is not suspended.")
+    before = {"suspended_until": user.suspended_until.isoformat() if user.suspended_until else None}
+    _suspend(user, action, reason, days)
+    record = ModerationAction(moderator_id=actor.id, action=action, target_user_id=user.id,
+                              reason=reason + (f" ({days} days)" if action == "suspend" else ""))
+    db.session.add(record)
+    db.session.flush()
+    message = (f"Your suspension was lifted: {reason}" if action == "unsuspend"
+               else _outcome_message(action, reason, user, user))
+    notifications.notify([user.id], NotificationKind.moderation, actor=actor, message=message,
+                         event_key=f"action:{record.id}")
+    admin_log.record(actor, f"user.{action}", target_type="user", target_id=user.id,
+                     summary=f"{ACTIONS[action].replace(' author', '').capitalize()} @{user.username}: {record.reason}",
+                     before=before,
+                     after={"suspended_until": user.suspended_until.isoformat() if user.suspended_until else None})
     return record
 
 

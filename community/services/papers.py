@@ -184,7 +184,7 @@ def _citations(paper_ids_: list[int]) -> dict[int, list[Post]]:
     if not paper_ids_:
         return {}
     query = (select(Post, Episode).join(Episode, Episode.id == Post.episode_id)
-             .where(Post.paper_id.in_(paper_ids_), Post.status == PostStatus.visible)
+             .where(Post.paper_id.in_(paper_ids_), Post.status == PostStatus.visible, Episode.is_published)
              .order_by(Episode.published_at.desc().nulls_last(), Episode.id.desc()))
     found: dict[int, list[Post]] = {}
     for post, episode in db.session.execute(query):

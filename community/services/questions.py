@@ -131,7 +131,7 @@ def listing(state: str, viewer: User | None, page: int, per_page: int = 30):
     """/questions/: across episodes, most-voted first; a guest's own episodes first."""
     stages = {"open": (OPEN,), "answered": (ANSWERED,), "declined": (DECLINED,), "all": (OPEN, ANSWERED, DECLINED)}
     query = (select(Post, Episode).join(Episode, Episode.id == Post.episode_id)
-             .where(Post.kind == PostKind.question, Post.status == PostStatus.visible,
+             .where(Post.kind == PostKind.question, Post.status == PostStatus.visible, Episode.is_published,
                     Post.stage.in_(stages.get(state, (OPEN,))))
              .order_by(Post.score.desc(), Post.created_at.asc(), Post.id))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))

@@ -153,7 +153,9 @@ class Results:
 
 def _post_conditions(filters: Filters, viewer: User | None, params: dict) -> list[str]:
     """SQL conditions on `posts` (bound parameters only)."""
-    conditions = ["posts.status != 'deleted'"]
+    # Posts of an unpublished episode are out of search like the episode itself.
+    conditions = ["posts.status != 'deleted'",
+                  "(posts.episode_id IS NULL OR posts.episode_id NOT IN (SELECT id FROM episodes WHERE NOT is_published))"]
     if not (viewer is not None and viewer.is_authenticated and viewer.is_moderator):
         conditions.append("posts.status = 'visible'")
     if filters.kind in {k.value for k in PostKind}:
@@ -244,13 +246,13 @@ def _episodes(query: ParsedQuery, engine: str, limit: int = 5) -> list[EpisodeHi
     if engine == "sqlite":
         sql = (f"SELECT episodes.id, snippet(episodes_fts, 0, '{START}', '{STOP}', '…', 20) AS snippet "  # nosec B608
                "FROM episodes_fts CROSS JOIN episodes ON episodes.id = episodes_fts.rowid "
-               "WHERE episodes_fts MATCH :q ORDER BY bm25(episodes_fts) LIMIT :limit")
+               "WHERE episodes_fts MATCH :q AND episodes.is_published ORDER BY bm25(episodes_fts) LIMIT :limit")
         params = {"q": fts5_query(query), "limit": limit}
     else:
         vector = f"to_tsvector('english', {EPISODE_DOCUMENT})"
         sql = (f"SELECT episodes.id, ts_headline('english', {EPISODE_DOCUMENT}, query, "  # nosec B608
                f"'StartSel={START},StopSel={STOP},MaxWords=25,MinWords=10') AS snippet "
-               f"FROM episodes, to_tsquery('english', :q) AS query WHERE {vector} @@ query "
+               f"FROM episodes, to_tsquery('english', :q) AS query WHERE {vector} @@ query AND episodes.is_published "
                f"ORDER BY ts_rank({vector}, query) DESC LIMIT :limit")
         params = {"q": tsquery(query), "limit": limit}
     rows = db.session.execute(text(sql), params).all()

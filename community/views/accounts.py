@@ -16,7 +16,8 @@ from community.forms.accounts import (
     ResetRequestForm,
 )
 from community.services import (
-    DomainError, NotFound, PermissionDenied, accounts, emails, login_budgets, mail, privacy, sessions, verification,
+    DomainError, NotFound, PermissionDenied, accounts, emails, login_budgets, mail, privacy, sessions, site_settings,
+    verification,
 )
 from community.views.helpers import form_error, is_safe_next
 
@@ -31,7 +32,7 @@ def _login(user, remember: bool = False) -> None:
 
 
 @bp.route("/auth/register", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["REGISTER_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(lambda: site_settings.value("REGISTER_RATE_LIMIT"), methods=["POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))

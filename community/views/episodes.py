@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
-from community import markup
+from community import markup, policy
 from community.extensions import db
 from community.forms import ActionForm
 from community.pages import frames, threads
@@ -48,7 +48,7 @@ def index():
 @bp.get("/episodes/<slug>")
 @cached_for_anonymous(lambda slug: (freshness.episode_key(slug),))
 def show(slug: str):
-    episode = episodes.get_by_slug(slug)
+    episode = episodes.get_by_slug(slug, include_unpublished=policy.runs_the_show(current_user))
     if episode is None:
         numbered = episodes.get_by_number(int(slug)) if slug.isascii() and slug.isdigit() else None
         if numbered is not None:  # /episodes/13: what people type for "episode 13"

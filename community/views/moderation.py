@@ -1,4 +1,4 @@
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from community.extensions import db, limiter
@@ -6,7 +6,7 @@ from community.forms import ActionForm
 from community.forms.moderation import AppealForm, BulkForm, FlagForm, ModerationActionForm
 from community.models import FLAG_REASON_LABELS, FlagReason, PostKind
 from community.policy import moderator_required
-from community.services import DomainError, PermissionDenied, discussion, moderation
+from community.services import DomainError, PermissionDenied, discussion, moderation, site_settings
 from community.views import charts
 from community.views.helpers import flash_refusal, form_error, press, visible_post
 
@@ -19,7 +19,7 @@ def _wants_json() -> bool:
 
 @bp.route("/posts/<int:post_id>/flag", methods=["GET", "POST"])
 @login_required
-@limiter.limit(lambda: current_app.config["FLAG_RATE_LIMIT"], methods=["POST"],
+@limiter.limit(lambda: site_settings.value("FLAG_RATE_LIMIT"), methods=["POST"],
                key_func=lambda: f"user:{current_user.id}", scope="flags")
 def flag(post_id: int):
     post = visible_post(post_id)

@@ -56,6 +56,9 @@ FAMILIES = {
                                    **({"host": 200} if "host" in ROLES else {})),
     "show team write":     _family(anonymous=LOGIN, suspended=403, moderator=403, others=403, admin=OK_WRITE,
                                    **({"host": OK_WRITE} if "host" in ROLES else {})),
+    # The operator console: the show's team (hosts, not in ROLES: tests/views/test_admin.py
+    # walks every console route as a host too) and admins; users, settings, log: "admins only".
+    "show team":           _family(anonymous=LOGIN, suspended=403, moderator=403, others=403, admin=200),
 }
 
 # Every GET endpoint of url_map, classified.
@@ -83,6 +86,10 @@ ROUTE_FAMILY = {
     "api.list_episodes": "public", "api.get_episode": "public", "api.episode_thread": "public",
     "api.episode_papers": "public", "api.episode_questions": "public", "api.all_papers": "public",
     "api.all_questions": "public", "api.suggestions": "public", "api.search": "public",
+    "admin.dashboard": "show team", "admin.episodes": "show team", "admin.new_episode": "show team",
+    "admin.edit_episode": "show team", "admin.people": "show team", "admin.new_person": "show team",
+    "admin.edit_person": "show team", "admin.users": "admins only", "admin.user": "admins only",
+    "admin.settings": "admins only", "admin.log": "admins only",
     "verification.settings": "login required", "verification.confirm": "public", "verification.domains": "admins only",
     "admin_feeds.index": "show team only",
 }

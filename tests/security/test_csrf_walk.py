@@ -62,6 +62,16 @@ FORMS = {
     "episodes.follow": lambda w, role: {"on": "1"},
     "accounts.export_data": lambda w, role: {},
     "accounts.delete_account": lambda w, role: {"password": Factories.PASSWORD, "posts": "remove"},
+    "admin.new_episode": lambda w, role: {"title": "Forged episode", "number": "77"},
+    "admin.edit_episode": lambda w, role: {"title": "Forged title", "number": "1"},
+    "admin.set_episode_people": lambda w, role: {"guests": "Sarah Hong"},
+    "admin.new_person": lambda w, role: {"name": "Forged Person"},
+    "admin.edit_person": lambda w, role: {"name": "Forged Name"},
+    "admin.link_person": lambda w, role: {"username": w.users["member"].username},
+    "admin.merge_person": lambda w, role: {"other": "0"},
+    "admin.set_role": lambda w, role: {"role": "admin"},
+    "admin.suspension": lambda w, role: {"action": "ban", "reason": "forged"},
+    "admin.change_setting": lambda w, role: {"FLAG_THRESHOLD-value": "99"},
 }
 GENERIC_FORM = {"body": "forged", "text": "forged", "reason": "spam", "note": "forged", "name": "forged", "up": "1"}
 WALK_ROLES = ["member", "moderator"]

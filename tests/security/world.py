@@ -140,6 +140,12 @@ def url_values(world: World, rule, role: str) -> dict:
             values[name] = world.person.id
         elif name == "source_id":
             values[name] = world.feed_source.id
+        elif name == "episode_id":
+            values[name] = world.episode.id
+        elif name == "user_id":
+            values[name] = world.users["member"].id
+        elif name == "name" and endpoint == "admin.change_setting":
+            values[name] = "FLAG_THRESHOLD"
         elif name == "notification_id":
             values[name] = (world.notifications.get(role) or world.notifications["member"]).id
         elif name == "token" and endpoint == "accounts.reset":

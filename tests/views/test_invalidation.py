@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from community.extensions import cache, db
 from community.models import ContentVersion, User
 from community.models.base import utcnow
-from community.services import discussion, emails, freshness, moderation, papers, questions
+from community.services import accounts, discussion, emails, episodes, freshness, moderation, papers, people, questions
 from community.services.freshness import EVERYTHING, LISTS
 from tests.factories import Factories
 from tests.security.world import STATE_CHANGING, build_url, build_world, rules_with, snapshot, written
@@ -57,6 +57,32 @@ def _flagged_by_member(w):
     post = discussion.create_post(w.users["author"], episode=w.episode, body="Flagged, then not.")
     moderation.flag(w.users["member"], post, moderation.FlagReason.spam)
     return {"post_id": post.id}
+
+
+def _console_episode(published: bool) -> int:
+    episode = episodes.save(None, None, title=f"A console episode ({'published' if published else 'draft'})")
+    episodes.set_published(None, episode, published)
+    return episode.id
+
+
+def _fresh_account(w):
+    """An account of its own: suspending the world's member would stop later requests."""
+    return {"user_id": accounts.register(f"console{len(w.users)}x{utcnow().microsecond}",
+                                         f"console{utcnow().microsecond}@example.org", Factories.PASSWORD).id}
+
+
+def _person_without_account(w):
+    return {"person_id": people.save(None, None, name=f"Linked Later {utcnow().microsecond}").id}
+
+
+def _person_with_account(w):
+    person = people.save(None, None, name=f"Unlinked Later {utcnow().microsecond}")
+    people.link_user(None, person, w.users["researcher"])
+    return {"person_id": person.id}
+
+
+def _duplicate_person(w):
+    return {"other": people.save(None, None, name=f"Kelvin Duplicate {utcnow().microsecond}").id}
 
 
 CHANGES_PAGES: dict[str, Case] = {
@@ -97,6 +123,18 @@ CHANGES_PAGES: dict[str, Case] = {
                                                                "affiliation": "Somewhere Else", "bio": "", "links": ""}),
     "accounts.delete_account": Case("researcher", ALL, lambda w, m: {"password": Factories.PASSWORD,
                                                                      "posts": "keep"}),
+    # The console: episodes and people show on every page (freshness.SHOWN).
+    "admin.new_episode": Case("admin", ALL, lambda w, m: {"title": "A new episode", "number": "90"}),
+    "admin.edit_episode": Case("admin", ALL, lambda w, m: {"title": "Kelvin Guu on retrieval, again", "number": "1"}),
+    "admin.publish_episode": Case("admin", ALL, make=lambda w: {"episode_id": _console_episode(False)}),
+    "admin.unpublish_episode": Case("admin", ALL, make=lambda w: {"episode_id": _console_episode(True)}),
+    "admin.set_episode_people": Case("admin", EPISODE, lambda w, m: {"guests": "Kelvin Guu\nSarah Hong"}),
+    "admin.new_person": Case("admin", ALL, lambda w, m: {"name": "Chelsea Finn", "affiliation": "Stanford"}),
+    "admin.edit_person": Case("admin", ALL, lambda w, m: {"name": "Kelvin Guu", "affiliation": "Elsewhere"}),
+    "admin.link_person": Case("admin", ALL, lambda w, m: {"username": "other_user"}, _person_without_account),
+    "admin.unlink_person": Case("admin", ALL, make=_person_with_account),
+    "admin.merge_person": Case("admin", ALL, lambda w, m: {"other": str(m["other"])}, _duplicate_person),
+    "admin.set_role": Case("admin", ALL, lambda w, m: {"role": "researcher"}, _fresh_account),
     # A verified researcher: the badge and "verified · domain" next to every post of the account.
     "verification.confirm": Case("member", ALL, make=lambda w: {"token": emails.make_token(
         emails.add_institutional(w.users["member"], "member.fresh@cs.stanford.edu"))}),
@@ -121,6 +159,8 @@ PAGE_NEUTRAL: dict[str, str] = {
     "notifications.read_all": "notifications are personal pages, never cached",
     "notifications.settings": "e-mail preferences",
     "notifications.unsubscribe": "e-mail preferences",
+    "admin.suspension": "suspended_until and the moderation log; no cached page shows either",
+    "admin.change_setting": "policy read by writes (limits, weights, thresholds); no page shows it",
     "verification.change_account_address": "an address waiting for its link: no page shows it",
     "verification.add_institutional": "an address waiting for its link: no page shows it",
     "verification.resend": "mails the link again (the address waits as before)",
@@ -142,7 +182,7 @@ LAST = ("accounts.logout", "accounts.change_password", "accounts.reset", "accoun
 
 NEUTRAL_ROLES = {"accounts.login": "anonymous", "accounts.register": "anonymous", "accounts.reset_request": "anonymous",
                  "accounts.reset": "anonymous", "moderation.appeal": "member", "verification.domains": "admin",
-                 "verification.remove_domain": "admin",
+                 "verification.remove_domain": "admin", "admin.suspension": "admin", "admin.change_setting": "admin",
                  "admin_feeds.add": "admin", "admin_feeds.deactivate": "admin", "admin_feeds.refresh": "admin"}
 NEUTRAL_FORMS = {
     "admin_feeds.add": lambda w: {"url": "http://127.0.0.1:9/another-feed.rss"},
@@ -159,6 +199,8 @@ NEUTRAL_FORMS = {
     "episodes.follow": lambda w: {"on": "1"},
     "moderation.appeal": lambda w: {"text": "Please look again."},
     "notifications.settings": lambda w: {"reply": "none", "mention": "none"},
+    "admin.suspension": lambda w: {"action": "suspend", "reason": "Spam", "days": "3"},
+    "admin.change_setting": lambda w: {"FLAG_THRESHOLD-value": "4"},
     "verification.change_account_address": lambda w: {"new_email": "member.new@example.org"},
     "verification.add_institutional": lambda w: {"institutional_email": "member.second@mit.edu"},
     "verification.domains": lambda w: {"domain": "newlab.example.com", "name": "A new lab"},
@@ -171,7 +213,7 @@ def _hidden_own_post(w):
     return {"post_id": post.id}
 
 
-NEUTRAL_MAKE = {"moderation.appeal": _hidden_own_post}
+NEUTRAL_MAKE = {"moderation.appeal": _hidden_own_post, "admin.suspension": _fresh_account}
 
 
 @pytest.fixture
