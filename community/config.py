@@ -70,6 +70,10 @@ def from_environment(instance_path: str) -> dict:
         "QUERY_COUNT_HEADER": _env_bool("QUERY_COUNT_HEADER"),
         "PAGE_CACHE": _env_bool("PAGE_CACHE", True),
         "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES", "0")),
+        # Sign in with ORCID (OpenID Connect): shown only when the client id and secret are set.
+        "ORCID_CLIENT_ID": env("ORCID_CLIENT_ID"),
+        "ORCID_CLIENT_SECRET": env("ORCID_CLIENT_SECRET"),
+        "ORCID_ISSUER": env("ORCID_ISSUER"),
     }
 
 
@@ -108,4 +112,6 @@ DEFAULTS = {
     "CACHE_DEFAULT_TIMEOUT": 300,
     "PAGE_CACHE": True,
     "PAGE_CACHE_SECONDS": 60,
+    "ORCID_ISSUER": "https://orcid.org",  # its /.well-known/openid-configuration names every endpoint
+    "ORCID_TIMEOUT": 10.0,  # seconds for each call to ORCID (discovery, keys, token)
 }

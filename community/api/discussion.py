@@ -2,14 +2,23 @@ from flask import abort, request, url_for
 from flask_login import current_user
 
 from community.api import bp
-from community.services import discussion, episodes
+from community.formatting import iso
+from community.services import discussion, episodes, orcid
 
 
 def author_json(user, guest_user_ids: set[int]) -> dict:
     badges = [b for b in user.badges if b != "Guest"]
     if user.id in guest_user_ids:
         badges.insert(0, "Guest")
-    return {"username": user.username, "display_name": user.name, "badges": badges}
+    return {"username": user.username, "display_name": user.name, "badges": badges, "orcid": orcid_json(user)}
+
+
+def orcid_json(user) -> dict | None:
+    """The ORCID iD the account proved by signing in with ORCID (services.orcid), or null."""
+    if not user.orcid_id:
+        return None
+    return {"id": user.orcid_id, "url": orcid.orcid_url(user.orcid_id), "verified": True,
+            "verified_at": iso(user.orcid_verified_at) if user.orcid_verified_at else None}
 
 
 def post_json(node, guest_user_ids: set[int]) -> dict:

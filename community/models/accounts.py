@@ -56,6 +56,10 @@ class User(UserMixin, Base):
     # Set when the owner deleted the account (services.privacy): the row stays, anonymised,
     # so votes, flags and moderation history keep their counts and meaning.
     deleted_at: Mapped[datetime | None]
+    # The ORCID iD (0000-0002-1825-0097) the owner proved through ORCID's sign-in
+    # (services.orcid), and when; one account per iD.
+    orcid_id: Mapped[str | None] = mapped_column(String(19), unique=True)
+    orcid_verified_at: Mapped[datetime | None]
 
     sessions: Mapped[list[UserSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="raise"

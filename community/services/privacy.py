@@ -184,6 +184,7 @@ def export_data(user: User) -> dict[str, Any]:
             "role": user.role.value, "created_at": _iso(user.created_at),
             "url": url_for("accounts.profile", username=user.username, _external=True),
             "suspended_until": _iso(user.suspended_until), "suspension_reason": user.suspension_reason,
+            "orcid_id": user.orcid_id, "orcid_verified_at": _iso(user.orcid_verified_at),
         },
         # The choice for every kind, defaults included: what the settings page shows.
         "email_notifications": {kind.value: email_mode(user, kind) for kind in EMAIL_DEFAULTS},
@@ -276,6 +277,7 @@ def delete_account(actor: User, password: str, *, remove_posts: bool) -> None:
     actor.affiliation = ""
     actor.bio_source = actor.bio_html = ""
     actor.links = []
+    actor.orcid_id = actor.orcid_verified_at = None  # the iD is free to sign up again
     actor.role = Role.member  # no badge, and no moderator rights left on the row
     actor.email_prefs = {kind.value: "none" for kind in EMAIL_DEFAULTS}
     actor.deleted_at = utcnow()
