@@ -27,6 +27,7 @@ from authlib.oauth2.rfc6749 import ClientMixin, grants
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode
 from authlib.oidc.core.models import AuthorizationCodeMixin
+import pytest
 from flask import Flask, jsonify
 from joserfc.jwk import KeySet, RSAKey
 from werkzeug.serving import make_server
@@ -241,3 +242,18 @@ class Provider:
             return server.create_token_response()
 
         return app
+
+
+@pytest.fixture(scope="module")
+def oidc_provider():
+    """A provider for a test module (import this fixture by name); its faults and person
+    are reset by `oidc_app_config`."""
+    provider = Provider().start()
+    yield provider
+    provider.stop()
+
+
+def oidc_app_config(provider: Provider) -> dict:
+    """The settings of a site that signs in with `provider`, which is reset for the test."""
+    provider.reset()
+    return {"ORCID_CLIENT_ID": CLIENT_ID, "ORCID_CLIENT_SECRET": CLIENT_SECRET, "ORCID_ISSUER": provider.issuer}

@@ -199,13 +199,14 @@ def _finish_login(flow: dict, found: orcid.Identity):
 def new_account():
     """The short step after an iD no account holds signed in: a new account, or the way
     to link it to an existing one."""
+    _client()
+    if current_user.is_authenticated:
+        return redirect(url_for("orcid.settings"))
     pending = session.get(PENDING)
     if not pending or pending.get("at", 0) < time.time() - PENDING_SECONDS:
         session.pop(PENDING, None)
-        flash("Sign in with ORCID first (the last sign-in is more than 30 minutes old).", "info")
+        flash("Sign in with ORCID first (or again: the last sign-in is more than 30 minutes old).", "info")
         return redirect(url_for("accounts.login"))
-    if current_user.is_authenticated:
-        return redirect(url_for("orcid.settings"))
     found = orcid.Identity(orcid_id=pending["orcid_id"], name=pending.get("name", ""), email=pending.get("email", ""))
     form = OrcidAccountForm()
     if not form.is_submitted():

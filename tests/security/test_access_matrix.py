@@ -15,6 +15,7 @@ from sqlalchemy import select
 from community.extensions import db
 from community.models import ModerationAction, Notification, Post, PostStatus, User
 from tests.factories import Factories
+from tests.oidc_provider import oidc_app_config, oidc_provider  # noqa: F401 (a fixture)
 from tests.security.world import (
     ROLES, Unbuildable, build_url, build_world, diff, rules_with, send, snapshot, written,
 )
@@ -48,6 +49,12 @@ FAMILIES = {
     "account upkeep":      _family(anonymous=LOGIN, suspended=OK_WRITE, moderator=OK_WRITE, others=OK_WRITE),
     # One's own data, downloaded (200, a ZIP): a suspended user may take it away too.
     "own download":        _family(anonymous=LOGIN, suspended=200, moderator=200, others=200),
+    # Where the OpenID provider sends the browser back: refused (400) unless this browser
+    # started that very flow (its state); nobody gets in by opening it.
+    "ORCID callback":      _family(anonymous=400, suspended=400, moderator=400, others=400),
+    # The account step after an ORCID sign-in: nothing pending sends to the login page;
+    # a logged-in account goes to its ORCID settings.
+    "ORCID sign-up step":  _family(anonymous=LOGIN, suspended=302, moderator=302, others=302),
 }
 
 # Every GET endpoint of url_map, classified.
@@ -72,6 +79,7 @@ ROUTE_FAMILY = {
     "api.list_episodes": "public", "api.get_episode": "public", "api.episode_thread": "public",
     "api.episode_papers": "public", "api.episode_questions": "public", "api.all_papers": "public",
     "api.all_questions": "public", "api.suggestions": "public", "api.search": "public",
+    "orcid.callback": "ORCID callback", "orcid.new_account": "ORCID sign-up step", "orcid.settings": "login required",
 }
 
 # Key POST routes: (endpoint, family, form, extra request options). The target of a write is
@@ -107,8 +115,9 @@ POST_OVERRIDES = {  # which post a POST route acts on, when not the world's defa
 
 
 @pytest.fixture
-def app_config():
-    return {"PROPAGATE_EXCEPTIONS": False}
+def app_config(oidc_provider):
+    # ORCID sign-in set up against a real local provider, so its routes answer as deployed.
+    return {"PROPAGATE_EXCEPTIONS": False, **oidc_app_config(oidc_provider)}
 
 
 @pytest.fixture

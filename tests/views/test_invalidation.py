@@ -25,6 +25,7 @@ from community.models.base import utcnow
 from community.services import discussion, freshness, moderation, questions
 from community.services.freshness import EVERYTHING, LISTS
 from tests.factories import Factories
+from tests.oidc_provider import oidc_app_config, oidc_provider  # noqa: F401 (a fixture)
 from tests.security.world import STATE_CHANGING, build_url, build_world, rules_with, snapshot, written
 
 EPISODE, LISTS_ONLY, ALL = "the episode's page and the lists", "the lists", "every page"
@@ -111,6 +112,10 @@ PAGE_NEUTRAL: dict[str, str] = {
     "notifications.read_all": "notifications are personal pages, never cached",
     "notifications.settings": "e-mail preferences",
     "notifications.unsubscribe": "e-mail preferences",
+    "orcid.start": "starts an ORCID sign-in in this browser's session (off to the provider)",
+    "orcid.link": "starts linking an ORCID iD in this browser's session (off to the provider)",
+    "orcid.new_account": "a new account (after an ORCID sign-in): it has written nothing yet",
+    "orcid.unlink": "the account's ORCID iD, shown on its profile and in the API, neither cached",
 }
 
 # Routes that end what later ones need (the session, the account) go last.
@@ -118,7 +123,8 @@ LAST = ("accounts.logout", "accounts.change_password", "accounts.reset", "accoun
         "accounts.end_other_sessions", "accounts.delete_account")
 
 NEUTRAL_ROLES = {"accounts.login": "anonymous", "accounts.register": "anonymous", "accounts.reset_request": "anonymous",
-                 "accounts.reset": "anonymous", "moderation.appeal": "member"}
+                 "accounts.reset": "anonymous", "moderation.appeal": "member", "orcid.start": "anonymous",
+                 "orcid.new_account": "anonymous"}
 NEUTRAL_FORMS = {
     "accounts.login": lambda w: {"login": w.users["other"].username, "password": Factories.PASSWORD},
     "accounts.register": lambda w: {"username": "newcomer", "email": "newcomer@example.org",
@@ -142,12 +148,18 @@ def _hidden_own_post(w):
     return {"post_id": post.id}
 
 
-NEUTRAL_MAKE = {"moderation.appeal": _hidden_own_post}
+def _member_with_orcid(w):
+    w.users["member"].orcid_id = "0000-0002-1825-0097"
+    return {}
+
+
+NEUTRAL_MAKE = {"moderation.appeal": _hidden_own_post, "orcid.unlink": _member_with_orcid}
 
 
 @pytest.fixture
-def app_config():
-    return {"PROPAGATE_EXCEPTIONS": False}
+def app_config(oidc_provider):
+    # ORCID sign-in set up against a real local provider, so its routes do what they do.
+    return {"PROPAGATE_EXCEPTIONS": False, **oidc_app_config(oidc_provider)}
 
 
 @pytest.fixture

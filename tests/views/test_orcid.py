@@ -24,24 +24,20 @@ from community.models import User, UserSession
 from community.services import orcid
 from tests.conftest import make_test_app, reset_database, text_of
 from tests.factories import Factories
-from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, FAULTS, Provider
+from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, FAULTS, oidc_app_config, oidc_provider  # noqa: F401 (a fixture)
 from tests.views.test_smtp import free_port
 
 JOSIAH = "0000-0002-1825-0097"  # ORCID's own fictional test researcher, Josiah Carberry
 
 
-@pytest.fixture(scope="module")
-def provider():
-    provider = Provider().start()
-    yield provider
-    provider.stop()
+@pytest.fixture
+def provider(oidc_provider):
+    return oidc_provider
 
 
 @pytest.fixture
 def app_config(provider):
-    provider.reset()
-    return {"ORCID_CLIENT_ID": CLIENT_ID, "ORCID_CLIENT_SECRET": CLIENT_SECRET, "ORCID_ISSUER": provider.issuer,
-            "SERVER_NAME": None}
+    return {**oidc_app_config(provider), "SERVER_NAME": None}
 
 
 @pytest.fixture
