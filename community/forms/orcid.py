@@ -3,6 +3,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Validation
 
 from community import identity
 from community.forms import HoneypotForm
+from community.models import Role, User
 from community.services import accounts
 
 
@@ -26,5 +27,11 @@ class OrcidAccountForm(HoneypotForm):
 
     def validate_email(self, field):
         problem = accounts.email_problem(field.data or "")
+        if problem:
+            raise ValidationError(problem)
+
+    def validate_display_name(self, field):
+        # Checked as for an account that does not exist yet: against every other name.
+        problem = accounts.display_name_problem(User(role=Role.member), field.data or "")
         if problem:
             raise ValidationError(problem)

@@ -115,7 +115,6 @@ def start():
 @bp.post("/settings/orcid/link")
 @login_required
 def link():
-    _client()
     return _authorize({"purpose": "link", "user": current_user.id})
 
 

@@ -124,6 +124,8 @@ def test_sign_in_creates_an_account_then_logs_into_the_same_one(site, provider):
     browser = Browser(site)
     login_page = browser.get("/auth/login")
     assert "Sign in with ORCID" in page_text(login_page)
+    # The button is a form whose answer redirects to the provider: the CSP lets it go there.
+    assert f"form-action 'self' {provider.issuer};" in login_page.headers["Content-Security-Policy"]
 
     step = browser.sign_in_with_orcid()
     # The hops: the provider's authorize endpoint with state and nonce, then our callback.
@@ -176,11 +178,12 @@ def test_the_create_account_step_keeps_what_was_typed_and_says_what_is_wrong(sit
     step = browser.sign_in_with_orcid()
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', step.text).group(1)
     refused = browser.post("/auth/orcid/new", {"csrf_token": token, "username": "taken_name",
-                                              "email": "taken@example.org", "display_name": "Josiah C."})
+                                              "email": "taken@example.org", "display_name": "taken_name"})
     assert refused.status_code == 422
     text = page_text(refused)
     assert "That username is taken." in text and "An account with this email already exists." in text
-    assert 'value="Josiah C."' in refused.text
+    assert "That display name is too close to an existing name: taken_name." in text
+    assert 'value="taken_name"' in refused.text
     assert count(User) == 1 and browser.logged_in_as() is None
 
 
@@ -396,7 +399,9 @@ def test_without_client_credentials_there_is_no_orcid_anywhere(database, tmp_pat
     reset_database(app, database)
     with app.app_context():
         client = app.test_client()
-        assert "ORCID" not in text_of(client.get("/auth/login"))
+        login_page = client.get("/auth/login")
+        assert "ORCID" not in text_of(login_page)
+        assert "form-action 'self';" in login_page.headers["Content-Security-Policy"]
         assert "ORCID" not in text_of(client.get("/auth/register"))
         assert client.post("/auth/orcid/login").status_code == 404
         assert client.get("/auth/orcid/callback?code=x&state=y").status_code == 404
