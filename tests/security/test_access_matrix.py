@@ -102,6 +102,8 @@ POST_ROUTES = [
     ("questions.decline", "moderator write", lambda w: {"reason": "Out of scope"}, {}),
     ("episodes.follow", "account upkeep", lambda w: {"on": "1"}, {}),
     ("notifications.settings", "account upkeep", lambda w: {"reply": "none"}, {}),
+    ("orcid.link", "account upkeep", lambda w: {}, {}),  # off to the provider
+    ("orcid.unlink", "account upkeep", lambda w: {}, {}),
     ("accounts.export_data", "own download", lambda w: {}, {}),
     # Last: it ends the session (and the account) of the role's user.
     ("accounts.delete_account", "account upkeep", lambda w: {"password": Factories.PASSWORD, "posts": "keep"}, {}),
