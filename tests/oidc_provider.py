@@ -102,7 +102,7 @@ class Code(AuthorizationCodeMixin):
         return None
 
     def get_amr(self):
-        return None
+        return "pwd"  # a string, as ORCID writes it (its OpenID Connect guide), not the spec's list
 
 
 def _b64(data: bytes) -> str:

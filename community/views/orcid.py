@@ -19,6 +19,7 @@ import time
 import requests
 from authlib.common.security import generate_token
 from authlib.integrations.flask_client import OAuth, OAuthError
+from authlib.oidc.core import CodeIDToken
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from joserfc.errors import BadSignatureError, ClaimError, ExpiredTokenError, JoseError
@@ -44,6 +45,18 @@ _CLAIM_REASONS = {
     "nonce": "it does not answer the sign-in this browser started (its nonce does not match)",
     "sub": "it names nobody",
 }
+
+
+class OrcidIDToken(CodeIDToken):
+    """ORCID's ID tokens as ORCID writes them: its member API puts `amr` as one string
+    ("pwd", or "mfa" with two-factor sign-in; ORCID's OpenID Connect guide), where
+    Authlib expects a list and would refuse every such token. Every other check stays."""
+
+    def validate_amr(self):
+        amr = self.get("amr")
+        if isinstance(amr, str):
+            return
+        super().validate_amr()
 
 
 @bp.record_once
@@ -129,7 +142,7 @@ def _verified_identity() -> orcid.Identity:
                "aud": {"essential": True, "value": current_app.config["ORCID_CLIENT_ID"]},
                "sub": {"essential": True}}
     try:
-        token = client.authorize_access_token(claims_options=options, leeway=LEEWAY_SECONDS)
+        token = client.authorize_access_token(claims_options=options, claims_cls=OrcidIDToken, leeway=LEEWAY_SECONDS)
     except OAuthError as error:  # the provider said no, or the state is not this browser's
         if error.error == "access_denied":
             raise Refusal("You did not allow the sign-in at ORCID, so nothing was changed.", 403) from None
