@@ -132,9 +132,9 @@ def register_blueprints(app: Flask) -> None:
     from community import api
     from community.views import (
         accounts, crawlers, discussion, episodes, feeds, guests, main, moderation, notifications, orcid, papers,
-        questions, search,
+        questions, search, transcripts, verification,
     )
 
     for module in (main, accounts, episodes, discussion, feeds, papers, questions, guests, moderation, notifications,
-                   search, crawlers, api, orcid):
+                   search, transcripts, crawlers, api, verification, orcid):
         app.register_blueprint(module.bp)

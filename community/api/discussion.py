@@ -3,18 +3,20 @@ from flask_login import current_user
 
 from community.api import bp, choice
 from community.formatting import iso
-from community.services import discussion, episodes, orcid
+from community.services import discussion, episodes, orcid, verification
 
 
 def author_json(user, guest_user_ids: set[int]) -> dict:
     badges = [b for b in user.badges if b != "Guest"]
     if user.id in guest_user_ids:
         badges.insert(0, "Guest")
-    return {"username": user.username, "display_name": user.name, "badges": badges, "orcid": orcid_json(user)}
+    # "verified": how and since when the Researcher badge was verified (None when it is not);
+    # "orcid": the iD the account proved by signing in with ORCID (None when none).
+    return {"username": user.username, "display_name": user.name, "badges": badges,
+            "verified": verification.verified_json(user), "orcid": orcid_json(user)}
 
 
 def orcid_json(user) -> dict | None:
-    """The ORCID iD the account proved by signing in with ORCID (services.orcid), or null."""
     if not user.orcid_id:
         return None
     return {"id": user.orcid_id, "url": orcid.orcid_url(user.orcid_id), "verified": True,

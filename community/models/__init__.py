@@ -8,11 +8,16 @@ from community.models.episodes import Appearance, AppearanceRole, Episode, Follo
 from community.models.freshness import ContentVersion, RateCounter
 from community.models.moderation import FLAG_REASON_LABELS, Flag, FlagReason, ModerationAction
 from community.models.notifications import Notification, NotificationKind
-from community.models.papers import Paper
+from community.models.papers import MetadataStatus, Paper
+from community.models.transcripts import TranscriptRevision, TranscriptSegment
+from community.models.verification import (
+    AddressPurpose, EmailAddress, ResearchDomain, Verification, VerificationKind,
+)
 from community.models import search  # noqa: E402,F401  (search indexes and FTS tables join the metadata)
 
 __all__ = [
-    "FLAG_REASON_LABELS", "AdminLogEntry", "Appearance", "AppearanceRole", "Base", "ContentVersion", "Flag", "FlagReason", "Follow", "Episode", "ModerationAction", "Notification", "NotificationKind",
+    "FLAG_REASON_LABELS", "AdminLogEntry", "Appearance", "AppearanceRole", "Base", "ContentVersion", "Flag", "FlagReason", "Follow", "Episode", "MetadataStatus", "ModerationAction", "Notification", "NotificationKind",
     "Paper", "Person", "Post", "PostKind", "PostStatus", "RateCounter",
-    "Revision", "Role", "ThreadVisit", "User", "UserSession", "Vote",
+    "Revision", "Role", "ThreadVisit", "TranscriptRevision", "TranscriptSegment", "User", "UserSession", "Vote",
+    "AddressPurpose", "EmailAddress", "ResearchDomain", "Verification", "VerificationKind",
 ]

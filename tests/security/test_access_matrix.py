@@ -37,6 +37,7 @@ FAMILIES = {
     "public":              _family(anonymous=200, suspended=200, moderator=200, others=200),
     "login required":      _family(anonymous=LOGIN, suspended=200, moderator=200, others=200),
     "moderators only":     _family(anonymous=LOGIN, suspended=403, moderator=200, others=403),
+    "admins only":         _family(anonymous=LOGIN, suspended=403, moderator=403, others=403, admin=200),
     "logged-out only":     _family(anonymous=200, suspended=302, moderator=302, others=302),  # login/register forms
     "own notification":    _family(anonymous=LOGIN, suspended=302, moderator=302, others=302),  # marks read, redirects
     "author or moderator": _family(anonymous=LOGIN, suspended=403, moderator=200, others=403),  # someone else's post
@@ -63,7 +64,8 @@ FAMILIES = {
 ROUTE_FAMILY = {
     "main.home": "public", "main.healthz": "public", "prometheus_metrics": "operators' network",
     "crawlers.robots": "public", "crawlers.sitemap_index": "public", "crawlers.sitemap_page": "public",
-    "api.openapi": "public", "main.favicon": "permanent redirect", "static": "public",
+    "api.openapi": "public",
+    "transcripts.show": "public", "transcripts.webvtt": "public", "transcripts.podcast_json": "public", "main.favicon": "permanent redirect", "static": "public",
     "accounts.login": "logged-out only", "accounts.register": "logged-out only",
     "accounts.reset_request": "public", "accounts.reset": "public", "accounts.profile": "public",
     "accounts.edit_profile": "login required", "accounts.change_password": "login required",
@@ -83,6 +85,7 @@ ROUTE_FAMILY = {
     "api.list_episodes": "public", "api.get_episode": "public", "api.episode_thread": "public",
     "api.episode_papers": "public", "api.episode_questions": "public", "api.all_papers": "public",
     "api.all_questions": "public", "api.suggestions": "public", "api.search": "public",
+    "verification.settings": "login required", "verification.confirm": "public", "verification.domains": "admins only",
     "orcid.callback": "ORCID callback", "orcid.new_account": "ORCID sign-up step", "orcid.settings": "login required",
 }
 

@@ -14,7 +14,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from community.extensions import db
-from community.models import Base, Notification, NotificationKind, Person, Post, Role, User
+from community.models import (
+    AddressPurpose, Base, EmailAddress, Notification, NotificationKind, Person, Post, ResearchDomain, Role, User,
+)
 from community.models.base import utcnow
 
 # Every role the access matrix knows; "suspended" is a member suspended for a week.
@@ -36,13 +38,15 @@ class World:
     suggestion: Post                  # by users["author"]
     own_posts: dict[str, Post] = field(default_factory=dict)          # a comment per role user
     notifications: dict[str, Notification] = field(default_factory=dict)  # one per role user
+    addresses: dict[str, EmailAddress] = field(default_factory=dict)  # an institutional address waiting, per role user
+    lab_domain: ResearchDomain | None = None  # a research lab's domain an admin added
 
     def user(self, role: str) -> User | None:
         return None if role == "anonymous" else self.users[role]
 
 
 def build_world(factories) -> World:
-    from community.services import guests, notifications, papers, questions
+    from community.services import guests, notifications, papers, questions, transcripts
 
     users = {role: factories.user(f"{role}_user", role=Role.member if role == "suspended" else Role(role))
              for role in ROLES if role != "anonymous"}
@@ -66,6 +70,9 @@ def build_world(factories) -> World:
                           note="The paper discussed at 12:00.").post
     suggestion = guests.suggest(users["author"], name="Chelsea Finn", affiliation="Stanford", links=[],
                                 why="Meta-learning and robots.", papers=[], disclosure="neither").post
+    # A transcript (a fictional speaker, not the guest) so the transcript pages have something to show.
+    transcripts.add_revision(None, episode, "WEBVTT\n\n00:00:00.000 --> 00:00:03.000\n<v Test Speaker>A sample line.\n",
+                             "vtt")
     db.session.commit()
 
     world = World(users=users, episode=episode, other_episode=other_episode, person=person, comment=comment,
@@ -84,6 +91,15 @@ def build_world(factories) -> World:
     db.session.commit()
     for role in ROLES:
         if role != "anonymous":
+            world.addresses[role] = EmailAddress(user_id=users[role].id, email=f"{role}@cs.stanford.edu",
+                                                 email_key=f"{role}@cs.stanford.edu",
+                                                 purpose=AddressPurpose.institutional)
+            db.session.add(world.addresses[role])
+    world.lab_domain = ResearchDomain(domain="lab.example.org", name="An example lab", added_by_id=users["admin"].id)
+    db.session.add(world.lab_domain)
+    db.session.commit()
+    for role in ROLES:
+        if role != "anonymous":
             world.notifications[role] = db.session.scalar(select(Notification).where(
                 Notification.user_id == users[role].id, Notification.event_key == f"world:{role}"))
     return world
@@ -97,7 +113,7 @@ def url_values(world: World, rule, role: str) -> dict:
     """Real values for every variable of `rule`, as `role` would use them: its own post for
     edit/delete/appeal (so that ownership checks would pass), its own notification, the
     question for question routes, the suggestion for suggestion routes."""
-    from community.services import accounts, notifications
+    from community.services import accounts, emails, notifications
 
     endpoint = rule.endpoint
     actor = world.user(role) or world.users["member"]
@@ -122,6 +138,12 @@ def url_values(world: World, rule, role: str) -> dict:
             values[name] = accounts.make_reset_token(actor)
         elif name == "token" and endpoint == "notifications.unsubscribe":
             values[name] = notifications.unsubscribe_token(actor, NotificationKind.reply)
+        elif name == "token" and endpoint == "verification.confirm":
+            values[name] = emails.make_token(world.addresses[role if role in world.addresses else "member"])
+        elif name == "address_id":
+            values[name] = world.addresses[role if role in world.addresses else "member"].id
+        elif name == "domain_id":
+            values[name] = world.lab_domain.id
         elif name == "username":
             values[name] = actor.username
         elif name == "page":  # a sitemap page

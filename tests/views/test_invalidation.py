@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from community.extensions import cache, db
 from community.models import ContentVersion, User
 from community.models.base import utcnow
-from community.services import discussion, freshness, moderation, questions
+from community.services import discussion, emails, freshness, moderation, papers, questions
 from community.services.freshness import EVERYTHING, LISTS
 from tests.factories import Factories
 from tests.oidc_provider import oidc_app_config, oidc_provider  # noqa: F401 (a fixture)
@@ -69,6 +69,11 @@ CHANGES_PAGES: dict[str, Case] = {
     "discussion.vote": Case("member", EPISODE, lambda w, m: {"up": "1"}),
     "papers.submit": Case("member", EPISODE, lambda w, m: {"link": "1706.03762", "title": "Attention Is All You Need",
                                                             "moment": "3:00", "note": ""}),
+    # A link said to be a paper: its entry on the episode, and the papers' lists.
+    "papers.set_kind": Case("member", EPISODE, lambda w, m: {"is_paper": "1"},
+                            lambda w: {"post_id": papers.submit(w.users["member"], w.episode,
+                                                                link="https://example.org/an-essay",
+                                                                title="An essay").post.id}),
     "questions.ask": Case("member", EPISODE, lambda w, m: {"body": "What would you do differently now?"}),
     "questions.answer": Case("guest", EPISODE, lambda w, m: {"body": "Here is my answer."}, _question),
     "questions.on_air": Case("moderator", EPISODE, lambda w, m: {"episode": str(w.other_episode.id), "moment": "1:00"},
@@ -93,6 +98,11 @@ CHANGES_PAGES: dict[str, Case] = {
                                                                "affiliation": "Somewhere Else", "bio": "", "links": ""}),
     "accounts.delete_account": Case("researcher", ALL, lambda w, m: {"password": Factories.PASSWORD,
                                                                      "posts": "keep"}),
+    # A verified researcher: the badge and "verified · domain" next to every post of the account.
+    "verification.confirm": Case("member", ALL, make=lambda w: {"token": emails.make_token(
+        emails.add_institutional(w.users["member"], "member.fresh@cs.stanford.edu"))}),
+    "verification.researcher": Case("moderator", ALL, lambda w, m: {"grant": "1", "note": "Known researcher"},
+                                    lambda w: {"username": w.users["member"].username}),
 }
 
 # Routes that write nothing a cached page shows, and why. They must bump no version.
@@ -112,6 +122,14 @@ PAGE_NEUTRAL: dict[str, str] = {
     "notifications.read_all": "notifications are personal pages, never cached",
     "notifications.settings": "e-mail preferences",
     "notifications.unsubscribe": "e-mail preferences",
+    "verification.change_account_address": "an address waiting for its link: no page shows it",
+    "verification.add_institutional": "an address waiting for its link: no page shows it",
+    "verification.resend": "mails the link again (the address waits as before)",
+    "verification.resend_address": "mails the link again (the address waits as before)",
+    "verification.remove_address": "an address that verified nothing (one that did changes users.verified_*, "
+                                   "which every page shows)",
+    "verification.domains": "a research lab's domain: it verifies addresses confirmed later; no page lists it",
+    "verification.remove_domain": "a research lab's domain: verifications it gave stay until they lapse",
     "orcid.start": "starts an ORCID sign-in in this browser's session (off to the provider)",
     "orcid.link": "starts linking an ORCID iD in this browser's session (off to the provider)",
     "orcid.new_account": "a new account (after an ORCID sign-in): it has written nothing yet",
@@ -123,8 +141,8 @@ LAST = ("accounts.logout", "accounts.change_password", "accounts.reset", "accoun
         "accounts.end_other_sessions", "accounts.delete_account")
 
 NEUTRAL_ROLES = {"accounts.login": "anonymous", "accounts.register": "anonymous", "accounts.reset_request": "anonymous",
-                 "accounts.reset": "anonymous", "moderation.appeal": "member", "orcid.start": "anonymous",
-                 "orcid.new_account": "anonymous"}
+                 "accounts.reset": "anonymous", "moderation.appeal": "member", "verification.domains": "admin",
+                 "verification.remove_domain": "admin", "orcid.start": "anonymous", "orcid.new_account": "anonymous"}
 NEUTRAL_FORMS = {
     "accounts.login": lambda w: {"login": w.users["other"].username, "password": Factories.PASSWORD},
     "accounts.register": lambda w: {"username": "newcomer", "email": "newcomer@example.org",
@@ -139,6 +157,9 @@ NEUTRAL_FORMS = {
     "episodes.follow": lambda w: {"on": "1"},
     "moderation.appeal": lambda w: {"text": "Please look again."},
     "notifications.settings": lambda w: {"reply": "none", "mention": "none"},
+    "verification.change_account_address": lambda w: {"new_email": "member.new@example.org"},
+    "verification.add_institutional": lambda w: {"institutional_email": "member.second@mit.edu"},
+    "verification.domains": lambda w: {"domain": "newlab.example.com", "name": "A new lab"},
 }
 
 
