@@ -14,13 +14,13 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from community import identity
 from community.extensions import db
-from community.models import User
+from community.models import User, Verification, VerificationKind
 from community.models.base import utcnow
-from community.services import DomainError, accounts
+from community.services import DomainError, accounts, verification
 
 ORCID_ID_RE = re.compile(r"\d{4}-\d{4}-\d{4}-\d{3}[\dX]")
 ORCID_SITE = "https://orcid.org"
@@ -93,6 +93,10 @@ def link(actor: User, found: Identity) -> None:
     actor.orcid_id = found.orcid_id
     actor.orcid_verified_at = utcnow()
     db.session.flush()
+    try:  # a researcher verified by ORCID (services.verification: the badge and how it was earned)
+        verification.record(actor, VerificationKind.orcid, found.orcid_id)
+    except DomainError:
+        pass  # a moderator revoked this verification before: the iD stays linked, the badge does not return
 
 
 def unlink(actor: User) -> str:
@@ -102,7 +106,11 @@ def unlink(actor: User) -> str:
     was = actor.orcid_id
     actor.orcid_id = None
     actor.orcid_verified_at = None
-    db.session.flush()
+    # The verification it gave goes with it (one a moderator revoked stays, as their record).
+    db.session.execute(delete(Verification).where(Verification.user_id == actor.id,
+                                                  Verification.kind == VerificationKind.orcid,
+                                                  Verification.revoked_at.is_(None)))
+    verification.refresh_user(actor)
     return was
 
 

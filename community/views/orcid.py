@@ -26,7 +26,7 @@ from joserfc.errors import BadSignatureError, ClaimError, ExpiredTokenError, Jos
 
 from community.extensions import db, limiter
 from community.forms.orcid import OrcidAccountForm
-from community.services import DomainError, orcid
+from community.services import DomainError, emails, orcid
 from community.views.accounts import complete_login
 from community.views.helpers import form_error, is_safe_next, press
 
@@ -231,8 +231,10 @@ def new_account():
             form_error(form.username, error)
         else:
             response = complete_login(user, False, url_for("accounts.edit_profile"))
+            emails.start_account_confirmation(user)  # ORCID vouched for the iD, not for the typed address
             db.session.commit()
-            flash(f"Welcome, {user.username}! Your ORCID iD {user.orcid_id} is linked and verified.", "success")
+            flash(f"Welcome, {user.username}! Your ORCID iD {user.orcid_id} is linked and verified. We sent a link "
+                  f"to {emails.mask(user.email)}: open it to confirm your address and start posting.", "success")
             return response
     return (render_template("orcid/new_account.html", form=form, found=found, orcid_url=orcid.orcid_url),
             422 if form.errors else 200)

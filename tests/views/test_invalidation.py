@@ -60,6 +60,13 @@ def _flagged_by_member(w):
     return {"post_id": post.id}
 
 
+def _member_with_orcid(w):
+    from community.services import orcid
+
+    orcid.link(w.users["member"], orcid.Identity("0000-0002-1825-0097"))
+    return {}
+
+
 CHANGES_PAGES: dict[str, Case] = {
     "discussion.comment": Case("member", EPISODE, lambda w, m: {"body": "A new comment on the episode."}),
     "discussion.reply": Case("member", EPISODE, lambda w, m: {"body": "A reply to the comment."}),
@@ -96,6 +103,8 @@ CHANGES_PAGES: dict[str, Case] = {
     # The name next to every post of the account, on every page.
     "accounts.edit_profile": Case("member", ALL, lambda w, m: {"display_name": "Renamed Member",
                                                                "affiliation": "Somewhere Else", "bio": "", "links": ""}),
+    # The ORCID verification goes with the iD: the byline's badge, on every page.
+    "orcid.unlink": Case("member", ALL, make=_member_with_orcid),
     "accounts.delete_account": Case("researcher", ALL, lambda w, m: {"password": Factories.PASSWORD,
                                                                      "posts": "keep"}),
     # A verified researcher: the badge and "verified · domain" next to every post of the account.
@@ -133,7 +142,6 @@ PAGE_NEUTRAL: dict[str, str] = {
     "orcid.start": "starts an ORCID sign-in in this browser's session (off to the provider)",
     "orcid.link": "starts linking an ORCID iD in this browser's session (off to the provider)",
     "orcid.new_account": "a new account (after an ORCID sign-in): it has written nothing yet",
-    "orcid.unlink": "the account's ORCID iD, shown on its profile and in the API, neither cached",
 }
 
 # Routes that end what later ones need (the session, the account) go last.
@@ -169,12 +177,7 @@ def _hidden_own_post(w):
     return {"post_id": post.id}
 
 
-def _member_with_orcid(w):
-    w.users["member"].orcid_id = "0000-0002-1825-0097"
-    return {}
-
-
-NEUTRAL_MAKE = {"moderation.appeal": _hidden_own_post, "orcid.unlink": _member_with_orcid}
+NEUTRAL_MAKE = {"moderation.appeal": _hidden_own_post}
 
 
 @pytest.fixture

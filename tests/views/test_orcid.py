@@ -21,7 +21,7 @@ from werkzeug.serving import make_server
 
 from community.extensions import db
 from community.models import User, UserSession
-from community.services import orcid
+from community.services import orcid, verification
 from tests.conftest import make_test_app, reset_database, text_of
 from tests.factories import Factories
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, FAULTS, oidc_app_config, oidc_provider  # noqa: F401 (a fixture)
@@ -156,6 +156,9 @@ def test_sign_in_creates_an_account_then_logs_into_the_same_one(site, provider):
     user = db.session.scalar(select(User).where(User.username == "josiah"))
     assert user.orcid_id == JOSIAH and user.orcid_verified_at is not None and user.display_name == "Josiah Carberry"
     assert count(UserSession) == 1  # a server-side session, as for a password login
+    # A researcher verified by ORCID (services.verification), and an address still to confirm.
+    assert [(v.kind.value, v.detail) for v in verification.verifications_of(user)] == [("orcid", JOSIAH)]
+    assert user.verified_via == "orcid" and user.email_confirmed_at is None
     assert "gi_device" in {c.name for c in browser.http.cookies}  # and a known device, as for a password login
 
     # The profile shows the iD as verified, linked to orcid.org.
@@ -225,7 +228,7 @@ def test_a_member_links_their_orcid_from_settings_then_signs_in_with_it_and_unli
     assert urlsplit(done.url).path == "/settings/orcid"
     assert f"Your ORCID iD {JOSIAH} is linked and verified." in page_text(done)
     grace = db.session.scalar(select(User).where(User.username == "grace"))
-    assert grace.orcid_id == JOSIAH
+    assert grace.orcid_id == JOSIAH and grace.verified_via == "orcid" and grace.verified_detail == JOSIAH
     assert f'href="https://orcid.org/{JOSIAH}"' in browser.get("/u/grace").text
 
     # Anyone's profile shows it, and the API's user objects carry it.
@@ -241,6 +244,8 @@ def test_a_member_links_their_orcid_from_settings_then_signs_in_with_it_and_unli
     assert f"The ORCID iD {JOSIAH} is no longer linked to your account." in page_text(unlinked)
     db.session.rollback()
     assert db.session.get(User, grace.id).orcid_id is None
+    assert db.session.get(User, grace.id).verified_via is None  # the verification went with it
+    assert verification.verifications_of(db.session.get(User, grace.id)) == []
     assert "orcid.org" not in Browser(site).get("/u/grace").text
 
 
