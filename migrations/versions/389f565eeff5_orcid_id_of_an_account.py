@@ -1,7 +1,7 @@
 """users: the ORCID iD an account proved through ORCID sign-in (one account per iD), and when
 
 Revision ID: 389f565eeff5
-Revises: 1efbed5f85c0
+Revises: ce3f682c6b7f
 Create Date: 2026-11-30 20:33:12.422340
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '389f565eeff5'
-down_revision = '1efbed5f85c0'
+down_revision = 'ce3f682c6b7f'
 branch_labels = None
 depends_on = None
 

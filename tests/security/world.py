@@ -40,6 +40,7 @@ class World:
     notifications: dict[str, Notification] = field(default_factory=dict)  # one per role user
     addresses: dict[str, EmailAddress] = field(default_factory=dict)  # an institutional address waiting, per role user
     lab_domain: ResearchDomain | None = None  # a research lab's domain an admin added
+    feed_source: object = None        # a feed at a local port nothing listens on: a refresh records its error
 
     def user(self, role: str) -> User | None:
         return None if role == "anonymous" else self.users[role]
@@ -75,9 +76,14 @@ def build_world(factories) -> World:
                              "vtt")
     db.session.commit()
 
+    from community.models import FeedSource
+
+    feed_source = FeedSource(url="http://127.0.0.1:9/feed.rss", last_counts={})
+    db.session.add(feed_source)
+    db.session.commit()
     world = World(users=users, episode=episode, other_episode=other_episode, person=person, comment=comment,
                   reply=reply, question=question, other_question=other_question, paper=paper,
-                  suggestion=suggestion)
+                  suggestion=suggestion, feed_source=feed_source)
     for role in ROLES:
         if role == "anonymous":
             continue
@@ -132,6 +138,8 @@ def url_values(world: World, rule, role: str) -> dict:
                 values[name] = world.comment.id
         elif name == "person_id":
             values[name] = world.person.id
+        elif name == "source_id":
+            values[name] = world.feed_source.id
         elif name == "notification_id":
             values[name] = (world.notifications.get(role) or world.notifications["member"]).id
         elif name == "token" and endpoint == "accounts.reset":

@@ -139,6 +139,11 @@ PAGE_NEUTRAL: dict[str, str] = {
                                    "which every page shows)",
     "verification.domains": "a research lab's domain: it verifies addresses confirmed later; no page lists it",
     "verification.remove_domain": "a research lab's domain: verifications it gave stay until they lapse",
+    "admin_feeds.add": "a feed source and an admin-log row, shown only on /admin/feeds (never cached)",
+    "admin_feeds.deactivate": "a feed source and an admin-log row, shown only on /admin/feeds (never cached)",
+    # The episodes a refresh imports are writes to `episodes`/`people`/`appearances`, which bump
+    # every page through the listener like any other (tests/views/test_admin_feeds.py shows it).
+    "admin_feeds.refresh": "the source's last result, shown only on /admin/feeds; its imports bump pages themselves",
     "orcid.start": "starts an ORCID sign-in in this browser's session (off to the provider)",
     "orcid.link": "starts linking an ORCID iD in this browser's session (off to the provider)",
     "orcid.new_account": "a new account (after an ORCID sign-in): it has written nothing yet",
@@ -150,8 +155,11 @@ LAST = ("accounts.logout", "accounts.change_password", "accounts.reset", "accoun
 
 NEUTRAL_ROLES = {"accounts.login": "anonymous", "accounts.register": "anonymous", "accounts.reset_request": "anonymous",
                  "accounts.reset": "anonymous", "moderation.appeal": "member", "verification.domains": "admin",
-                 "verification.remove_domain": "admin", "orcid.start": "anonymous", "orcid.new_account": "anonymous"}
+                 "verification.remove_domain": "admin",
+                 "admin_feeds.add": "admin", "admin_feeds.deactivate": "admin", "admin_feeds.refresh": "admin",
+                 "orcid.start": "anonymous", "orcid.new_account": "anonymous"}
 NEUTRAL_FORMS = {
+    "admin_feeds.add": lambda w: {"url": "http://127.0.0.1:9/another-feed.rss"},
     "accounts.login": lambda w: {"login": w.users["other"].username, "password": Factories.PASSWORD},
     "accounts.register": lambda w: {"username": "newcomer", "email": "newcomer@example.org",
                                     "password": "a completely different passphrase",
