@@ -132,9 +132,9 @@ def register_blueprints(app: Flask) -> None:
     from community import api
     from community.views import (
         accounts, admin, admin_feeds, crawlers, discussion, episodes, feeds, guests, main, moderation, notifications,
-        papers, questions, search, transcripts, verification,
+        orcid, papers, questions, search, transcripts, verification,
     )
 
     for module in (main, accounts, episodes, discussion, feeds, papers, questions, guests, moderation, notifications,
-                   search, transcripts, crawlers, api, verification, admin, admin_feeds):
+                   search, transcripts, crawlers, api, verification, admin, admin_feeds, orcid):
         app.register_blueprint(module.bp)

@@ -74,6 +74,10 @@ def from_environment(instance_path: str) -> dict:
         "LOG_LEVEL": env("LOG_LEVEL", "INFO"),
         "METRICS_ALLOW": env("METRICS_ALLOW", ""),  # CIDRs that may read /metrics, e.g. 10.0.0.0/8
         "METRICS_TOKEN": env("METRICS_TOKEN", ""),  # or: Authorization: Bearer <token>
+        # Sign in with ORCID (OpenID Connect): shown only when the client id and secret are set.
+        "ORCID_CLIENT_ID": env("ORCID_CLIENT_ID"),
+        "ORCID_CLIENT_SECRET": env("ORCID_CLIENT_SECRET"),
+        "ORCID_ISSUER": env("ORCID_ISSUER"),
     }
 
 
@@ -127,4 +131,6 @@ DEFAULTS = {
     "PAGE_CACHE": True,
     "PAGE_CACHE_SECONDS": 60,
     "SITEMAP_PAGE_SIZE": 50_000,  # URLs per sitemap file (the protocol's maximum)
+    "ORCID_ISSUER": "https://orcid.org",  # its /.well-known/openid-configuration names every endpoint
+    "ORCID_TIMEOUT": 10.0,  # seconds for each call to ORCID (discovery, keys, token)
 }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from urllib.parse import urlsplit
 
 from flask import Flask, abort, g, has_app_context, jsonify, render_template, request, session
 from werkzeug.http import HTTP_STATUS_CODES
@@ -40,9 +41,20 @@ MESSAGES = {
 }
 
 
+def content_security_policy(app: Flask) -> str:
+    """The CSP; with ORCID sign-in set up, a form may also lead to the ORCID issuer:
+    "Sign in with ORCID" is a POST answered by a redirect there, and browsers hold the
+    redirects that follow a form to form-action (ORCID's authorize endpoint is on its
+    issuer's origin)."""
+    if not (app.config.get("ORCID_CLIENT_ID") and app.config.get("ORCID_CLIENT_SECRET")):
+        return CONTENT_SECURITY_POLICY
+    issuer = urlsplit(app.config["ORCID_ISSUER"])
+    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action 'self' {issuer.scheme}://{issuer.netloc}")
+
+
 def security_headers(app: Flask) -> list[tuple[str, str]]:
     """The headers of every answer; the page cache middleware sends the same list."""
-    headers = [("Content-Security-Policy", CONTENT_SECURITY_POLICY), ("X-Content-Type-Options", "nosniff"),
+    headers = [("Content-Security-Policy", content_security_policy(app)), ("X-Content-Type-Options", "nosniff"),
                ("Referrer-Policy", "strict-origin-when-cross-origin"), ("X-Frame-Options", "DENY"),
                ("Cross-Origin-Opener-Policy", "same-origin")]
     if app.config.get("SESSION_COOKIE_SECURE"):

@@ -2,16 +2,25 @@ from flask import abort, url_for
 from flask_login import current_user
 
 from community.api import bp, choice
-from community.services import discussion, episodes, verification
+from community.formatting import iso
+from community.services import discussion, episodes, orcid, verification
 
 
 def author_json(user, guest_user_ids: set[int]) -> dict:
     badges = [b for b in user.badges if b != "Guest"]
     if user.id in guest_user_ids:
         badges.insert(0, "Guest")
-    # "verified": how and since when the Researcher badge was verified (None when it is not).
+    # "verified": how and since when the Researcher badge was verified (None when it is not);
+    # "orcid": the iD the account proved by signing in with ORCID (None when none).
     return {"username": user.username, "display_name": user.name, "badges": badges,
-            "verified": verification.verified_json(user)}
+            "verified": verification.verified_json(user), "orcid": orcid_json(user)}
+
+
+def orcid_json(user) -> dict | None:
+    if not user.orcid_id:
+        return None
+    return {"id": user.orcid_id, "url": orcid.orcid_url(user.orcid_id), "verified": True,
+            "verified_at": iso(user.orcid_verified_at) if user.orcid_verified_at else None}
 
 
 def post_json(node, guest_user_ids: set[int]) -> dict:

@@ -67,6 +67,10 @@ class User(UserMixin, Base):
     verified_detail: Mapped[str] = mapped_column(String(255), default="", server_default="")
     verified_since: Mapped[datetime | None]
     verified_until: Mapped[datetime | None]
+    # The ORCID iD (0000-0002-1825-0097) the owner proved through ORCID's sign-in
+    # (services.orcid), and when; one account per iD.
+    orcid_id: Mapped[str | None] = mapped_column(String(19), unique=True)
+    orcid_verified_at: Mapped[datetime | None]
 
     sessions: Mapped[list[UserSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="raise"

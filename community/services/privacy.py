@@ -188,6 +188,7 @@ def export_data(user: User) -> dict[str, Any]:
             "url": url_for("accounts.profile", username=user.username, _external=True),
             "suspended_until": _iso(user.suspended_until), "suspension_reason": user.suspension_reason,
             "email_confirmed_at": _iso(user.email_confirmed_at),
+            "orcid_id": user.orcid_id, "orcid_verified_at": _iso(user.orcid_verified_at),
         },
         # Addresses waiting for their link and institutional ones; what was verified, how, since when.
         "email_addresses": [{"email": a.email, "purpose": a.purpose.value, "created_at": _iso(a.created_at),
@@ -289,6 +290,7 @@ def delete_account(actor: User, password: str, *, remove_posts: bool) -> None:
     actor.affiliation = ""
     actor.bio_source = actor.bio_html = ""
     actor.links = []
+    actor.orcid_id = actor.orcid_verified_at = None  # the iD is free to sign up again
     actor.role = Role.member  # no badge, and no moderator rights left on the row
     actor.verified_via, actor.verified_detail, actor.verified_since, actor.verified_until = None, "", None, None
     actor.email_prefs = {kind.value: "none" for kind in EMAIL_DEFAULTS}

@@ -71,19 +71,26 @@ def login():
             login_budgets.spend(attempt)  # the budgets live outside this transaction
             form_error(form.password, error)
         else:
-            _login(user, remember=form.remember.data)
+            response = complete_login(user, form.remember.data, next_url)
             db.session.commit()
             flash(f"Logged in as {user.username}.", "success")
-            # A guest of the show lands on the questions listeners left for them.
-            target = next_url if is_safe_next(next_url) else (
-                url_for("questions.index") if user.role == Role.guest else url_for("main.home"))
-            response = redirect(target)
-            # This browser now has a login budget of its own for this account.
-            response.set_cookie(login_budgets.DEVICE_COOKIE, login_budgets.device_cookie(
-                user.id, request.cookies.get(login_budgets.DEVICE_COOKIE)), max_age=365 * 24 * 3600, path="/auth/",
-                secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True, samesite="Lax")
             return response
     return render_template("accounts/login.html", form=form), 422 if form.errors else 200
+
+
+def complete_login(user, remember: bool, next_url: str | None):
+    """A login that succeeded (password or ORCID, views.orcid): the session, then the way
+    in. The caller commits."""
+    _login(user, remember=remember)
+    # A guest of the show lands on the questions listeners left for them.
+    target = next_url if is_safe_next(next_url) else (
+        url_for("questions.index") if user.role == Role.guest else url_for("main.home"))
+    response = redirect(target)
+    # This browser now has a login budget of its own for this account.
+    response.set_cookie(login_budgets.DEVICE_COOKIE, login_budgets.device_cookie(
+        user.id, request.cookies.get(login_budgets.DEVICE_COOKIE)), max_age=365 * 24 * 3600, path="/auth/",
+        secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True, samesite="Lax")
+    return response
 
 
 @bp.post("/auth/logout")

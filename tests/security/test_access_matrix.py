@@ -15,6 +15,7 @@ from sqlalchemy import select
 from community.extensions import db
 from community.models import ModerationAction, Notification, Post, PostStatus, User
 from tests.factories import Factories
+from tests.oidc_provider import oidc_app_config, oidc_provider  # noqa: F401 (a fixture)
 from tests.security.world import (
     ROLES, Unbuildable, build_url, build_world, diff, rules_with, send, snapshot, written,
 )
@@ -59,6 +60,12 @@ FAMILIES = {
     # The operator console: the show's team (hosts, not in ROLES: tests/views/test_admin.py
     # walks every console route as a host too) and admins; users, settings, log: "admins only".
     "show team":           _family(anonymous=LOGIN, suspended=403, moderator=403, others=403, admin=200),
+    # Where the OpenID provider sends the browser back: refused (400) unless this browser
+    # started that very flow (its state); nobody gets in by opening it.
+    "ORCID callback":      _family(anonymous=400, suspended=400, moderator=400, others=400),
+    # The account step after an ORCID sign-in: nothing pending sends to the login page;
+    # a logged-in account goes to its ORCID settings.
+    "ORCID sign-up step":  _family(anonymous=LOGIN, suspended=302, moderator=302, others=302),
 }
 
 # Every GET endpoint of url_map, classified.
@@ -92,6 +99,7 @@ ROUTE_FAMILY = {
     "admin.settings": "admins only", "admin.log": "admins only",
     "verification.settings": "login required", "verification.confirm": "public", "verification.domains": "admins only",
     "admin_feeds.index": "show team only",
+    "orcid.callback": "ORCID callback", "orcid.new_account": "ORCID sign-up step", "orcid.settings": "login required",
 }
 
 # Key POST routes: (endpoint, family, form, extra request options). The target of a write is
@@ -117,6 +125,8 @@ POST_ROUTES = [
     ("admin_feeds.deactivate", "show team write", lambda w: {}, {}),
     ("episodes.follow", "account upkeep", lambda w: {"on": "1"}, {}),
     ("notifications.settings", "account upkeep", lambda w: {"reply": "none"}, {}),
+    ("orcid.link", "account upkeep", lambda w: {}, {}),  # off to the provider
+    ("orcid.unlink", "account upkeep", lambda w: {}, {}),
     ("accounts.export_data", "own download", lambda w: {}, {}),
     # Last: it ends the session (and the account) of the role's user.
     ("accounts.delete_account", "account upkeep", lambda w: {"password": Factories.PASSWORD, "posts": "keep"}, {}),
@@ -130,8 +140,9 @@ POST_OVERRIDES = {  # which post a POST route acts on, when not the world's defa
 
 
 @pytest.fixture
-def app_config():
-    return {"PROPAGATE_EXCEPTIONS": False}
+def app_config(oidc_provider):
+    # ORCID sign-in set up against a real local provider, so its routes answer as deployed.
+    return {"PROPAGATE_EXCEPTIONS": False, **oidc_app_config(oidc_provider)}
 
 
 @pytest.fixture

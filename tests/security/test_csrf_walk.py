@@ -16,6 +16,7 @@ from sqlalchemy import update
 from community.extensions import db
 from community.models import User
 from tests.factories import Factories
+from tests.oidc_provider import oidc_app_config, oidc_provider  # noqa: F401 (a fixture)
 from tests.security.world import (
     STATE_CHANGING, Unbuildable, build_url, build_world, diff, rules_with, send, snapshot,
 )
@@ -72,15 +73,31 @@ FORMS = {
     "admin.set_role": lambda w, role: {"role": "admin"},
     "admin.suspension": lambda w, role: {"action": "ban", "reason": "forged"},
     "admin.change_setting": lambda w, role: {"FLAG_THRESHOLD-value": "99"},
+    "orcid.start": lambda w, role: {"next": "/"},
+    "orcid.link": lambda w, role: {},
+    "orcid.unlink": lambda w, role: {},
+    "orcid.new_account": lambda w, role: {"username": "newcomer", "email": "newcomer@example.org",
+                                          "display_name": "Forged"},
+}
+
+# GET routes that act on what arrives with them, and their CSRF defence instead of a token.
+# A provider sends the browser back to the callback with a redirect (RFC 6749 4.1.2; ORCID
+# does only this), which cannot carry our form token: the `state` it returns is the
+# defence, single use and bound to the flow this browser started with a POST and a token.
+# The attack (a callback this browser did not start) is tried below and, end to end, in
+# tests/views/test_orcid.py (wrong state, another browser's code, a replay).
+GET_BY_PROTOCOL = {
+    "orcid.callback": "OpenID Connect redirect from the provider; defended by the state it carries back",
 }
 GENERIC_FORM = {"body": "forged", "text": "forged", "reason": "spam", "note": "forged", "name": "forged", "up": "1"}
 WALK_ROLES = ["member", "moderator"]
 
 
 @pytest.fixture
-def app_config():
+def app_config(oidc_provider):
     # A crash must look like what a browser gets (a 500), not an exception in the test.
-    return {"PROPAGATE_EXCEPTIONS": False}
+    # ORCID sign-in is set up against a real local provider, so its routes are reached.
+    return {"PROPAGATE_EXCEPTIONS": False, **oidc_app_config(oidc_provider)}
 
 
 @pytest.fixture
@@ -194,3 +211,18 @@ def test_the_same_requests_with_a_token_get_past_the_csrf_check(app, world, logi
                            .values(password_hash=Factories._password_hash))
         db.session.commit()
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("role", WALK_ROLES)
+def test_get_routes_that_act_refuse_a_request_this_browser_did_not_start(app, world, login, role):
+    """The GET_BY_PROTOCOL routes, forged the way a CSRF attack would (a link or an image
+    with plausible parameters): refused, and not one row changes."""
+    assert set(GET_BY_PROTOCOL) <= set(app.view_functions), "GET_BY_PROTOCOL names a route that is gone"
+    browser = login(world.users[role], the_client=app.test_client())
+    for endpoint in GET_BY_PROTOCOL:
+        rule = next(app.url_map.iter_rules(endpoint))
+        before = snapshot()
+        status, response, error = send(browser, "GET", build_url(app, world, rule, role) + "?code=forged&state=forged")
+        assert status == 400, (endpoint, status, error)
+        assert "does not match one started in this browser" in response.get_data(as_text=True)
+        assert not diff(before, snapshot())

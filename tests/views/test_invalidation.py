@@ -25,6 +25,7 @@ from community.models.base import utcnow
 from community.services import accounts, discussion, emails, episodes, freshness, moderation, papers, people, questions
 from community.services.freshness import EVERYTHING, LISTS
 from tests.factories import Factories
+from tests.oidc_provider import oidc_app_config, oidc_provider  # noqa: F401 (a fixture)
 from tests.security.world import STATE_CHANGING, build_url, build_world, rules_with, snapshot, written
 
 EPISODE, LISTS_ONLY, ALL = "the episode's page and the lists", "the lists", "every page"
@@ -85,6 +86,13 @@ def _duplicate_person(w):
     return {"other": people.save(None, None, name=f"Kelvin Duplicate {utcnow().microsecond}").id}
 
 
+def _member_with_orcid(w):
+    from community.services import orcid
+
+    orcid.link(w.users["member"], orcid.Identity("0000-0002-1825-0097"))
+    return {}
+
+
 CHANGES_PAGES: dict[str, Case] = {
     "discussion.comment": Case("member", EPISODE, lambda w, m: {"body": "A new comment on the episode."}),
     "discussion.reply": Case("member", EPISODE, lambda w, m: {"body": "A reply to the comment."}),
@@ -121,6 +129,8 @@ CHANGES_PAGES: dict[str, Case] = {
     # The name next to every post of the account, on every page.
     "accounts.edit_profile": Case("member", ALL, lambda w, m: {"display_name": "Renamed Member",
                                                                "affiliation": "Somewhere Else", "bio": "", "links": ""}),
+    # The ORCID verification goes with the iD: the byline's badge, on every page.
+    "orcid.unlink": Case("member", ALL, make=_member_with_orcid),
     "accounts.delete_account": Case("researcher", ALL, lambda w, m: {"password": Factories.PASSWORD,
                                                                      "posts": "keep"}),
     # The console: episodes and people show on every page (freshness.SHOWN).
@@ -174,6 +184,9 @@ PAGE_NEUTRAL: dict[str, str] = {
     # The episodes a refresh imports are writes to `episodes`/`people`/`appearances`, which bump
     # every page through the listener like any other (tests/views/test_admin_feeds.py shows it).
     "admin_feeds.refresh": "the source's last result, shown only on /admin/feeds; its imports bump pages themselves",
+    "orcid.start": "starts an ORCID sign-in in this browser's session (off to the provider)",
+    "orcid.link": "starts linking an ORCID iD in this browser's session (off to the provider)",
+    "orcid.new_account": "a new account (after an ORCID sign-in): it has written nothing yet",
 }
 
 # Routes that end what later ones need (the session, the account) go last.
@@ -183,7 +196,8 @@ LAST = ("accounts.logout", "accounts.change_password", "accounts.reset", "accoun
 NEUTRAL_ROLES = {"accounts.login": "anonymous", "accounts.register": "anonymous", "accounts.reset_request": "anonymous",
                  "accounts.reset": "anonymous", "moderation.appeal": "member", "verification.domains": "admin",
                  "verification.remove_domain": "admin", "admin.suspension": "admin", "admin.change_setting": "admin",
-                 "admin_feeds.add": "admin", "admin_feeds.deactivate": "admin", "admin_feeds.refresh": "admin"}
+                 "admin_feeds.add": "admin", "admin_feeds.deactivate": "admin", "admin_feeds.refresh": "admin",
+                 "orcid.start": "anonymous", "orcid.new_account": "anonymous"}
 NEUTRAL_FORMS = {
     "admin_feeds.add": lambda w: {"url": "http://127.0.0.1:9/another-feed.rss"},
     "accounts.login": lambda w: {"login": w.users["other"].username, "password": Factories.PASSWORD},
@@ -217,8 +231,9 @@ NEUTRAL_MAKE = {"moderation.appeal": _hidden_own_post, "admin.suspension": _fres
 
 
 @pytest.fixture
-def app_config():
-    return {"PROPAGATE_EXCEPTIONS": False}
+def app_config(oidc_provider):
+    # ORCID sign-in set up against a real local provider, so its routes do what they do.
+    return {"PROPAGATE_EXCEPTIONS": False, **oidc_app_config(oidc_provider)}
 
 
 @pytest.fixture
