@@ -16,7 +16,7 @@ from community.models import (
     FLAG_REASON_LABELS, Flag, FlagReason, ModerationAction, NotificationKind, Post, PostKind, PostStatus, Role, User,
 )
 from community.models.base import utcnow
-from community.services import DomainError, PermissionDenied, dialect_insert, discussion, notifications
+from community.services import DomainError, PermissionDenied, dialect_insert, discussion, notifications, questions
 
 FOREVER = datetime(9999, 1, 1, tzinfo=utcnow().tzinfo)
 
@@ -188,6 +188,8 @@ def act(actor: User, post: Post, action: str, reason: str, days: int | None = No
             author.suspended_until = None
         author.suspension_reason = reason if action != "unsuspend" else None
     _resolve(post)
+    if post.kind == PostKind.question and post.status == PostStatus.visible and post.stage == questions.OPEN:
+        questions.tell_guests(post)  # a question held for a moderator reaches the guests once let through
     record = ModerationAction(moderator_id=actor.id, action=action, post_id=post.id, target_user_id=author.id,
                               reason=reason + (f" ({days} days)" if action == "suspend" else ""))
     db.session.add(record)

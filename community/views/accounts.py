@@ -43,7 +43,9 @@ def register():
             _login(user)
             db.session.commit()
             flash(f"Welcome, {user.username}! Tell people who you are on your profile.", "success")
-            return redirect(url_for("accounts.edit_profile"))
+            # Back to what sent them here (an invitation, say), else to their profile.
+            next_url = request.args.get("next")
+            return redirect(next_url if is_safe_next(next_url) else url_for("accounts.edit_profile"))
     return render_template("accounts/register.html", form=form), 422 if form.errors else 200
 
 
