@@ -36,6 +36,7 @@ FAMILIES = {
     "public":              _family(anonymous=200, suspended=200, moderator=200, others=200),
     "login required":      _family(anonymous=LOGIN, suspended=200, moderator=200, others=200),
     "moderators only":     _family(anonymous=LOGIN, suspended=403, moderator=200, others=403),
+    "show team only":      _family(anonymous=LOGIN, suspended=403, moderator=403, others=403, admin=200),  # hosts too
     "logged-out only":     _family(anonymous=200, suspended=302, moderator=302, others=302),  # login/register forms
     "own notification":    _family(anonymous=LOGIN, suspended=302, moderator=302, others=302),  # marks read, redirects
     "author or moderator": _family(anonymous=LOGIN, suspended=403, moderator=200, others=403),  # someone else's post
@@ -72,6 +73,8 @@ ROUTE_FAMILY = {
     "api.list_episodes": "public", "api.get_episode": "public", "api.episode_thread": "public",
     "api.episode_papers": "public", "api.episode_questions": "public", "api.all_papers": "public",
     "api.all_questions": "public", "api.suggestions": "public", "api.search": "public",
+    "invitations.index": "show team only", "invitations.new": "show team only", "invitations.show": "show team only",
+    "invitations.invitation": "public",
 }
 
 # Key POST routes: (endpoint, family, form, extra request options). The target of a write is

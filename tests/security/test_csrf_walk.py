@@ -62,6 +62,9 @@ FORMS = {
     "episodes.follow": lambda w, role: {"on": "1"},
     "accounts.export_data": lambda w, role: {},
     "accounts.delete_account": lambda w, role: {"password": Factories.PASSWORD, "posts": "remove"},
+    "invitations.new": lambda w, role: {"person": str(w.person.id), "email": "forged@example.org"},
+    "invitations.revoke": lambda w, role: {},
+    "invitations.accept": lambda w, role: {},
 }
 GENERIC_FORM = {"body": "forged", "text": "forged", "reason": "spam", "note": "forged", "name": "forged", "up": "1"}
 WALK_ROLES = ["member", "moderator"]

@@ -92,6 +92,8 @@ CHANGES_PAGES: dict[str, Case] = {
                                                                "affiliation": "Somewhere Else", "bio": "", "links": ""}),
     "accounts.delete_account": Case("researcher", ALL, lambda w, m: {"password": Factories.PASSWORD,
                                                                      "posts": "keep"}),
+    # Linking the account to a person of the show: the Guest badge next to its posts, on every page.
+    "invitations.accept": Case("member", ALL, make=lambda w: {"token": w.invitation_token}),
 }
 
 # Routes that write nothing a cached page shows, and why. They must bump no version.
@@ -111,6 +113,8 @@ PAGE_NEUTRAL: dict[str, str] = {
     "notifications.read_all": "notifications are personal pages, never cached",
     "notifications.settings": "e-mail preferences",
     "notifications.unsubscribe": "e-mail preferences",
+    "invitations.new": "an invitation is seen in the console and by whoever holds its link, neither cached",
+    "invitations.revoke": "the same: the console and the link's own page",
 }
 
 # Routes that end what later ones need (the session, the account) go last.
@@ -118,7 +122,8 @@ LAST = ("accounts.logout", "accounts.change_password", "accounts.reset", "accoun
         "accounts.end_other_sessions", "accounts.delete_account")
 
 NEUTRAL_ROLES = {"accounts.login": "anonymous", "accounts.register": "anonymous", "accounts.reset_request": "anonymous",
-                 "accounts.reset": "anonymous", "moderation.appeal": "member"}
+                 "accounts.reset": "anonymous", "moderation.appeal": "member", "invitations.new": "admin",
+                 "invitations.revoke": "admin"}
 NEUTRAL_FORMS = {
     "accounts.login": lambda w: {"login": w.users["other"].username, "password": Factories.PASSWORD},
     "accounts.register": lambda w: {"username": "newcomer", "email": "newcomer@example.org",
@@ -133,6 +138,7 @@ NEUTRAL_FORMS = {
     "episodes.follow": lambda w: {"on": "1"},
     "moderation.appeal": lambda w: {"text": "Please look again."},
     "notifications.settings": lambda w: {"reply": "none", "mention": "none"},
+    "invitations.new": lambda w: {"person": str(w.person.id), "email": ""},
 }
 
 
