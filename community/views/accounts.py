@@ -15,7 +15,9 @@ from community.forms.accounts import (
     ResetForm,
     ResetRequestForm,
 )
-from community.services import DomainError, NotFound, PermissionDenied, accounts, login_budgets, mail, privacy, sessions
+from community.services import (
+    DomainError, NotFound, PermissionDenied, accounts, login_budgets, mail, privacy, questions, sessions,
+)
 from community.views.helpers import form_error, is_safe_next
 
 bp = Blueprint("accounts", __name__)
@@ -73,7 +75,7 @@ def login():
             flash(f"Logged in as {user.username}.", "success")
             # A guest of the show lands on the questions listeners left for them.
             target = next_url if is_safe_next(next_url) else (
-                url_for("questions.index") if user.role == Role.guest else url_for("main.home"))
+                url_for("questions.index") if user.role == Role.guest or questions.is_guest(user) else url_for("main.home"))
             response = redirect(target)
             # This browser now has a login budget of its own for this account.
             response.set_cookie(login_budgets.DEVICE_COOKIE, login_budgets.device_cookie(

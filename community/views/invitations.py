@@ -26,7 +26,9 @@ def index():
 @bp.route("/admin/invitations/new", methods=["GET", "POST"])
 @show_required
 def new():
-    episode = episodes.get_by_slug(request.args["episode"]) if request.args.get("episode") else None
+    episode = None
+    if request.args.get("episode"):
+        episode = episodes.get_by_slug(request.args["episode"]) or abort(404)
     people = invitations.people_to_invite(episode)
     form = InvitationForm()
     form.person.choices = [(p.id, p.name + (" (already linked to an account)" if p.user_id else "")) for p in people]
@@ -105,6 +107,7 @@ def accept(token: str):
         found = invitations.find(token)
         return render_template("invitations/invitation.html", invitation=found, token=token, refusal=str(error),
                                episodes=invitations.guest_episodes(found.person)), 409
+    # accepted.invited_address_matches: the account's address is the one the link was mailed to.
     db.session.commit()
     flash(f"Welcome, {accepted.person.name}: your account is linked. Your answers carry the Guest badge, and the "
           "questions listeners ask on your episodes wait for you here.", "success")

@@ -15,7 +15,7 @@ from community.extensions import db
 from community.models import Person, Role
 from community.services import questions
 from tests.e2e.conftest import log_in
-from tests.e2e.scenario import as_request
+from tests.e2e.scenario import as_request, axe_source, describe_violations, measured_contrast_failures, run_axe
 from tests.views.test_smtp import Inbox, free_port
 
 
@@ -27,6 +27,17 @@ def smtp(live_app):
     live_app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
     yield inbox
     controller.stop()
+
+
+def assert_accessible(page, js: bool) -> None:
+    """No serious or critical axe-core violation on this page (checked once, in the js run)."""
+    script = axe_source() if js else None
+    if script is None:
+        return
+    results = run_axe(page, script, {"resultTypes": ["violations", "incomplete"]})
+    blocking = [v for v in results["violations"] + measured_contrast_failures(results)
+                if v["impact"] in ("serious", "critical")]
+    assert not blocking, f"{page.url}:\n{describe_violations(blocking)}"
 
 
 def plain_text(message) -> str:
@@ -48,11 +59,13 @@ def test_admin_invites_guest_by_email_who_answers_from_the_inbox(new_page, data,
     log_in(admin, "boss")
     admin.goto(f"/people/{kelvin.id}")
     admin.get_by_role("link", name="Invite Kelvin Guu").click()
+    assert_accessible(admin, js)
     expect(admin.get_by_label("Invite")).to_have_value(str(kelvin.id))
     admin.get_by_label("Email (optional)").fill("kelvin@example.org")
     admin.get_by_role("button", name="Create invitation").click()
     expect(admin.get_by_text("mailed to kelvin@example.org").first).to_be_visible()
     shown = admin.get_by_label("Invitation link").input_value()
+    assert_accessible(admin, js)
 
     assert [m["To"] for m in smtp.messages] == ["kelvin@example.org"]
     link = re.search(r"http://\S+/invite/[\w-]+", plain_text(smtp.messages[0])).group(0)
@@ -63,6 +76,7 @@ def test_admin_invites_guest_by_email_who_answers_from_the_inbox(new_page, data,
     guest.goto(link)
     expect(guest.get_by_role("heading", name="An invitation for Kelvin Guu")).to_be_visible()
     expect(guest.get_by_role("link", name="#1 Kelvin Guu on retrieval")).to_be_visible()
+    assert_accessible(guest, js)
     guest.get_by_role("link", name="Create an account").click()
     guest.get_by_label("Username").fill("kelvin")
     guest.get_by_label("Email").fill("kelvin@example.org")
@@ -75,6 +89,7 @@ def test_admin_invites_guest_by_email_who_answers_from_the_inbox(new_page, data,
     expect(guest.get_by_role("link", name="1 question waiting for you")).to_be_visible()
     waiting = guest.locator(".inbox-question", has_text="retriever trained")
     expect(waiting).to_have_count(1)
+    assert_accessible(guest, js)
     waiting.get_by_label("Your answer").fill("End to end, with retrieval as a latent variable.")
     waiting.get_by_role("button", name="Post answer").click()
     expect(guest.get_by_text("Answer posted.")).to_be_visible()

@@ -372,3 +372,20 @@ def test_a_question_held_for_a_moderator_reaches_the_guest_when_let_through(app,
     moderation.act(factories.user("mod", role=Role.moderator), question, "restore", "Fine")
     db.session.commit()
     assert told() == [NotificationKind.question]
+
+
+def test_starting_from_an_episode_offers_its_guests(app, factories, login, show):
+    episode, _, kelvin, _ = show
+    admin = login(factories.user("boss", role=Role.admin), the_client=app.test_client())
+    form = admin.get(f"/admin/invitations/new?episode={episode.slug}").get_data(as_text=True)
+    assert ">Kelvin Guu</option>" in form and "Sarah Hong" not in form
+    assert admin.get("/admin/invitations/new?episode=no-such-episode").status_code == 404
+
+
+def test_a_linked_guest_lands_on_their_questions_after_logging_in(app, client, factories, login, show):
+    _, _, kelvin, _ = show
+    researcher = factories.user("kelvin", role=Role.researcher)
+    login(researcher).post(f"{invite(kelvin)}/accept")
+    client.post("/auth/logout")
+    response = client.post("/auth/login", data={"login": "kelvin", "password": factories.PASSWORD})
+    assert response.headers["Location"] == "/questions/"
