@@ -5,6 +5,9 @@ function is called once per app, in the order create_app lists them."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+
 from flask import Flask, abort, g, has_app_context, jsonify, render_template, request, session
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
@@ -77,11 +80,15 @@ def register_conditional_get(app: Flask) -> None:
     - personal (logged in, a CSRF token in the page, or a cookie set): private, no-store;
     - feeds and the API: public for 60 s, then revalidated;
     - other anonymous pages: no-cache (always revalidated: they change with every post);
-    - errors: no-store. Static files keep Flask's own (no-cache with an ETag)."""
+    - errors: no-store. Static files keep Flask's own (no-cache with an ETag), unless
+      asked for under their current fingerprint (immutable, a year)."""
 
     @app.after_request
     def cache_headers(response):
         if request.endpoint == "static":
+            if response.status_code == 200 and request.args.get("v") == static_version(app, request.view_args["filename"]):
+                # This URL names this content: it can be kept for a year (see static_version).
+                response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
             return response
         # From the session, not current_user: asking the database who is logged in here
         # would turn a 503 (database down) into an error in this hook.
@@ -101,6 +108,41 @@ def register_conditional_get(app: Flask) -> None:
             # Date headers is one too many (and pre-Flask cache hits carry only the server's).
             del response.headers["Date"]
         return response
+
+
+def static_version(app: Flask, filename: str) -> str | None:
+    """A short hash of a static file's content (None if there is no such file), remembered
+    per process; with the debugger on, per modification time, so an edited file gets its
+    new URL on the next page."""
+    path = os.path.join(app.static_folder, filename)
+    try:
+        stamp = os.stat(path).st_mtime_ns if app.debug else 0
+    except OSError:
+        return None
+    versions = app.extensions.setdefault("static_versions", {})
+    known = versions.get(filename)
+    if known is None or known[0] != stamp:
+        try:
+            with open(path, "rb") as file:
+                known = (stamp, hashlib.sha256(file.read()).hexdigest()[:12])
+        except OSError:
+            return None
+        versions[filename] = known
+    return known[1]
+
+
+def register_static_fingerprints(app: Flask) -> None:
+    """Every url_for('static', ...) carries ?v=<content hash>: a changed CSS or JS file
+    gets a new URL, so browsers and nginx may keep each URL for a year without serving
+    yesterday's file after a deploy. (Cached pages hold the URLs they were rendered with
+    for at most PAGE_CACHE_SECONDS; an old URL still answers, with the new file, uncached.)"""
+
+    @app.url_defaults
+    def fingerprint(endpoint, values):
+        if endpoint == "static" and "filename" in values and "v" not in values:
+            version = static_version(app, values["filename"])
+            if version:
+                values["v"] = version
 
 
 def _wants_json() -> bool:
@@ -194,7 +236,9 @@ def register_wsgi_middleware(app: Flask) -> None:
     app.wsgi_app = PageCacheMiddleware(app, app.wsgi_app, security_headers(app))
     if config.public_url(app.config):
         aliases = [a for a in (app.config.get("HOST_ALIASES") or "").split(",") if a.strip()]
-        app.wsgi_app = CanonicalHost(app.wsgi_app, config.public_url(app.config), aliases)
+        # /healthz and /metrics answer on any host: load balancers and Prometheus use addresses.
+        app.wsgi_app = CanonicalHost(app.wsgi_app, config.public_url(app.config), aliases,
+                                     open_paths=("/healthz", "/metrics"))
     if app.config.get("TRUSTED_PROXIES"):
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

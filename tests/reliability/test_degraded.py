@@ -107,7 +107,8 @@ def test_with_redis_up_health_says_so_and_counters_stay_out_of_the_database(data
 # 404 for a token that cannot be valid. A logged-in reader gets 503 on all but the two
 # that never ask who is reading (a malformed reset token; the JSON search form).
 NEEDS_NO_DATA = {"/auth/register": 200, "/auth/login": 200, "/auth/reset": 200, "/search": 200, "/api/v1/search": 200,
-                 "/auth/reset/x": 302, "/notifications/unsubscribe/x": 404}
+                 "/auth/reset/x": 302, "/notifications/unsubscribe/x": 404,
+                 "/metrics": 404, "/robots.txt": 200}  # no METRICS_ALLOW here: it does not exist for this reader
 
 
 def test_with_the_database_down_every_path_answers_503(tmp_path):
@@ -115,7 +116,7 @@ def test_with_the_database_down_every_path_answers_503(tmp_path):
     session cookie of a logged-in reader."""
     app = make_test_app("sqlite", tmp_path, SQLALCHEMY_DATABASE_URI="postgresql+psycopg://nobody@127.0.0.1:1/none")
     values = {"slug": "an-episode", "post_id": 1, "username": "ada", "canonical_id": "arxiv:2005.11401",
-              "person_id": 1, "token": "x", "filename": "css/site.css", "notification_id": 1, "suggestion_id": 1}
+              "person_id": 1, "token": "x", "filename": "css/site.css", "notification_id": 1, "suggestion_id": 1, "page": 1}
     session_cookie = app.session_interface.get_signing_serializer(app).dumps({"_user_id": "a-session-token"})
     checked, others = 0, []
     with app.test_request_context():
