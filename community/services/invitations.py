@@ -179,6 +179,9 @@ def refusal(actor: User, invitation: Invitation) -> str | None:
 
 
 def accept(actor: User, token: str) -> Acceptance:
+    """Links `actor` to the invitation's Person and uses the invitation up; NotFound for a
+    link that never was one, Unusable (with the reason) for one used, revoked or expired,
+    DomainError when the Person or the account is linked elsewhere."""
     invitation = find(token)
     check_usable(invitation)
     problem = refusal(actor, invitation)

@@ -57,8 +57,8 @@ def new():
 @show_required
 def show(invitation_id: int):
     invitation = invitations.get(invitation_id)
-    created = session.pop(JUST_CREATED, None)
-    link = created[1] if created and created[0] == invitation.id else None
+    created = session.get(JUST_CREATED)
+    link = session.pop(JUST_CREATED)[1] if created and created[0] == invitation.id else None
     return render_template("invitations/show.html", invitation=invitation, link=link)
 
 
