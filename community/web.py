@@ -9,6 +9,7 @@ import hashlib
 import os
 
 from flask import Flask, abort, g, has_app_context, jsonify, render_template, request, session
+from werkzeug.http import HTTP_STATUS_CODES
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
@@ -162,8 +163,11 @@ def register_error_handlers(app: Flask) -> None:
 
     def render_error(code: int, message: str | None = None):
         message = message or MESSAGES.get(code, "Error")
-        if _wants_json():
-            return jsonify({"error": message, "status": code}), code
+        if _wants_json():  # RFC 9457 problem details
+            problem = jsonify({"type": "about:blank", "title": HTTP_STATUS_CODES.get(code, "Error"), "status": code,
+                               "detail": message})
+            problem.mimetype = "application/problem+json"
+            return problem, code
         try:
             return render_template("errors/error.html", code=code, message=message), code
         except OperationalError:  # the layout asks who is logged in, and the database is down
@@ -171,8 +175,19 @@ def register_error_handlers(app: Flask) -> None:
             g._login_user = login_manager.anonymous_user()
             return render_template("errors/error.html", code=503, message=MESSAGES[503]), 503
 
+    def said(error) -> str | None:
+        """What abort(code, description=...) said, for API clients (pages keep their wording)."""
+        custom = getattr(error, "description", None)
+        return custom if _wants_json() and custom and custom != type(error).description else None
+
+    def answer(error, code: int):
+        response = app.make_response(render_error(code, said(error)))
+        if getattr(error, "valid_methods", None):  # a 405 says what is allowed (RFC 9110)
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+
     for code in MESSAGES:
-        app.register_error_handler(code, lambda error, code=code: render_error(code))
+        app.register_error_handler(code, lambda error, code=code: answer(error, code))
 
     @app.errorhandler(DomainError)
     def refused(error):

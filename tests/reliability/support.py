@@ -270,7 +270,7 @@ class Response:
         """The human-readable text of the answer: the JSON error, or the page's visible text."""
         try:
             data = self.json()
-            return str(data.get("error") or data) if isinstance(data, dict) else str(data)
+            return str(data.get("detail") or data.get("error") or data) if isinstance(data, dict) else str(data)
         except ValueError:
             body = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", self.text, flags=re.S)
             return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
