@@ -131,10 +131,10 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from community import api
     from community.views import (
-        accounts, crawlers, discussion, episodes, feeds, guests, invitations, main, moderation, notifications, papers,
-        questions, search,
+        accounts, admin_feeds, crawlers, discussion, episodes, feeds, guests, invitations, main, moderation,
+        notifications, papers, questions, search, transcripts, verification,
     )
 
     for module in (main, accounts, episodes, discussion, feeds, papers, questions, guests, moderation, notifications,
-                   search, crawlers, api, invitations):
+                   search, transcripts, crawlers, api, verification, admin_feeds, invitations):
         app.register_blueprint(module.bp)

@@ -23,7 +23,7 @@ from community.models import Appearance, AppearanceRole, Episode, Invitation, Pe
 from community.models.accounts import hash_token
 from community.models.base import utcnow
 from community.models.invitations import EXPIRED, PENDING, REVOKED, USED
-from community.services import DomainError, NotFound, PermissionDenied, admin_log, episodes, mail
+from community.services import DomainError, NotFound, PermissionDenied, admin_log, emails, episodes, mail
 
 VALID_FOR = timedelta(days=14)
 TEAM = (Role.host, Role.admin)
@@ -38,7 +38,7 @@ class Acceptance:
     person: Person
     linked: bool  # False when the account already was this Person's (a second invitation)
     # The invitation was mailed to the address this account has: the account has shown it
-    # reads that mailbox (identity's email confirmation can count it as confirmed).
+    # reads that mailbox, so that address now counts as confirmed.
     invited_address_matches: bool
 
 
@@ -215,4 +215,17 @@ def accept(actor: User, token: str) -> Acceptance:
                      summary=f"{actor.username} accepted the invitation and is linked to {person.name}",
                      before={"user_id": None if linked else actor.id}, after={"user_id": actor.id, "invitation": invitation.id})
     matches = bool(invitation.email) and invitation.email.strip().lower() == actor.email_key
+    if matches and actor.email_confirmed_at is None:
+        _confirm_by_invitation(actor)
     return Acceptance(person=person, linked=linked, invited_address_matches=matches)
+
+
+def _confirm_by_invitation(actor: User) -> None:
+    """The link reached the account's own address: as good as that address's confirmation
+    link, so it is confirmed the same way (an institution's domain verifies, as usual)."""
+    pending = emails.pending_account_address(actor)
+    if pending is not None and pending.email_key == actor.email_key:
+        emails.confirm(emails.make_token(pending), actor)
+    else:
+        actor.email_confirmed_at = utcnow()
+        db.session.flush()

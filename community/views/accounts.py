@@ -16,7 +16,8 @@ from community.forms.accounts import (
     ResetRequestForm,
 )
 from community.services import (
-    DomainError, NotFound, PermissionDenied, accounts, login_budgets, mail, privacy, questions, sessions,
+    DomainError, NotFound, PermissionDenied, accounts, emails, login_budgets, mail, privacy, questions, sessions,
+    verification,
 )
 from community.views.helpers import form_error, is_safe_next
 
@@ -43,8 +44,10 @@ def register():
             form_error(form.username, error)
         else:
             _login(user)
+            emails.start_account_confirmation(user)
             db.session.commit()
-            flash(f"Welcome, {user.username}! Tell people who you are on your profile.", "success")
+            flash(f"Welcome, {user.username}! We sent a link to {emails.mask(user.email)}: open it to confirm your "
+                  "address and start posting. Meanwhile, tell people who you are on your profile.", "success")
             # Back to what sent them here (an invitation, say), else to their profile.
             next_url = request.args.get("next")
             return redirect(next_url if is_safe_next(next_url) else url_for("accounts.edit_profile"))
@@ -145,7 +148,7 @@ def profile(username: str):
     user = accounts.find_by_username(username)
     if user is None:
         abort(404)
-    return render_template("accounts/profile.html", user=user)
+    return render_template("accounts/profile.html", user=user, verifications=verification.badges_of(user))
 
 
 @bp.route("/settings/profile", methods=["GET", "POST"])

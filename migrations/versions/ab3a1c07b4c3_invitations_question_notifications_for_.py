@@ -1,7 +1,7 @@
 """invitations; question notifications for guests
 
 Revision ID: ab3a1c07b4c3
-Revises: b5fdd32f19bc
+Revises: c74984db275c
 Create Date: 2026-11-30 20:37:05.729328
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'ab3a1c07b4c3'
-down_revision = 'b5fdd32f19bc'
+down_revision = 'c74984db275c'
 branch_labels = None
 depends_on = None
 

@@ -75,11 +75,17 @@ def test_accepting_links_the_account_and_keeps_its_role(factories, admin, guest_
     assert log_actions() == ["invitation.create", "invitation.accept"]
 
 
-def test_the_invited_address_is_recognised(factories, admin, guest_person):
+def test_the_invited_address_counts_as_confirmed(factories, admin, guest_person):
+    """The link reached that mailbox: an account with that address needs no second link."""
     token = invite(admin, guest_person, "Kelvin@Example.org")
-    assert invitations.accept(factories.user("kelvin", email="kelvin@example.org"), token).invited_address_matches
+    other = factories.user("other", email="other@example.org", confirmed=False)
+    assert not invitations.accept(other, token).invited_address_matches
+    assert other.email_confirmed_at is None  # a link copied elsewhere proves nothing of this address
     db.session.rollback()
-    assert not invitations.accept(factories.user("other", email="other@example.org"), token).invited_address_matches
+    kelvin = factories.user("kelvin", email="kelvin@example.org", confirmed=False)
+    assert invitations.accept(kelvin, token).invited_address_matches
+    db.session.commit()
+    assert fresh(type(kelvin), kelvin.id).email_confirmed_at is not None
 
 
 def test_a_link_is_used_once(factories, admin, guest_person):

@@ -193,7 +193,7 @@ def test_the_team_finds_the_invite_link_on_a_persons_page(app, factories, login,
 
 def test_anonymous_signs_up_comes_back_and_accepts(app, client, show):
     episode, _, kelvin, _ = show
-    path = invite(kelvin)
+    path = invite(kelvin, "kelvin@example.org")
     page = client.get(path)
     body = page.get_data(as_text=True)
     assert page.status_code == 200 and "An invitation for Kelvin Guu" in text_of(page)
@@ -212,6 +212,20 @@ def test_anonymous_signs_up_comes_back_and_accepts(app, client, show):
 
     user = db.session.get(User, db.session.get(Person, kelvin.id).user_id)
     assert user.username == "kelvin" and user.role == Role.member
+    assert user.email_confirmed_at is not None  # signed up with the address the invitation was mailed to
+
+
+def test_an_unconfirmed_account_with_another_address_may_accept_but_still_confirms(app, client, show):
+    episode, _, kelvin, _ = show
+    path = invite(kelvin, "kelvin@example.org")
+    password = "a long and unusual passphrase"
+    client.post(f"/auth/register?next={path}", data={"username": "kelvin", "email": "kelvin.home@example.net",
+                                                     "password": password, "confirm": password})
+    assert client.post(f"{path}/accept").status_code == 302
+    question = questions.ask(Factories().user("asker"), episode, "Still there?")
+    db.session.commit()
+    refused = client.post(f"/questions/{question.id}/answer", data={"body": "Yes."})
+    assert refused.status_code == 403 and "Confirm your email address first" in text_of(refused)
 
 
 def test_logging_in_comes_back_to_the_invitation(app, client, factories, show):
