@@ -1,7 +1,7 @@
 """invitations; question notifications for guests
 
 Revision ID: ab3a1c07b4c3
-Revises: c74984db275c
+Revises: ce3f682c6b7f
 Create Date: 2026-11-30 20:37:05.729328
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'ab3a1c07b4c3'
-down_revision = 'c74984db275c'
+down_revision = 'ce3f682c6b7f'
 branch_labels = None
 depends_on = None
 
