@@ -131,10 +131,10 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from community import api
     from community.views import (
-        accounts, admin, admin_feeds, crawlers, discussion, episodes, feeds, guests, main, moderation, notifications,
-        orcid, papers, questions, search, transcripts, verification,
+        accounts, admin, admin_feeds, crawlers, discussion, episodes, feeds, guests, invitations, main, moderation,
+        notifications, orcid, papers, questions, search, transcripts, verification,
     )
 
     for module in (main, accounts, episodes, discussion, feeds, papers, questions, guests, moderation, notifications,
-                   search, transcripts, crawlers, api, verification, admin, admin_feeds, orcid):
+                   search, transcripts, crawlers, api, verification, admin, admin_feeds, orcid, invitations):
         app.register_blueprint(module.bp)

@@ -45,7 +45,10 @@ def runs_the_show(user) -> bool:
 # nothing). Every other state-changing request is refused, including routes added later.
 SETUP_PREFIXES = ("/auth/", "/settings/")
 SETUP_ENDPOINTS = frozenset({"notifications.settings", "notifications.unsubscribe", "notifications.read_all",
-                             "discussion.preview"})
+                             "discussion.preview",
+                             # A guest's invitation is its own proof of who they are (and, mailed
+                             # to the account's address, it confirms that address).
+                             "invitations.accept"})
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 

@@ -21,6 +21,7 @@ class NotificationKind(str, enum.Enum):
     moderation = "moderation"  # an outcome about your post or account
     citation = "citation"  # a "needs citation" flag: a gentle request for a source
     episode = "episode"  # a new episode with a guest you follow
+    question = "question"  # a new question on an episode you were a guest on
 
 
 class Notification(Base):

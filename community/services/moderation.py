@@ -16,7 +16,7 @@ from community.models import (
 )
 from community.models.base import utcnow
 from community.services import (
-    DomainError, PermissionDenied, admin_log, dialect_insert, discussion, notifications, site_settings,
+    DomainError, PermissionDenied, admin_log, dialect_insert, discussion, notifications, questions, site_settings,
 )
 
 FOREVER = datetime(9999, 1, 1, tzinfo=utcnow().tzinfo)
@@ -178,6 +178,8 @@ def act(actor: User, post: Post, action: str, reason: str, days: int | None = No
         target_user = author
         _suspend(author, action, reason, days)
     _resolve(post)
+    if post.kind == PostKind.question and post.status == PostStatus.visible and post.stage == questions.OPEN:
+        questions.tell_guests(post)  # a question held for a moderator reaches the guests once let through
     record = ModerationAction(moderator_id=actor.id, action=action, post_id=post.id, target_user_id=author.id,
                               reason=reason + (f" ({days} days)" if action == "suspend" else ""))
     db.session.add(record)

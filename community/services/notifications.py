@@ -83,6 +83,8 @@ EMAIL_DEFAULTS = {
     NotificationKind.citation: "immediately",
     NotificationKind.merged: "daily",
     NotificationKind.episode: "daily",
+    # A guest hears of each new question in the daily digest unless they ask for it at once.
+    NotificationKind.question: "daily",
 }
 KIND_LABELS = {
     NotificationKind.reply: "Replies to your posts",
@@ -92,6 +94,7 @@ KIND_LABELS = {
     NotificationKind.moderation: "Moderation decisions about your posts",
     NotificationKind.citation: "Requests for a citation",
     NotificationKind.episode: "New episodes with guests you follow",
+    NotificationKind.question: "New questions on episodes you were a guest on",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, func, select
 
+from community import markup
 from community.extensions import db
 from community.models import (
     Appearance, AppearanceRole, Episode, ModerationAction, NotificationKind, Person, Post, PostKind, PostStatus,
@@ -22,7 +23,43 @@ def ask(actor: User, episode: Episode, body: str) -> Post:
     db.session.add(Vote(user_id=actor.id, post_id=post.id, value=1))
     post.score = 1
     db.session.flush()
+    tell_guests(post)
     return post
+
+
+def tell_guests(question: Post) -> None:
+    """The episode's guests with an account hear of a new question (a question held for a
+    moderator is told when it is let through: notify() skips posts that are not public)."""
+    episode = db.session.get(Episode, question.episode_id)
+    author = db.session.get(User, question.author_id)
+    excerpt = markup.plain_text(question.body_html)[:140]
+    where = " ".join(filter(None, (episode.label, episode.title)))
+    notifications.notify(guest_user_ids(episode.id), NotificationKind.question, post=question, actor=author,
+                         message=f"{author.name} asked you a question on {where}: {excerpt}")
+
+
+def guest_user_ids(episode_id: int) -> set[int]:
+    return set(db.session.scalars(select(Person.user_id).join(Appearance, Appearance.person_id == Person.id).where(
+        Appearance.episode_id == episode_id, Appearance.role == AppearanceRole.guest, Person.user_id.is_not(None))))
+
+
+def guest_episode_ids(user_id: int):
+    """The episodes this account was a guest on (a subquery)."""
+    return select(Appearance.episode_id).join(Person, Person.id == Appearance.person_id).where(
+        Person.user_id == user_id, Appearance.role == AppearanceRole.guest)
+
+
+def waiting_filter(user_id: int):
+    """Open, public questions on this account's episodes: what waits for the guest."""
+    return (Post.kind == PostKind.question, Post.status == PostStatus.visible, Post.stage == OPEN,
+            Post.episode_id.in_(guest_episode_ids(user_id)))
+
+
+def is_guest(user: User | None) -> bool:
+    """A guest of at least one episode (whatever the account's role)."""
+    if user is None or not user.is_authenticated:
+        return False
+    return db.session.scalar(select(func.count()).select_from(guest_episode_ids(user.id).subquery())) > 0
 
 
 def is_guest_of(user: User | None, episode_id: int) -> bool:
@@ -142,15 +179,12 @@ def listing(state: str, viewer: User | None, page: int, per_page: int = 30):
 
 
 def for_guest(user: User | None, limit: int = 20) -> list[Post]:
-    """Open questions on the episodes this user was a guest on."""
+    """Open questions on the episodes this user was a guest on: the guest's inbox."""
     if user is None or not user.is_authenticated:
         return []
-    episode_ids = select(Appearance.episode_id).join(Person, Person.id == Appearance.person_id).where(
-        Person.user_id == user.id, Appearance.role == AppearanceRole.guest)
     query = (select(Post, Episode).join(Episode, Episode.id == Post.episode_id)
-             .where(Post.kind == PostKind.question, Post.status == PostStatus.visible, Post.stage == OPEN,
-                    Post.episode_id.in_(episode_ids))
-             .order_by(Post.score.desc(), Post.created_at.asc()).limit(limit))
+             .where(*waiting_filter(user.id))
+             .order_by(Post.score.desc(), Post.created_at.asc(), Post.id).limit(limit))
     rows = db.session.execute(query).all()
     for post, episode in rows:
         post.on_episode = episode

@@ -16,7 +16,8 @@ from community.forms.accounts import (
     ResetRequestForm,
 )
 from community.services import (
-    DomainError, NotFound, PermissionDenied, accounts, emails, login_budgets, mail, privacy, sessions, site_settings,
+    DomainError, NotFound, PermissionDenied, accounts, emails, login_budgets, mail, privacy, questions, sessions,
+    site_settings,
     verification,
 )
 from community.views.helpers import form_error, is_safe_next
@@ -48,7 +49,9 @@ def register():
             db.session.commit()
             flash(f"Welcome, {user.username}! We sent a link to {emails.mask(user.email)}: open it to confirm your "
                   "address and start posting. Meanwhile, tell people who you are on your profile.", "success")
-            return redirect(url_for("accounts.edit_profile"))
+            # Back to what sent them here (an invitation, say), else to their profile.
+            next_url = request.args.get("next")
+            return redirect(next_url if is_safe_next(next_url) else url_for("accounts.edit_profile"))
     return render_template("accounts/register.html", form=form), 422 if form.errors else 200
 
 
@@ -74,6 +77,7 @@ def login():
             response = complete_login(user, form.remember.data, next_url)
             db.session.commit()
             flash(f"Logged in as {user.username}.", "success")
+
             return response
     return render_template("accounts/login.html", form=form), 422 if form.errors else 200
 
@@ -84,7 +88,7 @@ def complete_login(user, remember: bool, next_url: str | None):
     _login(user, remember=remember)
     # A guest of the show lands on the questions listeners left for them.
     target = next_url if is_safe_next(next_url) else (
-        url_for("questions.index") if user.role == Role.guest else url_for("main.home"))
+        url_for("questions.index") if user.role == Role.guest or questions.is_guest(user) else url_for("main.home"))
     response = redirect(target)
     # This browser now has a login budget of its own for this account.
     response.set_cookie(login_budgets.DEVICE_COOKIE, login_budgets.device_cookie(

@@ -26,6 +26,7 @@ SECTIONS = [
     ("admin.episodes", "Episodes", False),
     ("admin.people", "People", False),
     ("admin_feeds.index", "Feeds", False),
+    ("invitations.index", "Invitations", False),
     ("admin.users", "Users", True),
     ("admin.settings", "Site settings", True),
     ("verification.domains", "Research domains", True),

@@ -13,7 +13,7 @@ from community.services import sitemap
 bp = Blueprint("crawlers", __name__)
 
 # Personal pages, forms and the console: nothing for an index, and nothing to crawl.
-PRIVATE = ("/auth/", "/settings/", "/notifications", "/admin/", "/moderation/queue", "/search", "/api/")
+PRIVATE = ("/auth/", "/settings/", "/notifications", "/admin/", "/invite/", "/moderation/queue", "/search", "/api/")
 
 
 @bp.get("/robots.txt")

@@ -86,13 +86,31 @@ def press(action, done: str, back: str, refused_back: str | None = None, categor
     return redirect(back)
 
 
-def _unread_count() -> int:
-    """Asked by the header only when a user is logged in: one small indexed count."""
+def _header_counts():
+    """Asked by the header only when a user is logged in: one small query for both counts,
+    once per request. Kept under the reader's id, which the class stand-in of a shared
+    frame refuses to give: one reader's counts never reach a shared page."""
+    from flask import g
     from flask_login import current_user
 
-    from community.services import notifications
+    from community.services import inbox
 
-    return notifications.unread_count(current_user) if current_user.is_authenticated else 0
+    if not current_user.is_authenticated:
+        return inbox.HeaderCounts(unread=0, waiting=0)
+    user_id = current_user.id
+    found = g.get("header_counts")
+    if found is None or found[0] != user_id:
+        found = g.header_counts = (user_id, inbox.header_counts(current_user))
+    return found[1]
+
+
+def _unread_count() -> int:
+    return _header_counts().unread
+
+
+def _questions_waiting() -> int:
+    """Open questions on the episodes the reader was a guest on (0 for everyone else)."""
+    return _header_counts().waiting
 
 
 # Header navigation; an entry shows once its blueprint is registered.
@@ -137,7 +155,7 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def navigation():
         return {"site_nav": [(endpoint, label) for endpoint, label in NAV if endpoint in app.view_functions],
-                "unread_count": _unread_count}
+                "unread_count": _unread_count, "questions_waiting": _questions_waiting}
 
     app.add_template_filter(relative_time, "timeago")
     app.add_template_filter(iso, "iso")

@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 from community.extensions import db
 from community.forms import ActionForm
 from community.models import NotificationKind
-from community.services import episodes, notifications
+from community.services import episodes, notifications, questions
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -58,7 +58,10 @@ def settings():
         db.session.commit()
         flash("Email preferences saved.", "success")
         return redirect(url_for("notifications.settings"))
-    return render_template("notifications/settings.html", kinds=notifications.KIND_LABELS,
+    # Questions for a guest only concern guests of the show.
+    kinds = {k: label for k, label in notifications.KIND_LABELS.items()
+             if k != NotificationKind.question or questions.is_guest(current_user)}
+    return render_template("notifications/settings.html", kinds=kinds,
                            modes=notifications.EMAIL_MODES, current=lambda k: notifications.email_mode(current_user, k))
 
 

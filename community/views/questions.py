@@ -10,7 +10,7 @@ from community.pages.cache import cached_for_anonymous
 from community.services import DomainError, discussion, episodes, freshness, questions
 from community.views.discussion import posting_limited
 from community.views.episodes import render_episode
-from community.views.helpers import form_error, press, visible_post
+from community.views.helpers import form_error, is_safe_next, press, visible_post
 
 bp = Blueprint("questions", __name__)
 
@@ -20,10 +20,11 @@ def _back(question) -> str:
     return url_for("episodes.show", slug=slug, _anchor=f"c{question.id}")
 
 
-def _act(question, action, success: str):
+def _act(question, action, success: str, back: str | None = None):
     """Run one question operation. A role that may not is the DomainError handler's 403 (with
     the rule's words); any other refusal goes back to the question with the message."""
-    return press(action, success, _back(question), refused_back=url_for("discussion.permalink", post_id=question.id))
+    return press(action, success, back or _back(question),
+                 refused_back=back or url_for("discussion.permalink", post_id=question.id))
 
 
 @bp.post("/episodes/<slug>/questions")
@@ -50,11 +51,13 @@ def answer(post_id: int):
     form = AnswerForm()
     if not questions.is_guest_of(current_user, question.episode_id):
         abort(403)
+    # The guest's inbox sends its answers back to itself.
+    back = request.form.get("next") if is_safe_next(request.form.get("next")) else None
     if not form.validate_on_submit():
         flash("Write your answer first.", "error")
-        return redirect(url_for("discussion.permalink", post_id=question.id))
+        return redirect(back or url_for("discussion.permalink", post_id=question.id))
     return _act(question, lambda: questions.answer(current_user, question, form.body.data),
-                "Answer posted. Everyone who asked or upvoted is told.")
+                "Answer posted. Everyone who asked or upvoted is told.", back)
 
 
 @bp.post("/questions/<int:post_id>/on-air")
@@ -99,12 +102,21 @@ def merge(post_id: int):
                 f"Merged into question {into.id}; its asker has been told.")
 
 
+FOR_YOU = "for-you"
+
+
 @bp.get("/questions/")
 @cached_for_anonymous(lambda: (freshness.LISTS,))
 def index():
-    state = request.args.get("state", "open")
+    """Every episode's questions; a guest of the show opens on theirs ("For you"), each with
+    its answer form: answering from here takes one step."""
+    guest = questions.is_guest(current_user)
+    state = request.args.get("state") or (FOR_YOU if guest else "open")
+    if state == FOR_YOU and guest:
+        return render_template("questions/index.html", state=state, guest=True, rows=[], total=0, page=1,
+                               per_page=30, mine=questions.for_guest(current_user, limit=200))
     state = state if state in ("open", "answered", "declined", "all") else "open"
     page = max(request.args.get("page", 1, type=int), 1)
     rows, total = questions.listing(state, current_user, page)
     return render_template("questions/index.html", rows=rows, total=total, state=state, page=page, per_page=30,
-                           mine=questions.for_guest(current_user))
+                           guest=guest, mine=[])

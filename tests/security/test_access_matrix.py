@@ -100,6 +100,8 @@ ROUTE_FAMILY = {
     "verification.settings": "login required", "verification.confirm": "public", "verification.domains": "admins only",
     "admin_feeds.index": "show team only",
     "orcid.callback": "ORCID callback", "orcid.new_account": "ORCID sign-up step", "orcid.settings": "login required",
+    "invitations.index": "show team only", "invitations.new": "show team only", "invitations.show": "show team only",
+    "invitations.invitation": "public",
 }
 
 # Key POST routes: (endpoint, family, form, extra request options). The target of a write is

@@ -78,6 +78,9 @@ FORMS = {
     "orcid.unlink": lambda w, role: {},
     "orcid.new_account": lambda w, role: {"username": "newcomer", "email": "newcomer@example.org",
                                           "display_name": "Forged"},
+    "invitations.new": lambda w, role: {"person": str(w.person.id), "email": "forged@example.org"},
+    "invitations.revoke": lambda w, role: {},
+    "invitations.accept": lambda w, role: {},
 }
 
 # GET routes that act on what arrives with them, and their CSRF defence instead of a token.

@@ -39,6 +39,10 @@ SETUP = {
     "notifications.settings": {"reply": "none", "mention": "none"}, "notifications.unsubscribe": {},
     "notifications.read_all": {},
     "discussion.preview": {"body": "*preview*"},
+    "invitations.accept": {},
+    # Signing in with ORCID, and linking it, are account set-up (under /auth/ and /settings/);
+    # unconfigured here, they answer 404 and write nothing.
+    "orcid.start": {}, "orcid.new_account": {}, "orcid.link": {}, "orcid.unlink": {},
 }
 # Ending the session or the account: sent last, in this order.
 LAST = ("accounts.logout", "accounts.change_password", "accounts.reset", "accounts.end_session",

@@ -36,6 +36,8 @@ class World:
     other_question: Post              # by users["author"] on episode 2
     paper: Post                       # paper entry on episode 1 by users["author"]
     suggestion: Post                  # by users["author"]
+    invitation: object = None         # a pending invitation, for a person with no account yet
+    invitation_token: str = ""        # its link's token (only its hash is stored)
     own_posts: dict[str, Post] = field(default_factory=dict)          # a comment per role user
     notifications: dict[str, Notification] = field(default_factory=dict)  # one per role user
     addresses: dict[str, EmailAddress] = field(default_factory=dict)  # an institutional address waiting, per role user
@@ -47,7 +49,7 @@ class World:
 
 
 def build_world(factories) -> World:
-    from community.services import guests, notifications, papers, questions, transcripts
+    from community.services import episodes, guests, invitations, notifications, papers, questions, transcripts
 
     users = {role: factories.user(f"{role}_user", role=Role.member if role == "suspended" else Role(role))
              for role in ROLES if role != "anonymous"}
@@ -76,6 +78,8 @@ def build_world(factories) -> World:
                              "vtt")
     db.session.commit()
 
+    invitation, link = invitations.create(users["admin"], episodes.person("Ada Invitee"), None,
+                                          lambda token: f"/invite/{token}")
     from community.models import FeedSource
 
     feed_source = FeedSource(url="http://127.0.0.1:9/feed.rss", last_counts={})
@@ -83,7 +87,8 @@ def build_world(factories) -> World:
     db.session.commit()
     world = World(users=users, episode=episode, other_episode=other_episode, person=person, comment=comment,
                   reply=reply, question=question, other_question=other_question, paper=paper,
-                  suggestion=suggestion, feed_source=feed_source)
+                  suggestion=suggestion, feed_source=feed_source, invitation=invitation,
+                  invitation_token=link.rsplit("/", 1)[1])
     for role in ROLES:
         if role == "anonymous":
             continue
@@ -152,6 +157,10 @@ def url_values(world: World, rule, role: str) -> dict:
             values[name] = accounts.make_reset_token(actor)
         elif name == "token" and endpoint == "notifications.unsubscribe":
             values[name] = notifications.unsubscribe_token(actor, NotificationKind.reply)
+        elif name == "token" and endpoint.startswith("invitations."):
+            values[name] = world.invitation_token
+        elif name == "invitation_id":
+            values[name] = world.invitation.id
         elif name == "token" and endpoint == "verification.confirm":
             values[name] = emails.make_token(world.addresses[role if role in world.addresses else "member"])
         elif name == "address_id":

@@ -145,6 +145,8 @@ CHANGES_PAGES: dict[str, Case] = {
     "admin.unlink_person": Case("admin", ALL, make=_person_with_account),
     "admin.merge_person": Case("admin", ALL, lambda w, m: {"other": str(m["other"])}, _duplicate_person),
     "admin.set_role": Case("admin", ALL, lambda w, m: {"role": "researcher"}, _fresh_account),
+    # Linking the account to a person of the show: the Guest badge next to its posts, on every page.
+    "invitations.accept": Case("member", ALL, make=lambda w: {"token": w.invitation_token}),
     # A verified researcher: the badge and "verified · domain" next to every post of the account.
     "verification.confirm": Case("member", ALL, make=lambda w: {"token": emails.make_token(
         emails.add_institutional(w.users["member"], "member.fresh@cs.stanford.edu"))}),
@@ -171,6 +173,8 @@ PAGE_NEUTRAL: dict[str, str] = {
     "notifications.unsubscribe": "e-mail preferences",
     "admin.suspension": "suspended_until and the moderation log; no cached page shows either",
     "admin.change_setting": "policy read by writes (limits, weights, thresholds); no page shows it",
+    "invitations.new": "an invitation is seen in the console and by whoever holds its link, neither cached",
+    "invitations.revoke": "the same: the console and the link's own page",
     "verification.change_account_address": "an address waiting for its link: no page shows it",
     "verification.add_institutional": "an address waiting for its link: no page shows it",
     "verification.resend": "mails the link again (the address waits as before)",
@@ -197,7 +201,8 @@ NEUTRAL_ROLES = {"accounts.login": "anonymous", "accounts.register": "anonymous"
                  "accounts.reset": "anonymous", "moderation.appeal": "member", "verification.domains": "admin",
                  "verification.remove_domain": "admin", "admin.suspension": "admin", "admin.change_setting": "admin",
                  "admin_feeds.add": "admin", "admin_feeds.deactivate": "admin", "admin_feeds.refresh": "admin",
-                 "orcid.start": "anonymous", "orcid.new_account": "anonymous"}
+                 "orcid.start": "anonymous", "orcid.new_account": "anonymous",
+                 "invitations.new": "admin", "invitations.revoke": "admin"}
 NEUTRAL_FORMS = {
     "admin_feeds.add": lambda w: {"url": "http://127.0.0.1:9/another-feed.rss"},
     "accounts.login": lambda w: {"login": w.users["other"].username, "password": Factories.PASSWORD},
@@ -215,6 +220,7 @@ NEUTRAL_FORMS = {
     "notifications.settings": lambda w: {"reply": "none", "mention": "none"},
     "admin.suspension": lambda w: {"action": "suspend", "reason": "Spam", "days": "3"},
     "admin.change_setting": lambda w: {"FLAG_THRESHOLD-value": "4"},
+    "invitations.new": lambda w: {"person": str(w.person.id), "email": ""},
     "verification.change_account_address": lambda w: {"new_email": "member.new@example.org"},
     "verification.add_institutional": lambda w: {"institutional_email": "member.second@mit.edu"},
     "verification.domains": lambda w: {"domain": "newlab.example.com", "name": "A new lab"},
