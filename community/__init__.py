@@ -15,9 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """The application, in the order it is put together: settings, extensions, the mail
-    that follows a commit, the blueprints, then the web plumbing around them (web.py)."""
-    from community import cli, mail_dispatch, web
+    """The application, in the order it is put together: settings, extensions, the job
+    queue that follows each commit, the blueprints, then the web plumbing around them (web.py)."""
+    from community import cli, job_queue, web
     from community.views import helpers
 
     app = Flask(
@@ -28,7 +28,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     configure(app, test_config)
     register_extensions(app)
-    mail_dispatch.init_app(app)
+    job_queue.init_app(app)
     register_blueprints(app)
     web.register_security_headers(app)
     web.register_input_guard(app)
@@ -128,9 +128,10 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from community import api
     from community.views import (
-        accounts, discussion, episodes, feeds, guests, main, moderation, notifications, papers, questions, search,
+        accounts, admin_jobs, discussion, episodes, feeds, guests, main, moderation, notifications, papers, questions,
+        search,
     )
 
     for module in (main, accounts, episodes, discussion, feeds, papers, questions, guests, moderation, notifications,
-                   search, api):
+                   search, api, admin_jobs):
         app.register_blueprint(module.bp)
