@@ -67,6 +67,8 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_USE_SSL": _env_bool("MAIL_USE_SSL"),  # SMTPS: TLS from the start (usually 465)
         "JOBS_RELAY_SECONDS": int(env("JOBS_RELAY_SECONDS", "30")),
         "JOBS_LEASE_SECONDS": int(env("JOBS_LEASE_SECONDS", "600")),
+        # Seconds before each retry, e.g. "10,60,300" (the last repeats); unset: services.jobs.BACKOFF.
+        "JOBS_BACKOFF": tuple(int(n) for n in env("JOBS_BACKOFF", "").split(",") if n.strip()) or None,
         "MAIL_FROM": env("MAIL_FROM", "GI Community <no-reply@localhost>"),
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "PAPER_METADATA_LOOKUP": _env_bool("PAPER_METADATA_LOOKUP"),

@@ -36,6 +36,7 @@ FAMILIES = {
     "public":              _family(anonymous=200, suspended=200, moderator=200, others=200),
     "login required":      _family(anonymous=LOGIN, suspended=200, moderator=200, others=200),
     "moderators only":     _family(anonymous=LOGIN, suspended=403, moderator=200, others=403),
+    "admins only":         _family(anonymous=LOGIN, suspended=403, moderator=403, others=403, admin=200),
     "logged-out only":     _family(anonymous=200, suspended=302, moderator=302, others=302),  # login/register forms
     "own notification":    _family(anonymous=LOGIN, suspended=302, moderator=302, others=302),  # marks read, redirects
     "author or moderator": _family(anonymous=LOGIN, suspended=403, moderator=200, others=403),  # someone else's post
@@ -44,6 +45,7 @@ FAMILIES = {
     "write":               _family(anonymous=LOGIN, suspended=403, moderator=OK_WRITE, others=OK_WRITE),
     "write (JSON)":        _family(anonymous=LOGIN, suspended=403, moderator=200, others=200),
     "moderator write":     _family(anonymous=LOGIN, suspended=403, moderator=OK_WRITE, others=403),
+    "admin write":         _family(anonymous=LOGIN, suspended=403, moderator=403, others=403, admin=OK_WRITE),
     "guest of the episode write": _family(anonymous=LOGIN, suspended=403, moderator=403, others=403, guest=OK_WRITE),
     "account upkeep":      _family(anonymous=LOGIN, suspended=OK_WRITE, moderator=OK_WRITE, others=OK_WRITE),
     # One's own data, downloaded (200, a ZIP): a suspended user may take it away too.
@@ -72,6 +74,7 @@ ROUTE_FAMILY = {
     "api.list_episodes": "public", "api.get_episode": "public", "api.episode_thread": "public",
     "api.episode_papers": "public", "api.episode_questions": "public", "api.all_papers": "public",
     "api.all_questions": "public", "api.suggestions": "public", "api.search": "public",
+    "admin_jobs.index": "admins only",
 }
 
 # Key POST routes: (endpoint, family, form, extra request options). The target of a write is
@@ -92,6 +95,7 @@ POST_ROUTES = [
     ("guests.set_status", "moderator write", lambda w: {"stage": "contacted", "note": "", "episode": "0"}, {}),
     ("moderation.act", "moderator write", lambda w: {"action": "dismiss", "reason": "Looks fine"}, {}),
     ("questions.decline", "moderator write", lambda w: {"reason": "Out of scope"}, {}),
+    ("admin_jobs.retry", "admin write", lambda w: {}, {}),
     ("episodes.follow", "account upkeep", lambda w: {"on": "1"}, {}),
     ("notifications.settings", "account upkeep", lambda w: {"reply": "none"}, {}),
     ("accounts.export_data", "own download", lambda w: {}, {}),

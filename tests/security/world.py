@@ -14,7 +14,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from community.extensions import db
-from community.models import Base, Notification, NotificationKind, Person, Post, Role, User
+from community.models import Base, Job, JobStatus, Notification, NotificationKind, Person, Post, Role, User
 from community.models.base import utcnow
 
 # Every role the access matrix knows; "suspended" is a member suspended for a week.
@@ -36,6 +36,7 @@ class World:
     suggestion: Post                  # by users["author"]
     own_posts: dict[str, Post] = field(default_factory=dict)          # a comment per role user
     notifications: dict[str, Notification] = field(default_factory=dict)  # one per role user
+    failed_job: Job | None = None     # a mail job that used up its attempts (/admin/jobs retries it)
 
     def user(self, role: str) -> User | None:
         return None if role == "anonymous" else self.users[role]
@@ -86,6 +87,10 @@ def build_world(factories) -> World:
         if role != "anonymous":
             world.notifications[role] = db.session.scalar(select(Notification).where(
                 Notification.user_id == users[role].id, Notification.event_key == f"world:{role}"))
+    world.failed_job = Job(name="mail.send", args={"to": "a@example.org", "subject": "s", "text": "t"},
+                           status=JobStatus.failed, attempts=5, max_attempts=5, last_error="SMTPDataError: 550")
+    db.session.add(world.failed_job)
+    db.session.commit()
     return world
 
 
@@ -122,6 +127,8 @@ def url_values(world: World, rule, role: str) -> dict:
             values[name] = accounts.make_reset_token(actor)
         elif name == "token" and endpoint == "notifications.unsubscribe":
             values[name] = notifications.unsubscribe_token(actor, NotificationKind.reply)
+        elif name == "job_id":
+            values[name] = world.failed_job.id
         elif name == "username":
             values[name] = actor.username
         elif name == "canonical_id":

@@ -111,6 +111,7 @@ PAGE_NEUTRAL: dict[str, str] = {
     "notifications.read_all": "notifications are personal pages, never cached",
     "notifications.settings": "e-mail preferences",
     "notifications.unsubscribe": "e-mail preferences",
+    "admin_jobs.retry": "queues a failed job again (and an admin-log row): neither shows on a cached page",
 }
 
 # Routes that end what later ones need (the session, the account) go last.
@@ -118,7 +119,7 @@ LAST = ("accounts.logout", "accounts.change_password", "accounts.reset", "accoun
         "accounts.end_other_sessions", "accounts.delete_account")
 
 NEUTRAL_ROLES = {"accounts.login": "anonymous", "accounts.register": "anonymous", "accounts.reset_request": "anonymous",
-                 "accounts.reset": "anonymous", "moderation.appeal": "member"}
+                 "accounts.reset": "anonymous", "moderation.appeal": "member", "admin_jobs.retry": "admin"}
 NEUTRAL_FORMS = {
     "accounts.login": lambda w: {"login": w.users["other"].username, "password": Factories.PASSWORD},
     "accounts.register": lambda w: {"username": "newcomer", "email": "newcomer@example.org",
