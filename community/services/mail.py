@@ -17,6 +17,7 @@ import logging
 import smtplib
 import ssl
 import sys
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from urllib.parse import urlsplit
@@ -47,6 +48,12 @@ if not printed.handlers:
     printed.addHandler(_Stdout())
 
 
+# Long headers (a List-Unsubscribe URL with its token) stay plain ASCII on one line (up to
+# RFC 5322's 998 characters): folded, the default policy would encode the URL (RFC 2047),
+# and mail clients would not find it.
+HEADERS_UNFOLDED = policy.default.clone(max_line_length=998)
+
+
 def mail_domain() -> str:
     """The site's host name: Message-IDs say which site made them."""
     address = settings.public_url(current_app.config)
@@ -73,7 +80,7 @@ def unsubscribe_headers(url: str) -> dict[str, str]:
 def deliver(to: str, subject: str, text: str, html: str | None = None, headers: dict[str, str] | None = None) -> None:
     """Send one mail now (jobs call this; everything else calls send())."""
     config = current_app.config
-    message = EmailMessage()
+    message = EmailMessage(policy=HEADERS_UNFOLDED)
     message["From"] = config["MAIL_FROM"]
     message["To"] = to
     message["Subject"] = subject
