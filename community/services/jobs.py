@@ -106,9 +106,9 @@ def execute(job: Job) -> None:
 
 
 def finish(job: Job) -> None:
+    """Done for good. last_error stays: the console shows why a done job needed retries."""
     job.status = JobStatus.done
     job.finished_at = utcnow()
-    job.last_error = ""
     db.session.flush()
 
 
