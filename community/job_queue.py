@@ -11,8 +11,11 @@ This module commits (it is the runner, as a view is for a request) and is wired 
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import queue
+import threading
 from datetime import datetime
 from functools import cached_property
 
@@ -59,6 +62,7 @@ class JobEngine:
         self.backoff = tuple(config.get("JOBS_BACKOFF") or jobs.BACKOFF)
         self.lease_seconds = float(config.get("JOBS_LEASE_SECONDS", 600))
         self.relay_seconds = int(config.get("JOBS_RELAY_SECONDS", 30))
+        self.courier = Courier(self)
 
     @cached_property
     def huey(self):
@@ -70,6 +74,7 @@ class JobEngine:
             pool = ConnectionPool.from_url(self.redis_url, socket_connect_timeout=2, socket_timeout=5)
             huey = RedisHuey("gi-community", connection_pool=pool, results=False)
         else:
+            os.makedirs(os.path.dirname(self.sqlite_path) or ".", exist_ok=True)
             huey = SqliteHuey("gi-community", filename=self.sqlite_path, results=False)
         huey.run_task = huey.task(name="jobs.run")(self.run)
         # Every time the scheduler checks periodic tasks (every relay_seconds, see Worker).
@@ -94,7 +99,7 @@ class JobEngine:
             for job_id in ids:
                 self.run(job_id, base_url=base_url)
         else:
-            self.hand_over([(job_id, None) for job_id in ids])
+            self.courier.carry([(job_id, None) for job_id in ids])
 
     def hand_over(self, items: list[tuple[int, datetime | None]]) -> None:
         """Into Huey's queue (or its schedule, for a retry not due yet). A failure here loses
@@ -159,6 +164,42 @@ class JobEngine:
                           # SQLite has no blocking read: look for work at least every second.
                           max_delay=10.0 if self.redis_url else 1.0)
         consumer.run()
+
+
+class Courier:
+    """Hands committed job ids to the queue from a thread of its own, one per process: the
+    request that committed them does not wait for the queue's write (a SQLite queue syncs
+    its file: milliseconds). Ids still in memory when the process dies are not lost: their
+    rows are committed, and the relay hands them over once overdue."""
+
+    def __init__(self, engine: JobEngine):
+        self.engine = engine
+        self.waiting: queue.SimpleQueue = queue.SimpleQueue()
+        self.pid: int | None = None  # the thread belongs to the process that started it (gunicorn forks)
+        self.lock = threading.Lock()
+
+    def carry(self, items: list[tuple[int, datetime | None]]) -> None:
+        if self.pid != os.getpid():
+            with self.lock:
+                if self.pid != os.getpid():
+                    self.waiting = queue.SimpleQueue()
+                    threading.Thread(target=self._loop, args=(self.waiting,), daemon=True, name="job-courier").start()
+                    atexit.register(self.drain, self.waiting)
+                    self.pid = os.getpid()
+        self.waiting.put(items)
+
+    def _loop(self, waiting: queue.SimpleQueue) -> None:
+        while True:
+            self.engine.hand_over(waiting.get())
+
+    def drain(self, waiting: queue.SimpleQueue) -> None:
+        """At a clean exit, what is still waiting goes now rather than at the next relay."""
+        while True:
+            try:
+                items = waiting.get_nowait()
+            except queue.Empty:
+                return
+            self.engine.hand_over(items)
 
 
 class Worker(Consumer):
