@@ -65,6 +65,7 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_PASSWORD": env("MAIL_PASSWORD"),
         "MAIL_USE_TLS": _env_bool("MAIL_USE_TLS"),  # STARTTLS on MAIL_PORT (usually 587)
         "MAIL_USE_SSL": _env_bool("MAIL_USE_SSL"),  # SMTPS: TLS from the start (usually 465)
+        "MAIL_CA_FILE": env("MAIL_CA_FILE"),  # trust this CA for the mail server (else the system's)
         "JOBS_RELAY_SECONDS": int(env("JOBS_RELAY_SECONDS", "30")),
         "JOBS_LEASE_SECONDS": int(env("JOBS_LEASE_SECONDS", "600")),
         # Seconds before each retry, e.g. "10,60,300" (the last repeats); unset: services.jobs.BACKOFF.

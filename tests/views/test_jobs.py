@@ -7,6 +7,9 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+import shutil
+import ssl
+import subprocess
 from email.utils import parseaddr, parsedate_to_datetime
 
 import pytest
@@ -105,6 +108,8 @@ def test_a_failing_job_is_retried_with_backoff_then_fails_for_the_console(app, s
     db.session.commit()
     job = db.session.scalars(select(Job)).one()
     assert job.status == JobStatus.queued and job.attempts == 1 and "try again later" in job.last_error
+    seen = jobs.overview()
+    assert seen.counts[JobStatus.queued] == 1 and seen.retried == 1 and seen.retrying == [job]
     first_wait = (job.run_after - job.finished_at).total_seconds()
     assert 9 <= first_wait <= 11  # the first backoff step: 10 s
     # Each later attempt waits longer (the schedule), and the last one fails for good.
@@ -115,6 +120,7 @@ def test_a_failing_job_is_retried_with_backoff_then_fails_for_the_console(app, s
     db.session.expire_all()
     job = db.session.get(Job, job.id)
     assert job.status == JobStatus.failed and job.attempts == 2
+    assert jobs.overview().failed == [job] and jobs.overview().counts[JobStatus.failed] == 1
     inbox.handle_DATA = original
     assert inbox.messages == []
 
@@ -206,6 +212,38 @@ def test_without_a_mail_server_mail_is_printed_for_the_developer(app, capsys):
     out = capsys.readouterr().out
     assert "To: grace@example.org" in out and "Subject: Your link" in out
     assert "https://community.example.org/auth/reset/abc" in out and "Message-ID: <" in out
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl makes the mail server's certificate")
+@pytest.mark.parametrize("mode", ["MAIL_USE_TLS", "MAIL_USE_SSL"])
+def test_mail_goes_over_starttls_or_smtps_and_checks_the_certificate(app, tmp_path, mode):
+    """STARTTLS (the server refuses mail before it) and SMTPS, with the certificate verified
+    against MAIL_CA_FILE; an untrusted certificate is a failed (retried) attempt, not a send."""
+    from aiosmtpd.controller import Controller
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    inbox = Inbox()
+    port = free_port()
+    tls = {"tls_context": context, "require_starttls": True} if mode == "MAIL_USE_TLS" else {"ssl_context": context}
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, **tls)
+    controller.start()
+    try:
+        app.config.update({"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, mode: True, "MAIL_CA_FILE": None})
+        mail.send("grace@example.org", "Untrusted", "The certificate is not trusted: not sent.")
+        db.session.commit()
+        assert inbox.messages == []
+        assert "CERTIFICATE_VERIFY_FAILED" in db.session.scalars(select(Job)).one().last_error
+        app.config["MAIL_CA_FILE"] = str(cert)
+        mail.send("grace@example.org", "Over TLS", "Sealed.")
+        db.session.commit()
+        assert [m["Subject"] for m in inbox.messages] == ["Over TLS"]
+    finally:
+        controller.stop()
 
 
 # ---------------------------------------------------------------- /admin/jobs
