@@ -144,6 +144,9 @@ def relay(*, grace_seconds: float, lease_seconds: float) -> list[tuple[int, date
     now = utcnow()
     overdue = now - timedelta(seconds=grace_seconds)
     stale = now - timedelta(seconds=lease_seconds)
+    lost = list(db.session.scalars(select(Job).where(
+        Job.status == JobStatus.queued, Job.run_after <= overdue,
+        (Job.relayed_at.is_(None)) | (Job.relayed_at < stale)).order_by(Job.run_after).limit(10_000)))
     for job in db.session.scalars(select(Job).where(Job.status == JobStatus.running, Job.started_at < stale)):
         job.last_error = f"the worker stopped during attempt {job.attempts} (no result within {lease_seconds:g} s)"
         job.finished_at = now
@@ -152,11 +155,7 @@ def relay(*, grace_seconds: float, lease_seconds: float) -> list[tuple[int, date
         else:
             job.status = JobStatus.queued
             job.run_after = now
-            job.relayed_at = None
-    db.session.flush()
-    lost = list(db.session.scalars(select(Job).where(
-        Job.status == JobStatus.queued, Job.run_after <= overdue,
-        (Job.relayed_at.is_(None)) | (Job.relayed_at < stale)).order_by(Job.run_after).limit(10_000)))
+            lost.append(job)
     for job in lost:
         job.relayed_at = now
     db.session.flush()

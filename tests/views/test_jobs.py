@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+from datetime import timedelta
 import re
 import shutil
 import ssl
@@ -17,6 +18,7 @@ from sqlalchemy import func, select
 
 from community.extensions import db
 from community.models import AdminLogEntry, Job, JobStatus, NotificationKind, Role, User
+from community.models.base import utcnow
 from community.services import jobs, mail, notifications
 from tests.views.test_smtp import Inbox, free_port
 
@@ -123,6 +125,27 @@ def test_a_failing_job_is_retried_with_backoff_then_fails_for_the_console(app, s
     assert jobs.overview().failed == [job] and jobs.overview().counts[JobStatus.failed] == 1
     inbox.handle_DATA = original
     assert inbox.messages == []
+
+
+def test_the_relay_takes_back_lost_hand_overs_and_stale_leases_once(app):
+    """What a crash leaves: a committed job never handed over (its process died after the
+    commit) and jobs left running by a dead worker. The relay hands each over again once
+    per lease; a stale job with no attempt left fails, with the reason."""
+    now = utcnow()
+    lost = Job(name="mail.send", args={}, run_after=now - timedelta(seconds=60))
+    fresh = Job(name="mail.send", args={}, run_after=now)  # just committed: its hand-over is on its way
+    stale = Job(name="mail.send", args={}, status=JobStatus.running, attempts=1, started_at=now - timedelta(seconds=700))
+    spent = Job(name="mail.send", args={}, status=JobStatus.running, attempts=5, max_attempts=5,
+                started_at=now - timedelta(seconds=700))
+    alive = Job(name="mail.send", args={}, status=JobStatus.running, attempts=1, started_at=now - timedelta(seconds=5))
+    db.session.add_all([lost, fresh, stale, spent, alive])
+    db.session.commit()
+    handed = jobs.relay(grace_seconds=30, lease_seconds=600)
+    db.session.commit()
+    assert sorted(job_id for job_id, _ in handed) == sorted([lost.id, stale.id])
+    assert (stale.status, stale.attempts) == (JobStatus.queued, 1) and "worker stopped" in stale.last_error
+    assert spent.status == JobStatus.failed and alive.status == JobStatus.running and fresh.relayed_at is None
+    assert jobs.relay(grace_seconds=30, lease_seconds=600) == []  # not again before another lease has passed
 
 
 # ---------------------------------------------------------------- headers
