@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(test_config: dict | None = None) -> Flask:
     """The application, in the order it is put together: settings, extensions, the job
     queue that follows each commit, the blueprints, then the web plumbing around them (web.py)."""
-    from community import cli, job_queue, web
+    from community import cli, job_queue, observability, web
     from community.views import helpers
 
     app = Flask(
@@ -33,12 +33,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     web.register_security_headers(app)
     web.register_input_guard(app)
     web.register_conditional_get(app)
+    web.register_static_fingerprints(app)
     web.register_error_handlers(app)
     helpers.init_app(app)  # template filters and globals
     cli.init_app(app)
     if app.config.get("QUERY_COUNT_HEADER"):
         web.register_query_count_header(app)
+    observability.init_app(app)  # logging, request ids, /metrics
     web.register_wsgi_middleware(app)
+    observability.wrap(app)  # outermost: every answer gets a request id and an access line
     return app
 
 
@@ -128,10 +131,10 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from community import api
     from community.views import (
-        accounts, admin_jobs, discussion, episodes, feeds, guests, main, moderation, notifications, papers, questions,
-        search,
+        accounts, admin_jobs, crawlers, discussion, episodes, feeds, guests, main, moderation, notifications, papers,
+        questions, search,
     )
 
     for module in (main, accounts, episodes, discussion, feeds, papers, questions, guests, moderation, notifications,
-                   search, api, admin_jobs):
+                   search, crawlers, api, admin_jobs):
         app.register_blueprint(module.bp)

@@ -41,7 +41,8 @@ class _Stdout(logging.StreamHandler):
         pass
 
 
-# Mail without a server goes to the terminal; the record also propagates (tests read it).
+# Mail without a server goes to the terminal, readable, once (not also as a log line);
+# under TESTING the record propagates too, where tests read links from the log capture.
 printed = logging.getLogger("community.mail")
 printed.setLevel(logging.INFO)
 if not printed.handlers:
@@ -93,6 +94,7 @@ def deliver(to: str, subject: str, text: str, html: str | None = None, headers: 
     if html:
         message.add_alternative(html, subtype="html")
     if not config.get("MAIL_SERVER"):
+        printed.propagate = current_app.testing
         shown = "\n".join(f"{name}: {message[name]}" for name in (
             "From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe") if message[name])
         printed.info("----- mail (no MAIL_SERVER set, so printed here) -----\n%s\n\n%s\n----- end of mail -----",
