@@ -132,9 +132,9 @@ def register_blueprints(app: Flask) -> None:
     from community import api
     from community.views import (
         accounts, admin_jobs, crawlers, discussion, episodes, feeds, guests, main, moderation, notifications, papers,
-        questions, search,
+        questions, search, transcripts,
     )
 
     for module in (main, accounts, episodes, discussion, feeds, papers, questions, guests, moderation, notifications,
-                   search, crawlers, api, admin_jobs):
+                   search, transcripts, crawlers, api, admin_jobs):
         app.register_blueprint(module.bp)

@@ -12,7 +12,9 @@ from community import feed_parser, job_queue
 from community.extensions import db
 from community.models import Role
 from community.seed import bench as bench_seed, demo as demo_seed
-from community.services import DomainError, accounts, backup, discussion, episodes, notifications, search, sessions
+from community.services import (
+    DomainError, accounts, backup, discussion, episodes, notifications, search, sessions, transcripts,
+)
 
 users_cli = AppGroup("users", help="Create users and change their roles.")
 ROLE_CHOICE = click.Choice([role.value for role in Role])
@@ -168,8 +170,38 @@ def prune_sessions() -> None:
     click.echo(f"pruned {pruned} sessions")
 
 
+transcripts_cli = AppGroup("transcripts", help="Episode transcripts.")
+
+
+@transcripts_cli.command("import")
+@click.argument("slug")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--kind", type=click.Choice(["vtt", "srt", "json", "html"]), help="Default: from the file's extension.")
+@click.option("--language", help="e.g. en")
+@click.option("--note", default="", help="What this revision corrects.")
+def import_transcript(slug: str, path: str, kind: str | None, language: str | None, note: str) -> None:
+    """Add a transcript revision to an episode from a WebVTT, SRT, JSON or HTML file."""
+    episode = episodes.get_by_slug(slug)
+    if episode is None:
+        raise click.ClickException(f"No episode {slug!r}.")
+    kind = kind or {"vtt": "vtt", "srt": "srt", "json": "json", "html": "html", "htm": "html"}.get(
+        path.rsplit(".", 1)[-1].lower(), "")
+    if not kind:
+        raise click.ClickException("Say the format with --kind (vtt, srt, json or html).")
+    with open(path, "rb") as file:
+        data = file.read()
+    try:
+        revision = transcripts.add_revision(None, episode, data, kind, language=language, note=note)
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"revision {revision.number} of {slug}: {len(data):,} bytes")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(worker)
+    app.cli.add_command(transcripts_cli)
     app.cli.add_command(sessions_cli)
     app.cli.add_command(notifications_cli)
     app.cli.add_command(search_cli)

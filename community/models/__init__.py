@@ -10,10 +10,11 @@ from community.models.jobs import Job, JobStatus
 from community.models.moderation import FLAG_REASON_LABELS, Flag, FlagReason, ModerationAction
 from community.models.notifications import Notification, NotificationKind
 from community.models.papers import Paper
+from community.models.transcripts import TranscriptRevision, TranscriptSegment
 from community.models import search  # noqa: E402,F401  (search indexes and FTS tables join the metadata)
 
 __all__ = [
     "FLAG_REASON_LABELS", "AdminLogEntry", "Appearance", "AppearanceRole", "Base", "ContentVersion", "Flag", "FlagReason", "Follow", "Episode", "Job", "JobStatus", "ModerationAction", "Notification", "NotificationKind",
     "Paper", "Person", "Post", "PostKind", "PostStatus", "RateCounter",
-    "Revision", "Role", "ThreadVisit", "User", "UserSession", "Vote",
+    "Revision", "Role", "ThreadVisit", "TranscriptRevision", "TranscriptSegment", "User", "UserSession", "Vote",
 ]

@@ -58,7 +58,8 @@ FAMILIES = {
 ROUTE_FAMILY = {
     "main.home": "public", "main.healthz": "public", "prometheus_metrics": "operators' network",
     "crawlers.robots": "public", "crawlers.sitemap_index": "public", "crawlers.sitemap_page": "public",
-    "api.openapi": "public", "main.favicon": "permanent redirect", "static": "public",
+    "api.openapi": "public",
+    "transcripts.show": "public", "transcripts.webvtt": "public", "transcripts.podcast_json": "public", "main.favicon": "permanent redirect", "static": "public",
     "accounts.login": "logged-out only", "accounts.register": "logged-out only",
     "accounts.reset_request": "public", "accounts.reset": "public", "accounts.profile": "public",
     "accounts.edit_profile": "login required", "accounts.change_password": "login required",

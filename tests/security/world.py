@@ -43,7 +43,7 @@ class World:
 
 
 def build_world(factories) -> World:
-    from community.services import guests, notifications, papers, questions
+    from community.services import guests, notifications, papers, questions, transcripts
 
     users = {role: factories.user(f"{role}_user", role=Role.member if role == "suspended" else Role(role))
              for role in ROLES if role != "anonymous"}
@@ -67,6 +67,9 @@ def build_world(factories) -> World:
                           note="The paper discussed at 12:00.").post
     suggestion = guests.suggest(users["author"], name="Chelsea Finn", affiliation="Stanford", links=[],
                                 why="Meta-learning and robots.", papers=[], disclosure="neither").post
+    # A transcript (a fictional speaker, not the guest) so the transcript pages have something to show.
+    transcripts.add_revision(None, episode, "WEBVTT\n\n00:00:00.000 --> 00:00:03.000\n<v Test Speaker>A sample line.\n",
+                             "vtt")
     db.session.commit()
 
     world = World(users=users, episode=episode, other_episode=other_episode, person=person, comment=comment,
