@@ -131,10 +131,10 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from community import api
     from community.views import (
-        accounts, admin_jobs, crawlers, discussion, episodes, feeds, guests, main, moderation, notifications, papers,
-        questions, search, transcripts,
+        accounts, admin_feeds, admin_jobs, crawlers, discussion, episodes, feeds, guests, main, moderation,
+        notifications, papers, questions, search, transcripts, verification,
     )
 
     for module in (main, accounts, episodes, discussion, feeds, papers, questions, guests, moderation, notifications,
-                   search, transcripts, crawlers, api, admin_jobs):
+                   search, transcripts, crawlers, api, verification, admin_feeds, admin_jobs):
         app.register_blueprint(module.bp)

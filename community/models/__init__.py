@@ -5,16 +5,21 @@ from community.models.admin import AdminLogEntry
 from community.models.base import Base
 from community.models.discussion import Post, PostKind, PostStatus, Revision, ThreadVisit, Vote
 from community.models.episodes import Appearance, AppearanceRole, Episode, Follow, Person
+from community.models.feeds import FeedSource
 from community.models.freshness import ContentVersion, RateCounter
 from community.models.jobs import Job, JobStatus
 from community.models.moderation import FLAG_REASON_LABELS, Flag, FlagReason, ModerationAction
 from community.models.notifications import Notification, NotificationKind
-from community.models.papers import Paper
+from community.models.papers import MetadataStatus, Paper
 from community.models.transcripts import TranscriptRevision, TranscriptSegment
+from community.models.verification import (
+    AddressPurpose, EmailAddress, ResearchDomain, Verification, VerificationKind,
+)
 from community.models import search  # noqa: E402,F401  (search indexes and FTS tables join the metadata)
 
 __all__ = [
-    "FLAG_REASON_LABELS", "AdminLogEntry", "Appearance", "AppearanceRole", "Base", "ContentVersion", "Flag", "FlagReason", "Follow", "Episode", "Job", "JobStatus", "ModerationAction", "Notification", "NotificationKind",
+    "FLAG_REASON_LABELS", "AdminLogEntry", "Appearance", "AppearanceRole", "Base", "ContentVersion", "Flag", "FlagReason", "Follow", "Episode", "FeedSource", "Job", "JobStatus", "MetadataStatus", "ModerationAction", "Notification", "NotificationKind",
     "Paper", "Person", "Post", "PostKind", "PostStatus", "RateCounter",
     "Revision", "Role", "ThreadVisit", "TranscriptRevision", "TranscriptSegment", "User", "UserSession", "Vote",
+    "AddressPurpose", "EmailAddress", "ResearchDomain", "Verification", "VerificationKind",
 ]

@@ -15,7 +15,9 @@ from community.forms.accounts import (
     ResetForm,
     ResetRequestForm,
 )
-from community.services import DomainError, NotFound, PermissionDenied, accounts, login_budgets, mail, privacy, sessions
+from community.services import (
+    DomainError, NotFound, PermissionDenied, accounts, emails, login_budgets, mail, privacy, sessions, verification,
+)
 from community.views.helpers import form_error, is_safe_next
 
 bp = Blueprint("accounts", __name__)
@@ -41,8 +43,10 @@ def register():
             form_error(form.username, error)
         else:
             _login(user)
+            emails.start_account_confirmation(user)
             db.session.commit()
-            flash(f"Welcome, {user.username}! Tell people who you are on your profile.", "success")
+            flash(f"Welcome, {user.username}! We sent a link to {emails.mask(user.email)}: open it to confirm your "
+                  "address and start posting. Meanwhile, tell people who you are on your profile.", "success")
             return redirect(url_for("accounts.edit_profile"))
     return render_template("accounts/register.html", form=form), 422 if form.errors else 200
 
@@ -142,7 +146,7 @@ def profile(username: str):
     user = accounts.find_by_username(username)
     if user is None:
         abort(404)
-    return render_template("accounts/profile.html", user=user)
+    return render_template("accounts/profile.html", user=user, verifications=verification.badges_of(user))
 
 
 @bp.route("/settings/profile", methods=["GET", "POST"])

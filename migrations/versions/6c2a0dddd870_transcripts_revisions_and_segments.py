@@ -1,7 +1,7 @@
 """transcripts: revisions and segments
 
 Revision ID: 6c2a0dddd870
-Revises: b5fdd32f19bc
+Revises: cd7fa32ed3d3
 Create Date: 2026-11-30 21:26:49.479873
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '6c2a0dddd870'
-down_revision = 'b5fdd32f19bc'
+down_revision = 'cd7fa32ed3d3'
 branch_labels = None
 depends_on = None
 

@@ -64,8 +64,53 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class MailInbox:
+    """A local SMTP server (aiosmtpd) the servers we start mail to: new accounts read their
+    confirmation link here, as a person reads it in their inbox. One per test process."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.messages: list = []
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's API)
+        import email
+
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def confirmation_path(self, address: str, wait: float = 60) -> str:
+        """The path of the last confirmation link mailed to `address`. The mail is a job: the
+        server's job worker sends it after the sign-up commits, so it may take a moment
+        (`wait` bounds it; not a timing assertion)."""
+        deadline = time.monotonic() + wait
+        while True:
+            for message in reversed(list(self.messages)):
+                if message["To"] == address:
+                    found = re.search(r"https?://[^/\s]+(/auth/confirm/\S+)", message.get_payload(decode=True).decode())
+                    if found:
+                        return found.group(1)
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no confirmation mail to {address} within {wait:.0f} s")
+            time.sleep(0.05)
+
+
+_inbox: MailInbox | None = None
+
+
+def mail_inbox() -> MailInbox:
+    global _inbox
+    if _inbox is None:
+        _inbox = MailInbox()
+    return _inbox
+
+
 def app_env(tmp_path: Path, database_url: str) -> dict:
-    """The environment of a deployed app, as the README's Deployment section sets it."""
+    """The environment of a deployed app, as the README's Deployment section sets it, with
+    mail going to this process's local SMTP server (mail_inbox)."""
     env = {k: v for k, v in os.environ.items() if k not in _STRIPPED_ENV}
     instance = tmp_path / "instance"
     instance.mkdir(exist_ok=True)
@@ -75,6 +120,8 @@ def app_env(tmp_path: Path, database_url: str) -> dict:
         RATELIMIT_ENABLED="false",
         INSTANCE_PATH=str(instance),
         PYTHONUNBUFFERED="1",
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=str(mail_inbox().port),
     )
     return env
 
@@ -138,12 +185,14 @@ def _no_control_socket() -> list[str]:
 
 
 class Server:
-    """`gunicorn --workers N --bind 127.0.0.1:PORT wsgi:app` in its own process group."""
+    """`gunicorn --workers N --bind 127.0.0.1:PORT wsgi:app` in its own process group, and
+    beside it, as deployed, one job worker (`flask --app community worker`: it sends the mail)."""
 
     def __init__(self, env: dict, log_path: Path, workers: int = 4, lifetime: float = 240, config: Path | None = None):
         """`config`: a gunicorn config file (deploy/gunicorn.conf.py) instead of the bare flags."""
         self.env, self.log_path, self.workers, self.config = env, log_path, workers, config
         self.proc: subprocess.Popen | None = None
+        self.jobs: subprocess.Popen | None = None  # the job worker; it outlives gunicorn restarts
         self.port = 0
         # A watchdog bounds every test: past its lifetime the server is killed, so no
         # client can wait on it forever and the test fails instead of hanging.
@@ -174,6 +223,11 @@ class Server:
                     cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                 )
             if self._wait_ready(timeout):
+                if self.jobs is None or self.jobs.poll() is not None:
+                    with open(self.log_path.with_suffix(".jobs.log"), "ab") as log:
+                        self.jobs = subprocess.Popen(
+                            [sys.executable, "-m", "flask", "--app", "community", "worker"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
                 if self._watchdog is None:
                     self._watchdog = threading.Timer(self.lifetime, self._expire)
                     self._watchdog.daemon = True
@@ -220,6 +274,13 @@ class Server:
         """SIGTERM (graceful), SIGKILL if that takes too long; then SIGKILL any straggler in the group."""
         if self._watchdog is not None:
             self._watchdog.cancel()
+        if self.jobs is not None and self.jobs.poll() is None:
+            self.jobs.terminate()  # running jobs finish first
+            try:
+                self.jobs.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                self.jobs.kill()
+                self.jobs.wait()
         if self.proc is None:
             return
         if self.proc.poll() is None:
@@ -351,8 +412,9 @@ class Client:
         self.token = csrf_token_in(page.text)
         return self.token
 
-    def register(self, username: str, password: str = PASSWORD) -> None:
-        """Sign up through the real form (which also logs in)."""
+    def register(self, username: str, password: str = PASSWORD, confirm: bool = True) -> None:
+        """Sign up through the real form (which also logs in), then (confirm=True) open the
+        confirmation link mailed to the address (see mail_inbox), so that the account may write."""
         token = self.fetch_token("/auth/register")
         response = self.post("/auth/register", {
             "csrf_token": token, "username": username, "email": f"{username}@example.org",
@@ -360,6 +422,11 @@ class Client:
         })
         assert response.status == 302, f"register {username}: {response.status}\n{response.message()[:1000]}"
         self.username = username
+        if not confirm:
+            return
+        link = mail_inbox().confirmation_path(f"{username}@example.org")
+        confirmed = self.post(link, {"csrf_token": self.fetch_token(link)})
+        assert confirmed.status == 302, f"confirm {username}: {confirmed.status}\n{confirmed.message()[:1000]}"
 
     def login(self, username: str, password: str = PASSWORD) -> None:
         token = self.fetch_token("/auth/login")

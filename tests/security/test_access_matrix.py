@@ -52,6 +52,11 @@ FAMILIES = {
     "account upkeep":      _family(anonymous=LOGIN, suspended=OK_WRITE, moderator=OK_WRITE, others=OK_WRITE),
     # One's own data, downloaded (200, a ZIP): a suspended user may take it away too.
     "own download":        _family(anonymous=LOGIN, suspended=200, moderator=200, others=200),
+    # The podcast's team (hosts) and admins: the console's feed page; moderators are not the show.
+    "show team only":      _family(anonymous=LOGIN, suspended=403, moderator=403, others=403, admin=200,
+                                   **({"host": 200} if "host" in ROLES else {})),
+    "show team write":     _family(anonymous=LOGIN, suspended=403, moderator=403, others=403, admin=OK_WRITE,
+                                   **({"host": OK_WRITE} if "host" in ROLES else {})),
 }
 
 # Every GET endpoint of url_map, classified.
@@ -79,6 +84,8 @@ ROUTE_FAMILY = {
     "api.list_episodes": "public", "api.get_episode": "public", "api.episode_thread": "public",
     "api.episode_papers": "public", "api.episode_questions": "public", "api.all_papers": "public",
     "api.all_questions": "public", "api.suggestions": "public", "api.search": "public",
+    "verification.settings": "login required", "verification.confirm": "public", "verification.domains": "admins only",
+    "admin_feeds.index": "show team only",
     "admin_jobs.index": "admins only",
 }
 
@@ -100,6 +107,9 @@ POST_ROUTES = [
     ("guests.set_status", "moderator write", lambda w: {"stage": "contacted", "note": "", "episode": "0"}, {}),
     ("moderation.act", "moderator write", lambda w: {"action": "dismiss", "reason": "Looks fine"}, {}),
     ("questions.decline", "moderator write", lambda w: {"reason": "Out of scope"}, {}),
+    ("admin_feeds.add", "show team write", lambda w: {"url": "http://127.0.0.1:9/another-feed.rss"}, {}),
+    ("admin_feeds.refresh", "show team write", lambda w: {}, {}),
+    ("admin_feeds.deactivate", "show team write", lambda w: {}, {}),
     ("admin_jobs.retry", "admin write", lambda w: {}, {}),
     ("episodes.follow", "account upkeep", lambda w: {"on": "1"}, {}),
     ("notifications.settings", "account upkeep", lambda w: {"reply": "none"}, {}),
