@@ -36,6 +36,7 @@ def add_revision(actor: User | None, episode: Episode, data: bytes | str, kind: 
                                   source_url=source_url, language=language, note=" ".join(note.split())[:300],
                                   created_by_id=actor.id if actor else None)
     db.session.add(revision)
+    episode.transcript_revision = number  # the episode page links the transcript without asking
     db.session.flush()
     people = _speakers(episode, {segment.speaker for segment in parsed})
     db.session.add_all([TranscriptSegment(revision_id=revision.id, position=n, start=s.start, end=s.end,

@@ -77,3 +77,11 @@ def test_no_such_episode_or_no_transcript_is_a_404(app, client, factories):
                 "/episodes/no-such/transcript.json"):
         assert client.get(url).status_code == 404
     assert _import(app, "no-such", FIXTURES / "sample.vtt").exit_code != 0
+
+
+def test_the_episode_page_links_its_transcript_once_there_is_one(app, client, factories):
+    episode = factories.episode()
+    assert "Read the transcript" not in text_of(client.get(f"/episodes/{episode.slug}"))
+    _import(app, episode.slug, FIXTURES / "sample.vtt")
+    page = client.get(f"/episodes/{episode.slug}")  # the import bumped the page's version: not the cached one
+    assert f'href="/episodes/{episode.slug}/transcript"' in page.get_data(as_text=True)
