@@ -1,7 +1,7 @@
 """job outbox: background work written in the transaction that causes it (issue 20)
 
 Revision ID: cea5b75a57da
-Revises: c74984db275c
+Revises: ce3f682c6b7f
 Create Date: 2026-11-30 20:39:27.879562
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'cea5b75a57da'
-down_revision = 'c74984db275c'
+down_revision = 'ce3f682c6b7f'
 branch_labels = None
 depends_on = None
 
