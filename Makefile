@@ -40,10 +40,13 @@ test-python-%: browser nginx
 	.venv-$*/bin/lint-imports --no-logo
 	env -u TEST_DATABASE_URL .venv-$*/bin/pytest -q
 
-# Development server with the real episode list and a sample discussion.
+# Development server with the real episode list and a sample discussion, and one job
+# worker beside it (mail is printed here); stopping the server stops the worker.
 run: $(VENV)/.installed-run
 	FLASK_DEBUG=1 $(BIN)/flask db upgrade
 	FLASK_DEBUG=1 $(BIN)/flask demo
+	trap 'kill $$worker 2>/dev/null' EXIT; \
+	FLASK_DEBUG=1 PUBLIC_URL=http://127.0.0.1:$(PORT) $(BIN)/flask worker & worker=$$!; \
 	FLASK_DEBUG=1 PUBLIC_URL=http://127.0.0.1:$(PORT) HOST_ALIASES=localhost $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 # Debian's chromium for the browser tests and nginx for the tests of deploy/nginx.conf;

@@ -15,9 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """The application, in the order it is put together: settings, extensions, the mail
-    that follows a commit, the blueprints, then the web plumbing around them (web.py)."""
-    from community import cli, mail_dispatch, observability, web
+    """The application, in the order it is put together: settings, extensions, the job
+    queue that follows each commit, the blueprints, then the web plumbing around them (web.py)."""
+    from community import cli, job_queue, observability, web
     from community.views import helpers
 
     app = Flask(
@@ -28,7 +28,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     configure(app, test_config)
     register_extensions(app)
-    mail_dispatch.init_app(app)
+    job_queue.init_app(app)
     register_blueprints(app)
     web.register_security_headers(app)
     web.register_input_guard(app)
@@ -131,10 +131,10 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from community import api
     from community.views import (
-        accounts, admin, admin_feeds, crawlers, discussion, episodes, feeds, guests, invitations, main, moderation,
-        notifications, orcid, papers, questions, search, transcripts, verification,
+        accounts, admin, admin_feeds, admin_jobs, crawlers, discussion, episodes, feeds, guests, invitations, main,
+        moderation, notifications, orcid, papers, questions, search, transcripts, verification,
     )
 
     for module in (main, accounts, episodes, discussion, feeds, papers, questions, guests, moderation, notifications,
-                   search, transcripts, crawlers, api, verification, admin, admin_feeds, orcid, invitations):
+                   search, transcripts, crawlers, api, verification, admin, admin_feeds, admin_jobs, orcid, invitations):
         app.register_blueprint(module.bp)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup
 
-from community import config, feed_parser
+from community import feed_parser, job_queue
 from community.extensions import db
 from community.models import FeedSource, Person, Role
 from community.seed import bench as bench_seed, demo as demo_seed
@@ -295,11 +295,20 @@ notifications_cli = AppGroup("notifications", help="Notification email.")
 
 @notifications_cli.command("send-digests")
 def send_digests() -> None:
-    """Email each user their daily digest (run once a day from cron)."""
-    app = current_app._get_current_object()
-    # Debug and testing may leave PUBLIC_URL unset; links then point at `make run`'s address.
-    with app.test_request_context(base_url=config.public_url(app.config) or "http://127.0.0.1:5000"):
-        click.echo(f"sent {notifications.send_digests()} digests")
+    """Queue each user's daily digest (run once a day from a timer); the worker sends them."""
+    queued = notifications.send_digests()
+    db.session.commit()
+    click.echo(f"queued {queued} digests")
+
+
+@click.command("worker")
+@click.option("--threads", default=2, show_default=True, help="Jobs run at once (mail waits on the network).")
+def worker(threads: int) -> None:
+    """Run queued jobs (mail, paper metadata...) until stopped; also relays jobs a crash left behind."""
+    engine = job_queue.engine()
+    click.echo(f"Job worker: {threads} thread(s), queue in {engine.where}, relay every {engine.relay_seconds} s. "
+               "Ctrl-C stops it after the running jobs.")
+    engine.run_worker(threads)
 
 
 sessions_cli = AppGroup("sessions", help="Login sessions.")
@@ -359,6 +368,7 @@ def fetch_paper_metadata(limit: int) -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.cli.add_command(worker)
     app.cli.add_command(transcripts_cli)
     app.cli.add_command(papers_cli)
     app.cli.add_command(sessions_cli)

@@ -63,7 +63,13 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_PORT": int(env("MAIL_PORT", "25")),
         "MAIL_USERNAME": env("MAIL_USERNAME"),
         "MAIL_PASSWORD": env("MAIL_PASSWORD"),
-        "MAIL_USE_TLS": _env_bool("MAIL_USE_TLS"),
+        "MAIL_USE_TLS": _env_bool("MAIL_USE_TLS"),  # STARTTLS on MAIL_PORT (usually 587)
+        "MAIL_USE_SSL": _env_bool("MAIL_USE_SSL"),  # SMTPS: TLS from the start (usually 465)
+        "MAIL_CA_FILE": env("MAIL_CA_FILE"),  # trust this CA for the mail server (else the system's)
+        "JOBS_RELAY_SECONDS": int(env("JOBS_RELAY_SECONDS", "30")),
+        "JOBS_LEASE_SECONDS": int(env("JOBS_LEASE_SECONDS", "600")),
+        # Seconds before each retry, e.g. "10,60,300" (the last repeats); unset: services.jobs.BACKOFF.
+        "JOBS_BACKOFF": tuple(int(n) for n in env("JOBS_BACKOFF", "").split(",") if n.strip()) or None,
         "MAIL_FROM": env("MAIL_FROM", "GI Community <no-reply@localhost>"),
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "PAPER_METADATA_LOOKUP": _env_bool("PAPER_METADATA_LOOKUP"),
@@ -98,7 +104,7 @@ DEFAULTS = {
     "SESSION_IDLE_DAYS": 30,  # a login session unused this long is over (remember-me included)
     "SESSION_MAX_DAYS": 365,  # and every session is over this long after its login
     "SESSION_SEEN_MINUTES": 60,  # how precisely "last used" is kept (one write per session per hour)
-    "MAIL_ASYNC": True,
+    "MAIL_TIMEOUT": 10,
     "RATELIMIT_HEADERS_ENABLED": True,
     "LOGIN_RATE_LIMIT": "10 per 15 minutes",
     "REGISTER_RATE_LIMIT": "10 per hour",

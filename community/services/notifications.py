@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from community.extensions import db
 from community.models import Notification, NotificationKind, Post, PostStatus, User
 from community.models.base import utcnow
-from community.services import mail
+from community.services import jobs, mail
 
 
 def notify(recipients: Iterable[User | int], kind: NotificationKind, *, post: Post | None = None,
@@ -27,10 +27,11 @@ def notify(recipients: Iterable[User | int], kind: NotificationKind, *, post: Po
     now = utcnow()
     live = User.id.in_(ids) & User.deleted_at.is_(None)  # a deleted account hears nothing
     if kind == NotificationKind.moderation:
-        active = set(db.session.scalars(select(User.id).where(live)))  # a suspended author still hears why
+        prefs = dict(db.session.execute(select(User.id, User.email_prefs).where(live)).all())  # a suspended author still hears why
     else:
-        active = set(db.session.scalars(select(User.id).where(
-            live, (User.suspended_until.is_(None)) | (User.suspended_until < now))))
+        prefs = dict(db.session.execute(select(User.id, User.email_prefs).where(
+            live, (User.suspended_until.is_(None)) | (User.suspended_until < now))).all())
+    active = set(prefs)
     already = set(db.session.scalars(select(Notification.user_id).where(
         Notification.user_id.in_(active), Notification.kind == kind,
         Notification.post_id == (post.id if post else None), Notification.event_key == event_key)))
@@ -40,8 +41,10 @@ def notify(recipients: Iterable[User | int], kind: NotificationKind, *, post: Po
                             event_key=event_key, created_at=now) for user_id in fresh]
     db.session.add_all(created)
     db.session.flush()
-    # Emailed once the request's transaction commits (never for one that rolls back).
-    db.session.info.setdefault("notifications_to_mail", []).extend(n.id for n in created)
+    # One mail job each, in this transaction: mailed once it commits, never if it rolls back.
+    for notification in created:
+        if (prefs[notification.user_id] or {}).get(kind.value, EMAIL_DEFAULTS[kind]) == "immediately":
+            jobs.enqueue("notifications.email", notification_id=notification.id)
     return len(fresh)
 
 
@@ -113,6 +116,21 @@ def set_email_prefs(user: User, prefs: dict[str, str]) -> None:
     db.session.flush()
 
 
+DIGEST = "digest"  # an unsubscribe scope beside the kinds: the daily digest as a whole
+
+
+def unsubscribe_label(scope: NotificationKind | str) -> str:
+    return "Daily digests" if scope == DIGEST else KIND_LABELS[scope]
+
+
+def unsubscribe(user: User, scope: NotificationKind | str) -> None:
+    """Stop one kind of email, or (DIGEST) every kind the user gets in a daily digest."""
+    if scope == DIGEST:
+        set_email_prefs(user, {k.value: "none" for k in NotificationKind if email_mode(user, k) == "daily"})
+    else:
+        set_email_prefs(user, {scope.value: "none"})
+
+
 def _unsubscribe_serializer():
     from flask import current_app
     from itsdangerous import URLSafeSerializer
@@ -120,17 +138,17 @@ def _unsubscribe_serializer():
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="unsubscribe")
 
 
-def unsubscribe_token(user: User, kind: NotificationKind) -> str:
-    return _unsubscribe_serializer().dumps({"uid": user.id, "kind": kind.value})
+def unsubscribe_token(user: User, scope: NotificationKind | str) -> str:
+    return _unsubscribe_serializer().dumps({"uid": user.id, "kind": scope if scope == DIGEST else scope.value})
 
 
-def read_unsubscribe_token(token: str) -> tuple[User, NotificationKind] | None:
+def read_unsubscribe_token(token: str) -> tuple[User, NotificationKind | str] | None:
     from itsdangerous import BadSignature
 
     try:
         data = _unsubscribe_serializer().loads(token)
         user = db.session.get(User, int(data["uid"]))
-        kind = NotificationKind(data["kind"])
+        kind = DIGEST if data["kind"] == DIGEST else NotificationKind(data["kind"])
     except (BadSignature, KeyError, ValueError, TypeError):
         return None
     return (user, kind) if user is not None else None
@@ -170,43 +188,76 @@ def _email_parts(user: User, items: list[Notification]) -> tuple[str, str]:
     return text, html
 
 
-def deliver(notification_ids: list[int]) -> int:
-    """Email the given notifications to users who want them immediately; returns mails sent."""
-    sent = 0
-    items = list(db.session.scalars(select(Notification).where(
-        Notification.id.in_(notification_ids), Notification.emailed_at.is_(None)).options(selectinload(Notification.post))))
-    for n in items:
-        user = db.session.get(User, n.user_id)
-        if user is None or email_mode(user, n.kind) != "immediately":
-            continue
-        text, html = _email_parts(user, [n])
-        mail.send(user.email, f"GI Community: {n.text[:80]}", text, html)
-        n.emailed_at = utcnow()
-        sent += 1
-    db.session.commit()
-    return sent
+def _unsubscribe_url(user: User, scope: NotificationKind | str) -> str:
+    from flask import url_for
+
+    return url_for("notifications.unsubscribe", token=unsubscribe_token(user, scope), _external=True)
+
+
+def _message_id(what: str) -> str:
+    """Fixed by what the mail is about: a mail sent again (a worker killed after the mail
+    server accepted it, before the job was recorded done) carries the same Message-ID."""
+    return f"<{what}@{mail.mail_domain()}>"
+
+
+@jobs.handler("notifications.email")
+def email_one(notification_id: int) -> None:
+    """Email one notification to a user who wants it immediately; recorded in emailed_at
+    in the job's own transaction, so a done job and a mailed notification go together."""
+    n = db.session.scalars(select(Notification).where(Notification.id == notification_id)
+                           .options(selectinload(Notification.post))).one_or_none()
+    if n is None or n.emailed_at is not None:
+        return  # deleted since (with its account or post), or already mailed
+    user = db.session.get(User, n.user_id)
+    if user is None or email_mode(user, n.kind) != "immediately":
+        return
+    text, html = _email_parts(user, [n])
+    stamp = int(n.created_at.timestamp())
+    mail.deliver(user.email, f"GI Community: {n.text[:80]}", text, html, headers={
+        "Message-ID": _message_id(f"notification.{n.id}.{stamp}"),
+        **mail.unsubscribe_headers(_unsubscribe_url(user, n.kind))})
+    n.emailed_at = utcnow()
+    db.session.flush()
 
 
 def send_digests() -> int:
-    """One email per user gathering the unread, un-emailed notifications they get daily."""
-    pending = list(db.session.scalars(select(Notification).where(
-        Notification.emailed_at.is_(None), Notification.read_at.is_(None)).order_by(Notification.created_at)
-        .options(selectinload(Notification.post))))
-    by_user: dict[int, list[Notification]] = {}
-    for n in pending:
-        by_user.setdefault(n.user_id, []).append(n)
-    sent = 0
-    for user_id, items in by_user.items():
+    """Queue one digest job per user who has unread, un-emailed notifications they get daily;
+    returns how many were queued. Each job sends one user's digest and records it as sent
+    in its own transaction: a mail server failing for one user delays only that digest
+    (retried), and no digest is ever recorded for a user who did not get it, or sent twice."""
+    rows = db.session.execute(select(Notification.user_id, Notification.kind).where(
+        Notification.emailed_at.is_(None), Notification.read_at.is_(None)).distinct()).all()
+    kinds_by_user: dict[int, set[NotificationKind]] = {}
+    for user_id, kind in rows:
+        kinds_by_user.setdefault(user_id, set()).add(kind)
+    queued = 0
+    for user_id, kinds in sorted(kinds_by_user.items()):
         user = db.session.get(User, user_id)
-        daily = [n for n in items if email_mode(user, n.kind) == "daily"]
-        if not daily or user.is_suspended():
+        if user is None or user.is_suspended() or not any(email_mode(user, k) == "daily" for k in kinds):
             continue
-        text, html = _email_parts(user, daily)
-        mail.send(user.email, f"GI Community: {len(daily)} new notification{'s' if len(daily) != 1 else ''}", text, html)
-        for n in daily:
-            n.emailed_at = utcnow()
-        # Recorded as soon as it is sent: if the mail server fails for a later user, the
-        # next run mails only those still waiting, never this digest a second time.
-        db.session.commit()
-        sent += 1
-    return sent
+        jobs.enqueue("notifications.digest", unique_key=f"digest:{user_id}", user_id=user_id)
+        queued += 1
+    return queued
+
+
+@jobs.handler("notifications.digest")
+def email_digest(user_id: int) -> None:
+    """One user's digest: what is still unread and un-emailed when the job runs."""
+    user = db.session.get(User, user_id)
+    if user is None or user.is_suspended():
+        return
+    pending = list(db.session.scalars(select(Notification).where(
+        Notification.user_id == user_id, Notification.emailed_at.is_(None), Notification.read_at.is_(None))
+        .order_by(Notification.created_at, Notification.id).options(selectinload(Notification.post))))
+    daily = [n for n in pending if email_mode(user, n.kind) == "daily"]
+    if not daily:
+        return
+    text, html = _email_parts(user, daily)
+    mail.deliver(user.email, f"GI Community: {len(daily)} new notification{'s' if len(daily) != 1 else ''}",
+                 text, html, headers={
+                     "Message-ID": _message_id(f"digest.{user_id}.{daily[0].id}.{daily[-1].id}"),
+                     **mail.unsubscribe_headers(_unsubscribe_url(user, DIGEST))})
+    now = utcnow()
+    for n in daily:
+        n.emailed_at = now
+    db.session.flush()

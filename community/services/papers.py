@@ -13,20 +13,19 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import distinct, event, func, or_, select
+from sqlalchemy import distinct, func, or_, select
 
 from community import markup, paper_ids
 from community.extensions import db, limiter
 from community.models.base import utcnow
 from community.models import Episode, MetadataStatus, Paper, Post, PostKind, PostStatus, User, Vote
-from community.services import DomainError, PermissionDenied, dialect_insert, discussion, paper_sources
+from community.services import DomainError, PermissionDenied, dialect_insert, discussion, jobs, paper_sources
 from community.services.paper_sources import Metadata
 
 log = logging.getLogger(__name__)
@@ -463,39 +462,17 @@ def enrich(paper_id: int) -> str:
 # once the submission commits; a job queue takes its place here (enqueued in the same
 # transaction, so a job exists iff the submission committed).
 def request_metadata(paper: Paper) -> None:
+    """A job in the submission's own transaction: it exists only if the submission
+    committed, and runs on the worker (never holding up the request)."""
     if current_app.config.get("PAPER_METADATA_LOOKUP") and due(paper):
-        enrich_in_background(paper.id)
+        jobs.enqueue("papers.enrich", unique_key=f"papers.enrich:{paper.id}", paper_id=paper.id)
 
 
-_WANTED = "paper_metadata_wanted"  # session.info: paper ids to fetch once the transaction commits
-
-
-def enrich_in_background(paper_id: int) -> None:
-    """After the transaction commits, never before (a thread would not see the paper) and
-    never for one that rolls back: the lookup never holds up the request."""
-    session = db.session()
-    session.info.setdefault(_WANTED, set()).add(paper_id)
-    if not event.contains(session, "after_commit", _start_wanted):
-        event.listen(session, "after_commit", _start_wanted)
-        event.listen(session, "after_rollback", _forget_wanted)
-
-
-def _start_wanted(session) -> None:
-    wanted = session.info.pop(_WANTED, None)
-    if not wanted:
-        return
-    app = current_app._get_current_object()
-
-    def work(paper_id: int) -> None:
-        with app.app_context():
-            try:
-                enrich(paper_id)
-            except Exception:  # a background lookup must never take anything down with it
-                log.exception("paper metadata lookup failed for paper %s", paper_id)
-
-    for paper_id in sorted(wanted):
-        threading.Thread(target=work, args=(paper_id,), daemon=True, name=f"paper-metadata-{paper_id}").start()
-
-
-def _forget_wanted(session) -> None:
-    session.info.pop(_WANTED, None)
+@jobs.handler("papers.enrich", max_attempts=8)
+def enrich_job(paper_id: int) -> str:
+    """The queue's retries (with backoff) cover a source whose turn is not yet due; a failed
+    fetch is recorded on the paper, which `flask papers fetch-metadata` tries again later."""
+    outcome = enrich(paper_id)
+    if outcome == "deferred":
+        raise RuntimeError("the source's turn is later than PAPER_METADATA_MAX_WAIT: tried again")
+    return outcome

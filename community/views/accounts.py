@@ -123,6 +123,7 @@ def reset_request():
                 f"Open this link within an hour to choose a new one:\n\n{link}\n\n"
                 "If it was not you, ignore this message: your password stays as it is.\n",
             )
+            db.session.commit()  # the mail is a job: it leaves once this commits
         # The same answer whether or not the address has an account: no account probing.
         flash("If an account uses that address, a reset link is on its way. It works for one hour.", "info")
         return redirect(url_for("accounts.login"))

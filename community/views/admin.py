@@ -29,6 +29,7 @@ SECTIONS = [
     ("invitations.index", "Invitations", False),
     ("admin.users", "Users", True),
     ("admin.settings", "Site settings", True),
+    ("admin_jobs.index", "Jobs", True),
     ("verification.domains", "Research domains", True),
     ("admin.log", "Admin log", True),
 ]

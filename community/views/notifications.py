@@ -1,7 +1,7 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from community.extensions import db
+from community.extensions import csrf, db
 from community.forms import ActionForm
 from community.models import NotificationKind
 from community.services import episodes, notifications, questions
@@ -65,17 +65,24 @@ def settings():
                            modes=notifications.EMAIL_MODES, current=lambda k: notifications.email_mode(current_user, k))
 
 
+ONE_CLICK = ("List-Unsubscribe", "One-Click")  # the body RFC 8058 mail clients POST
+
+
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # for the one-click POST only: every other POST is checked below
 def unsubscribe(token: str):
-    """Works without logging in: the signed token names the account and the kind."""
+    """Works without logging in: the signed token names the account and the kind (or the
+    digest). A mail client's one-click POST (List-Unsubscribe-Post, RFC 8058) carries no
+    cookie and no CSRF token: the token in the URL is its credential, as with the link."""
     found = notifications.read_unsubscribe_token(token)
     if found is None:
         abort(404)
-    user, kind = found
+    user, scope = found
+    label = notifications.unsubscribe_label(scope)
     if request.method == "POST":
-        if not ActionForm().validate_on_submit():
-            abort(400)
-        notifications.set_email_prefs(user, {kind.value: "none"})
+        if request.form.get(ONE_CLICK[0]) != ONE_CLICK[1]:
+            csrf.protect()  # the page's button: a CSRF token, as on every other form
+        notifications.unsubscribe(user, scope)
         db.session.commit()
-        return render_template("notifications/unsubscribed.html", label=notifications.KIND_LABELS[kind], done=True)
-    return render_template("notifications/unsubscribed.html", label=notifications.KIND_LABELS[kind], done=False)
+        return render_template("notifications/unsubscribed.html", label=label, done=True)
+    return render_template("notifications/unsubscribed.html", label=label, done=False)

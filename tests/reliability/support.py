@@ -82,14 +82,20 @@ class MailInbox:
         self.messages.append(email.message_from_bytes(envelope.content))
         return "250 OK"
 
-    def confirmation_path(self, address: str) -> str:
-        """The path of the last confirmation link mailed to `address` (sent before the sign-up answered)."""
-        for message in reversed(list(self.messages)):
-            if message["To"] == address:
-                found = re.search(r"https?://[^/\s]+(/auth/confirm/\S+)", message.get_payload(decode=True).decode())
-                if found:
-                    return found.group(1)
-        raise AssertionError(f"no confirmation mail to {address}")
+    def confirmation_path(self, address: str, wait: float = 60) -> str:
+        """The path of the last confirmation link mailed to `address`. The mail is a job: the
+        server's job worker sends it after the sign-up commits, so it may take a moment
+        (`wait` bounds it; not a timing assertion)."""
+        deadline = time.monotonic() + wait
+        while True:
+            for message in reversed(list(self.messages)):
+                if message["To"] == address:
+                    found = re.search(r"https?://[^/\s]+(/auth/confirm/\S+)", message.get_payload(decode=True).decode())
+                    if found:
+                        return found.group(1)
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no confirmation mail to {address} within {wait:.0f} s")
+            time.sleep(0.05)
 
 
 _inbox: MailInbox | None = None
@@ -179,12 +185,14 @@ def _no_control_socket() -> list[str]:
 
 
 class Server:
-    """`gunicorn --workers N --bind 127.0.0.1:PORT wsgi:app` in its own process group."""
+    """`gunicorn --workers N --bind 127.0.0.1:PORT wsgi:app` in its own process group, and
+    beside it, as deployed, one job worker (`flask --app community worker`: it sends the mail)."""
 
     def __init__(self, env: dict, log_path: Path, workers: int = 4, lifetime: float = 240, config: Path | None = None):
         """`config`: a gunicorn config file (deploy/gunicorn.conf.py) instead of the bare flags."""
         self.env, self.log_path, self.workers, self.config = env, log_path, workers, config
         self.proc: subprocess.Popen | None = None
+        self.jobs: subprocess.Popen | None = None  # the job worker; it outlives gunicorn restarts
         self.port = 0
         # A watchdog bounds every test: past its lifetime the server is killed, so no
         # client can wait on it forever and the test fails instead of hanging.
@@ -215,6 +223,11 @@ class Server:
                     cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                 )
             if self._wait_ready(timeout):
+                if self.jobs is None or self.jobs.poll() is not None:
+                    with open(self.log_path.with_suffix(".jobs.log"), "ab") as log:
+                        self.jobs = subprocess.Popen(
+                            [sys.executable, "-m", "flask", "--app", "community", "worker"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
                 if self._watchdog is None:
                     self._watchdog = threading.Timer(self.lifetime, self._expire)
                     self._watchdog.daemon = True
@@ -261,6 +274,13 @@ class Server:
         """SIGTERM (graceful), SIGKILL if that takes too long; then SIGKILL any straggler in the group."""
         if self._watchdog is not None:
             self._watchdog.cancel()
+        if self.jobs is not None and self.jobs.poll() is None:
+            self.jobs.terminate()  # running jobs finish first
+            try:
+                self.jobs.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                self.jobs.kill()
+                self.jobs.wait()
         if self.proc is None:
             return
         if self.proc.poll() is None:

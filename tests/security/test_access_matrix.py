@@ -48,6 +48,7 @@ FAMILIES = {
     "write":               _family(anonymous=LOGIN, suspended=403, moderator=OK_WRITE, others=OK_WRITE),
     "write (JSON)":        _family(anonymous=LOGIN, suspended=403, moderator=200, others=200),
     "moderator write":     _family(anonymous=LOGIN, suspended=403, moderator=OK_WRITE, others=403),
+    "admin write":         _family(anonymous=LOGIN, suspended=403, moderator=403, others=403, admin=OK_WRITE),
     "guest of the episode write": _family(anonymous=LOGIN, suspended=403, moderator=403, others=403, guest=OK_WRITE),
     "account upkeep":      _family(anonymous=LOGIN, suspended=OK_WRITE, moderator=OK_WRITE, others=OK_WRITE),
     # One's own data, downloaded (200, a ZIP): a suspended user may take it away too.
@@ -102,6 +103,7 @@ ROUTE_FAMILY = {
     "orcid.callback": "ORCID callback", "orcid.new_account": "ORCID sign-up step", "orcid.settings": "login required",
     "invitations.index": "show team only", "invitations.new": "show team only", "invitations.show": "show team only",
     "invitations.invitation": "public",
+    "admin_jobs.index": "admins only",
 }
 
 # Key POST routes: (endpoint, family, form, extra request options). The target of a write is
@@ -125,6 +127,7 @@ POST_ROUTES = [
     ("admin_feeds.add", "show team write", lambda w: {"url": "http://127.0.0.1:9/another-feed.rss"}, {}),
     ("admin_feeds.refresh", "show team write", lambda w: {}, {}),
     ("admin_feeds.deactivate", "show team write", lambda w: {}, {}),
+    ("admin_jobs.retry", "admin write", lambda w: {}, {}),
     ("episodes.follow", "account upkeep", lambda w: {"on": "1"}, {}),
     ("notifications.settings", "account upkeep", lambda w: {"reply": "none"}, {}),
     ("orcid.link", "account upkeep", lambda w: {}, {}),  # off to the provider

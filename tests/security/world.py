@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from community.extensions import db
 from community.models import (
-    AddressPurpose, Base, EmailAddress, Notification, NotificationKind, Person, Post, ResearchDomain, Role, User,
+    AddressPurpose, Base, EmailAddress, Job, JobStatus, Notification, NotificationKind, Person, Post, ResearchDomain,
+    Role, User,
 )
 from community.models.base import utcnow
 
@@ -43,6 +44,7 @@ class World:
     addresses: dict[str, EmailAddress] = field(default_factory=dict)  # an institutional address waiting, per role user
     lab_domain: ResearchDomain | None = None  # a research lab's domain an admin added
     feed_source: object = None        # a feed at a local port nothing listens on: a refresh records its error
+    failed_job: Job | None = None     # a mail job that used up its attempts (/admin/jobs retries it)
 
     def user(self, role: str) -> User | None:
         return None if role == "anonymous" else self.users[role]
@@ -113,6 +115,10 @@ def build_world(factories) -> World:
         if role != "anonymous":
             world.notifications[role] = db.session.scalar(select(Notification).where(
                 Notification.user_id == users[role].id, Notification.event_key == f"world:{role}"))
+    world.failed_job = Job(name="mail.send", args={"to": "a@example.org", "subject": "s", "text": "t"},
+                           status=JobStatus.failed, attempts=5, max_attempts=5, last_error="SMTPDataError: 550")
+    db.session.add(world.failed_job)
+    db.session.commit()
     return world
 
 
@@ -167,6 +173,8 @@ def url_values(world: World, rule, role: str) -> dict:
             values[name] = world.addresses[role if role in world.addresses else "member"].id
         elif name == "domain_id":
             values[name] = world.lab_domain.id
+        elif name == "job_id":
+            values[name] = world.failed_job.id
         elif name == "username":
             values[name] = actor.username
         elif name == "page":  # a sitemap page

@@ -191,6 +191,7 @@ PAGE_NEUTRAL: dict[str, str] = {
     "orcid.start": "starts an ORCID sign-in in this browser's session (off to the provider)",
     "orcid.link": "starts linking an ORCID iD in this browser's session (off to the provider)",
     "orcid.new_account": "a new account (after an ORCID sign-in): it has written nothing yet",
+    "admin_jobs.retry": "queues a failed job again (and an admin-log row): neither shows on a cached page",
 }
 
 # Routes that end what later ones need (the session, the account) go last.
@@ -202,7 +203,7 @@ NEUTRAL_ROLES = {"accounts.login": "anonymous", "accounts.register": "anonymous"
                  "verification.remove_domain": "admin", "admin.suspension": "admin", "admin.change_setting": "admin",
                  "admin_feeds.add": "admin", "admin_feeds.deactivate": "admin", "admin_feeds.refresh": "admin",
                  "orcid.start": "anonymous", "orcid.new_account": "anonymous",
-                 "invitations.new": "admin", "invitations.revoke": "admin"}
+                 "invitations.new": "admin", "invitations.revoke": "admin", "admin_jobs.retry": "admin"}
 NEUTRAL_FORMS = {
     "admin_feeds.add": lambda w: {"url": "http://127.0.0.1:9/another-feed.rss"},
     "accounts.login": lambda w: {"login": w.users["other"].username, "password": Factories.PASSWORD},

@@ -233,15 +233,16 @@ def test_each_source_keeps_its_own_pace_across_processes(app, database, tmp_path
     assert papers.due_papers() == [second]
 
 
-def test_the_lookup_starts_after_the_submission_commits(app, client, factories, login, episode, apis):
+def test_the_lookup_is_a_job_of_the_submissions_transaction(app, client, factories, login, episode, apis):
+    """Tests run a committed job right after the commit (as a worker would, in-process)."""
+    from community.models import Job
+
     app.config.update(api_config(apis), PAPER_METADATA_LOOKUP=True)
     login(factories.user("ada"))
     assert submit(client, episode, "1706.03762").status_code == 302
-    paper_id = paper_of("arxiv:1706.03762").id
-    for thread in threading.enumerate():
-        if thread.name == f"paper-metadata-{paper_id}":
-            thread.join(timeout=30)
     assert paper_of("arxiv:1706.03762").title == "Attention Is All You Need"
+    [job] = db.session.scalars(select(Job).where(Job.name == "papers.enrich")).all()
+    assert job.args == {"paper_id": paper_of("arxiv:1706.03762").id} and job.status.value == "done"
     # A submission that is refused (rolled back) asks for nothing.
     FakeApis.requests.clear()
     assert submit(client, episode, "10.1038/nature14539", title="x" * 301).status_code == 422
