@@ -74,11 +74,13 @@ def new_account_until(user: User) -> datetime:
     return user.created_at + timedelta(hours=current_app.config["NEW_ACCOUNT_HOURS"])
 
 
-def posting_rate_limit(user: User | None, now: datetime | None = None) -> str:
-    """The posting rate limit for this user, in flask-limiter's syntax: stricter for new accounts."""
+def posting_rate_limit(user: User | None, kind: str = "comments", now: datetime | None = None) -> str:
+    """The posting rate limit for this user, in flask-limiter's syntax: stricter for new accounts.
+    Papers have their own, looser one: a reading list is built in a burst of ten or twenty."""
     config = current_app.config
     young = user is not None and user.is_authenticated and (now or utcnow()) < new_account_until(user)
-    return config["COMMENT_RATE_LIMIT_NEW_ACCOUNT"] if young else config["COMMENT_RATE_LIMIT"]
+    prefix = "PAPER_RATE_LIMIT" if kind == "papers" else "COMMENT_RATE_LIMIT"
+    return config[f"{prefix}_NEW_ACCOUNT"] if young else config[prefix]
 
 
 def check_new_account_links(actor: User, body_html: str, now: datetime | None = None) -> None:

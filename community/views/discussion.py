@@ -1,4 +1,7 @@
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from functools import wraps
+
+from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required
 
 from community.extensions import db, limiter
@@ -9,7 +12,7 @@ from community.forms.questions import AnswerForm, DeclineForm, MergeForm, OnAirF
 from community.models import PostKind
 from community.services import DomainError, discussion, episodes, moderation, questions
 from community.views.episodes import render_episode
-from community.views.helpers import form_error, is_safe_next, status_for, visible_post
+from community.views.helpers import form_error, is_safe_next, refusal, status_for, visible_post
 
 bp = Blueprint("discussion", __name__)
 
@@ -39,14 +42,47 @@ def _preview_limit() -> str:
 previews_limited = limiter.shared_limit(_preview_limit, "previews", key_func=_user_key, methods=["POST"])
 
 
-def posting_limited(scope: str):
-    """The per-user posting rate limit; comments and replies share one bucket, papers,
-    questions and suggestions have their own. A Preview press counts as a preview."""
-    posting = limiter.limit(_posting_limit, key_func=_user_key, scope=scope, methods=["POST"],
-                            exempt_when=_previewing)
+def accepted(response) -> bool:
+    """A compose view answers an accepted post with a redirect (POST/redirect/GET): only that
+    spends the budget. A form shown again to fix, or a refusal, costs nothing."""
+    return response.status_code in (302, 303)
+
+
+def note_breach(request_limit) -> None:
+    g.limit_refused = request_limit  # the view says it beside the form (helpers.over_limit)
+
+
+def budgeted(*limits):
+    """Rate limits on a compose view that never throw the text away: when one is spent the
+    view itself runs again with g.limit_refused set, and re-renders its form with the text,
+    the wait (helpers.over_limit) and status 429, saving nothing."""
+    def decorate(view):
+        limited = view
+        for limit in reversed(limits):
+            limited = limit(limited)
+
+        @wraps(view)
+        def guarded(**kwargs):
+            try:
+                return limited(**kwargs)
+            except RateLimitExceeded:
+                response = make_response(view(**kwargs))
+                if g.get("retry_after"):
+                    response.headers["Retry-After"] = str(g.retry_after)
+                return response
+        return guarded
+    return decorate
+
+
+def posting_limited(scope: str, limit=_posting_limit):
+    """The per-user posting rate limit, counting accepted posts only; comments and replies
+    share one bucket, papers, questions and suggestions have their own. A Preview press
+    counts as a preview."""
+    posting = limiter.limit(limit, key_func=_user_key, scope=scope, methods=["POST"], exempt_when=_previewing,
+                            deduct_when=accepted, on_breach=note_breach)
     previewing = limiter.shared_limit(_preview_limit, "previews", key_func=_user_key, methods=["POST"],
-                                      exempt_when=lambda: not _previewing())
-    return lambda view: posting(previewing(view))
+                                      exempt_when=lambda: not _previewing(), on_breach=note_breach)
+    return budgeted(posting, previewing)
 
 
 comment_limited = posting_limited("comments")
@@ -58,8 +94,9 @@ comment_limited = posting_limited("comments")
 def comment(slug: str):
     episode = episodes.get_by_slug(slug) or abort(404)
     form = CommentForm()
-    if not form.validate_on_submit():
-        return render_episode(episode, form, status=422)
+    refused = refusal(form, form.body)
+    if refused:
+        return render_episode(episode, form, status=refused)
     if form.preview.data:
         return render_episode(episode, form, preview_html=discussion.preview_html(form.body.data))
     try:
@@ -121,8 +158,9 @@ def _manage_forms(post) -> dict:
 def reply(post_id: int):
     parent = visible_post(post_id)
     form = ReplyForm()
-    if not form.validate_on_submit():
-        return _render_permalink(parent, form, status=422)
+    refused = refusal(form, form.body)
+    if refused:
+        return _render_permalink(parent, form, status=refused)
     if form.preview.data:
         return _render_permalink(parent, form, preview_html=discussion.preview_html(form.body.data))
     try:

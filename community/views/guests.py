@@ -9,7 +9,7 @@ from community.pages.cache import cached_for_anonymous
 from community.policy import moderator_required
 from community.services import DomainError, discussion, episodes, freshness, guests
 from community.views.discussion import posting_limited
-from community.views.helpers import form_error, press, visible_post
+from community.views.helpers import form_error, press, refusal, visible_post
 
 bp = Blueprint("guests", __name__, url_prefix="/guests")
 
@@ -35,7 +35,8 @@ def suggestions():
 def suggest():
     form = SuggestionForm()
     duplicate = None
-    if form.validate_on_submit():
+    refused = refusal(form, form.why) if request.method == "POST" else 422
+    if not refused:
         try:
             result = guests.suggest(
                 current_user, name=form.name.data, affiliation=form.affiliation.data or "",
@@ -50,7 +51,7 @@ def suggest():
             db.session.commit()
             flash(f"Thanks! {result.post.title} is on the board. Others can endorse the suggestion.", "success")
             return redirect(url_for("discussion.permalink", post_id=result.post.id))
-    status = 409 if duplicate else (422 if form.errors else 200)
+    status = 409 if duplicate else (refused if form.errors else 200)
     return render_template("guests/suggest.html", form=form, duplicate=duplicate), status
 
 

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urljoin, urlsplit
 
-from flask import Flask, flash, redirect, request
+from flask import Flask, flash, g, redirect, request
 from wtforms.form import BaseForm
 
 from community import markup
@@ -61,6 +62,20 @@ def form_error(target, error: DomainError) -> int:
     errors = target.form_errors if isinstance(target, BaseForm) else target.errors
     errors.append(str(error))
     return status_for(error)
+
+
+def refusal(form, field) -> int | None:
+    """Why a compose form cannot be taken as sent, as the status to re-render it with: 422
+    when it does not validate, 429 when the writer's budget is spent (discussion.budgeted),
+    said beside `field` with the wait; None when it may go ahead. The text stays in the form."""
+    valid = form.validate_on_submit()
+    spent = g.get("limit_refused")
+    if spent is not None:
+        g.retry_after = wait = max(1, spent.reset_at - int(time.time()))
+        field.errors = [*field.errors, f"Too many requests (the limit is {spent.limit}). Your text is kept here: "
+                                       f"you can send it in {wait} s."]
+        return 429
+    return None if valid else 422
 
 
 def flash_refusal(error: DomainError) -> None:

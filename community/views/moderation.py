@@ -8,7 +8,8 @@ from community.models import FLAG_REASON_LABELS, FlagReason, PostKind
 from community.policy import moderator_required
 from community.services import DomainError, PermissionDenied, discussion, moderation
 from community.views import charts
-from community.views.helpers import flash_refusal, form_error, press, visible_post
+from community.views.discussion import accepted, note_breach, budgeted
+from community.views.helpers import flash_refusal, form_error, press, refusal, visible_post
 
 bp = Blueprint("moderation", __name__)
 
@@ -19,13 +20,15 @@ def _wants_json() -> bool:
 
 @bp.route("/posts/<int:post_id>/flag", methods=["GET", "POST"])
 @login_required
-@limiter.limit(lambda: current_app.config["FLAG_RATE_LIMIT"], methods=["POST"],
-               key_func=lambda: f"user:{current_user.id}", scope="flags")
+@budgeted(limiter.limit(lambda: current_app.config["FLAG_RATE_LIMIT"], methods=["POST"],
+                        key_func=lambda: f"user:{current_user.id}", scope="flags", deduct_when=accepted,
+                        on_breach=note_breach))
 def flag(post_id: int):
     post = visible_post(post_id)
     form = FlagForm()
     existing = moderation.my_flag(current_user, post)
-    if form.validate_on_submit():
+    refused = refusal(form, form.note) if request.method == "POST" else None
+    if request.method == "POST" and not refused:
         try:
             moderation.flag(current_user, post, FlagReason(form.reason.data), form.note.data or "")
         except PermissionDenied as error:  # not about the note: said at the top, the form kept
@@ -37,7 +40,7 @@ def flag(post_id: int):
             db.session.commit()
             flash("Thanks: the moderators will take a look. Only they see who flagged.", "success")
             return redirect(url_for("discussion.permalink", post_id=post.id))
-    return render_template("moderation/flag.html", form=form, post=post, existing=existing), 422 if form.errors else 200
+    return render_template("moderation/flag.html", form=form, post=post, existing=existing), refused or (422 if form.errors else 200)
 
 
 @bp.post("/posts/<int:post_id>/unflag")

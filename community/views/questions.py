@@ -10,7 +10,7 @@ from community.pages.cache import cached_for_anonymous
 from community.services import DomainError, discussion, episodes, freshness, questions
 from community.views.discussion import posting_limited
 from community.views.episodes import render_episode
-from community.views.helpers import form_error, press, visible_post
+from community.views.helpers import form_error, press, refusal, visible_post
 
 bp = Blueprint("questions", __name__)
 
@@ -32,8 +32,9 @@ def _act(question, action, success: str):
 def ask(slug: str):
     episode = episodes.get_by_slug(slug) or abort(404)
     form = QuestionForm()
-    if not form.validate_on_submit():
-        return render_episode(episode, question_form=form, status=422)
+    refused = refusal(form, form.body)
+    if refused:
+        return render_episode(episode, question_form=form, status=refused)
     try:
         question = questions.ask(current_user, episode, form.body.data)
     except DomainError as error:
