@@ -128,9 +128,11 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from community import api
     from community.views import (
-        accounts, discussion, episodes, feeds, guests, main, moderation, notifications, papers, questions, search,
+        accounts, discussion, drafts, episodes, feeds, guests, main, moderation, notifications, papers, questions, search,
     )
 
     for module in (main, accounts, episodes, discussion, feeds, papers, questions, guests, moderation, notifications,
                    search, api):
         app.register_blueprint(module.bp)
+    app.register_blueprint(drafts.bp)
+    drafts.init_app(app)

@@ -12,7 +12,7 @@ from community.forms.questions import AnswerForm, DeclineForm, MergeForm, OnAirF
 from community.models import PostKind
 from community.services import DomainError, discussion, episodes, moderation, questions
 from community.views.episodes import render_episode
-from community.views.helpers import form_error, is_safe_next, refusal, status_for, visible_post
+from community.views.helpers import composes, form_error, is_safe_next, refusal, status_for, visible_post, with_drafts
 
 bp = Blueprint("discussion", __name__)
 
@@ -89,6 +89,7 @@ comment_limited = posting_limited("comments")
 
 
 @bp.post("/episodes/<slug>/comments")
+@composes(lambda slug: url_for("episodes.show", slug=slug, _anchor="comment-form"))
 @login_required
 @comment_limited
 def comment(slug: str):
@@ -110,7 +111,8 @@ def comment(slug: str):
 @bp.get("/posts/<int:post_id>")
 def permalink(post_id: int):
     post = visible_post(post_id)
-    return _render_permalink(post, ReplyForm())
+    key = url_for("discussion.reply", post_id=post.id)
+    return _render_permalink(post, with_drafts({key: ReplyForm(formdata=None)})[key])
 
 
 def _render_permalink(post, form, preview_html=None, status=200):
@@ -153,6 +155,7 @@ def _manage_forms(post) -> dict:
 
 
 @bp.post("/posts/<int:post_id>/reply")
+@composes(lambda post_id: url_for("discussion.permalink", post_id=post_id, _anchor="reply-form"))
 @login_required
 @comment_limited
 def reply(post_id: int):
@@ -180,6 +183,7 @@ def _location(post) -> str:
 
 
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
+@composes(lambda post_id: url_for("discussion.edit", post_id=post_id, _anchor="edit-form"))
 @login_required
 def edit(post_id: int):
     post = visible_post(post_id)
@@ -188,7 +192,10 @@ def edit(post_id: int):
         # why (the window closed at ..., a suspension, a removed post): the handler's 403 page.
         discussion.edit_post(current_user, post, post.body_source)
         abort(403)
-    form = EditForm(data={"body": post.body_source} if request.method == "GET" else None)
+    if request.method == "GET":
+        form = with_drafts({request.path: EditForm(formdata=None, data={"body": post.body_source})})[request.path]
+    else:
+        form = EditForm()
     preview_html, refused = None, None
     if form.validate_on_submit():
         if form.preview.data:

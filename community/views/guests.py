@@ -9,7 +9,7 @@ from community.pages.cache import cached_for_anonymous
 from community.policy import moderator_required
 from community.services import DomainError, discussion, episodes, freshness, guests
 from community.views.discussion import posting_limited
-from community.views.helpers import form_error, press, refusal, visible_post
+from community.views.helpers import composes, form_error, press, refusal, visible_post, with_drafts
 
 bp = Blueprint("guests", __name__, url_prefix="/guests")
 
@@ -30,10 +30,11 @@ def suggestions():
 
 
 @bp.route("/suggestions/new", methods=["GET", "POST"])
+@composes(lambda: url_for("guests.suggest"))
 @login_required
 @posting_limited("suggestions")
 def suggest():
-    form = SuggestionForm()
+    form = SuggestionForm() if request.method == "POST" else with_drafts({request.path: SuggestionForm(formdata=None)})[request.path]
     duplicate = None
     refused = refusal(form, form.why) if request.method == "POST" else 422
     if not refused:

@@ -27,6 +27,62 @@ def is_safe_next(target: str | None) -> bool:
     return parts.netloc == urlsplit(request.host_url).netloc and parts.scheme in ("http", "https")
 
 
+def next_page() -> str | None:
+    """Where the person was going before logging in, signing up, confirming an address or
+    resetting a password (`?next=` on the address, or a `next` form field), when it is a
+    page of this site; pass it on with `url_for(..., next=next_page())` to keep it."""
+    target = request.args.get("next") or request.form.get("next")
+    return target if is_safe_next(target) else None
+
+
+def safe_referrer() -> str | None:
+    """The page of this site the request came from (path, query and anchor), if any."""
+    ref = request.referrer or ""
+    host = request.host_url.rstrip("/")
+    if not ref.startswith(host + "/"):
+        return None
+    path = ref[len(host):]
+    return path if is_safe_next(path.split("#")[0]) else None
+
+
+def composes(page):
+    """Declares a compose view and the page its form is on (`page(**view_args)`, a URL one
+    can GET, with the form's anchor): a refused submission keeps the text as the writer's
+    draft, an accepted one discards it, and a logged-out writer's submission is kept and
+    given back on that page after login (views/drafts.py)."""
+    def mark(view):
+        view.compose_page = page
+        return view
+    return mark
+
+
+def compose_page() -> str | None:
+    """The page of the compose form this request was sent from, when it is one."""
+    from flask import current_app
+
+    view = current_app.view_functions.get(request.endpoint or "")
+    page = getattr(view, "compose_page", None)
+    return page(**(request.view_args or {})) if page else None
+
+
+def with_drafts(forms: dict):
+    """Forms shown fresh on a page (not a submission being fixed), keyed by their action
+    path, filled from the reader's drafts of them: the text written before a refusal, a
+    logout or on another device comes back. One query for the page."""
+    from flask_login import current_user
+
+    from community.services import drafts
+
+    if not current_user.is_authenticated:
+        return forms
+    saved = drafts.of_forms(current_user, list(forms))
+    for key, fields in saved.items():
+        form = forms[key]
+        form.process(formdata=None, data={name: value for name, value in fields.items() if name in form})
+        form.draft_restored = True
+    return forms
+
+
 def visible_post(post_id: int, kind: PostKind | None = None) -> Post:
     """The post the reader asked for, or NotFound saying why when the reader may know it.
     A post hidden by moderators (or by flags) is named in the public moderation log, so its

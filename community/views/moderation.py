@@ -9,7 +9,7 @@ from community.policy import moderator_required
 from community.services import DomainError, PermissionDenied, discussion, moderation
 from community.views import charts
 from community.views.discussion import accepted, note_breach, budgeted
-from community.views.helpers import flash_refusal, form_error, press, refusal, visible_post
+from community.views.helpers import composes, flash_refusal, form_error, press, refusal, visible_post, with_drafts
 
 bp = Blueprint("moderation", __name__)
 
@@ -19,13 +19,14 @@ def _wants_json() -> bool:
 
 
 @bp.route("/posts/<int:post_id>/flag", methods=["GET", "POST"])
+@composes(lambda post_id: url_for("moderation.flag", post_id=post_id))
 @login_required
 @budgeted(limiter.limit(lambda: current_app.config["FLAG_RATE_LIMIT"], methods=["POST"],
                         key_func=lambda: f"user:{current_user.id}", scope="flags", deduct_when=accepted,
                         on_breach=note_breach))
 def flag(post_id: int):
     post = visible_post(post_id)
-    form = FlagForm()
+    form = FlagForm() if request.method == "POST" else with_drafts({request.path: FlagForm(formdata=None)})[request.path]
     existing = moderation.my_flag(current_user, post)
     refused = refusal(form, form.note) if request.method == "POST" else None
     if request.method == "POST" and not refused:
@@ -54,6 +55,7 @@ def unflag(post_id: int):
 
 
 @bp.post("/posts/<int:post_id>/appeal")
+@composes(lambda post_id: url_for("discussion.permalink", post_id=post_id, _anchor="appeal-heading"))
 @login_required
 def appeal(post_id: int):
     post = visible_post(post_id)
@@ -86,6 +88,7 @@ def queue():
 
 
 @bp.post("/moderation/posts/<int:post_id>/act")
+@composes(lambda post_id: url_for("moderation.queue", _anchor=f"q{post_id}"))
 @moderator_required
 def act(post_id: int):
     post = visible_post(post_id)

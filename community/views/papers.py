@@ -9,12 +9,13 @@ from community.pages.cache import cached_for_anonymous
 from community.services import DomainError, discussion, episodes, freshness, papers
 from community.views.discussion import posting_limited
 from community.views.episodes import render_episode
-from community.views.helpers import form_error, refusal
+from community.views.helpers import composes, form_error, refusal
 
 bp = Blueprint("papers", __name__)
 
 
 @bp.post("/episodes/<slug>/papers")
+@composes(lambda slug: url_for("episodes.show", slug=slug, _anchor="paper-form"))
 @login_required
 @posting_limited("papers", lambda: discussion.posting_rate_limit(current_user, "papers"))
 def submit(slug: str):

@@ -10,7 +10,7 @@ from community.pages.cache import cached_for_anonymous
 from community.services import DomainError, discussion, episodes, freshness, questions
 from community.views.discussion import posting_limited
 from community.views.episodes import render_episode
-from community.views.helpers import form_error, press, refusal, visible_post
+from community.views.helpers import composes, form_error, press, refusal, visible_post
 
 bp = Blueprint("questions", __name__)
 
@@ -27,6 +27,7 @@ def _act(question, action, success: str):
 
 
 @bp.post("/episodes/<slug>/questions")
+@composes(lambda slug: url_for("episodes.show", slug=slug, _anchor="question-form"))
 @login_required
 @posting_limited("questions")
 def ask(slug: str):
@@ -45,6 +46,7 @@ def ask(slug: str):
 
 
 @bp.post("/questions/<int:post_id>/answer")
+@composes(lambda post_id: url_for("discussion.permalink", post_id=post_id, _anchor="manage-heading"))
 @login_required
 def answer(post_id: int):
     question = visible_post(post_id, PostKind.question)
@@ -73,6 +75,7 @@ def on_air(post_id: int):
 
 
 @bp.post("/questions/<int:post_id>/decline")
+@composes(lambda post_id: url_for("discussion.permalink", post_id=post_id, _anchor="manage-heading"))
 @login_required
 def decline(post_id: int):
     question = visible_post(post_id, PostKind.question)

@@ -1,0 +1,133 @@
+"""Nothing typed is lost (issue 21): a submission sent after the session ended comes back
+after login, `next` survives login, sign-up and password reset, drafts follow the writer."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import func, select
+
+from community.extensions import db
+from community.models import Draft, PendingSubmission, Post, PostKind
+from community.models.base import utcnow
+from community.services import drafts
+from tests.conftest import text_of
+
+
+@pytest.fixture
+def episode(factories):
+    return factories.episode(1, "Kelvin Guu on retrieval")
+
+
+def comments() -> int:
+    return db.session.scalar(select(func.count()).select_from(Post).where(Post.kind == PostKind.comment))
+
+
+def log_out(client):
+    assert client.post("/auth/logout").status_code == 302
+
+
+def test_a_comment_sent_after_logout_comes_back_after_login_and_posts(client, factories, login, episode):
+    ada = factories.user("ada")
+    login(ada)
+    log_out(client)  # in another tab
+    sent = client.post(f"/episodes/{episode.slug}/comments", data={"body": "Words I do not want to lose"})
+    assert sent.status_code == 302 and comments() == 0
+    login_url = urlsplit(sent.headers["Location"])
+    assert login_url.path == "/auth/login"
+    back = parse_qs(login_url.query)["next"][0]
+    assert back == f"/episodes/{episode.slug}#comment-form"  # a page, never the POST-only address
+    assert "your text is back in the box" in text_of(client.get(sent.headers["Location"]))
+
+    logged_in = client.post(f"/auth/login?next={back.replace('#', '%23')}", data={"login": "ada", "password": factories.PASSWORD})
+    assert logged_in.headers["Location"].endswith(f"/episodes/{episode.slug}#comment-form")
+    page = client.get(f"/episodes/{episode.slug}")
+    assert "Words I do not want to lose</textarea>" in page.get_data(as_text=True)
+    assert "Your text from before you logged in is back in the box" in text_of(page)
+    assert db.session.scalar(select(func.count()).select_from(PendingSubmission)) == 0
+
+    assert client.post(f"/episodes/{episode.slug}/comments", data={"body": "Words I do not want to lose"}).status_code == 302
+    assert comments() == 1 and db.session.scalar(select(func.count()).select_from(Draft)) == 0
+
+
+def test_a_pending_submission_is_found_only_by_the_browser_that_sent_it(app, client, factories, login, episode):
+    factories.user("ada")
+    mallory = factories.user("mallory")
+    client.post(f"/episodes/{episode.slug}/comments", data={"body": "Ada's unsent words"})
+    other = app.test_client()
+    login(mallory, the_client=other)
+    assert "Ada's unsent words" not in other.get(f"/episodes/{episode.slug}").get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Draft)) == 0
+
+
+def test_pending_submissions_expire_after_a_day(factories):
+    token = drafts.keep_pending("/episodes/x/comments", "/episodes/x", {"body": "old words"})
+    db.session.commit()
+    pending = db.session.scalar(select(PendingSubmission).where(PendingSubmission.token == token))
+    assert drafts.claim_pending(factories.user("ada"), token, now=pending.created_at + timedelta(days=1, seconds=1)) is None
+    assert drafts.prune(now=utcnow() + timedelta(days=2)) == 0  # claimed (and dropped) already
+
+
+def test_a_vote_after_logout_returns_to_the_page_not_a_post_only_route(client, factories, login, episode):
+    post = factories.comment(factories.user("tom"), episode)
+    sent = client.post(f"/posts/{post.id}/vote", data={"up": "1"},
+                       headers={"Referer": f"http://localhost/episodes/{episode.slug}"})
+    assert parse_qs(urlsplit(sent.headers["Location"]).query)["next"][0] == f"/episodes/{episode.slug}"
+    assert db.session.scalar(select(func.count()).select_from(PendingSubmission)) == 0
+
+
+def test_sign_up_from_log_in_to_reply_lands_at_the_reply_box(client, factories, episode):
+    post = factories.comment(factories.user("tom"), episode)
+    page = client.get(f"/episodes/{episode.slug}").get_data(as_text=True)
+    login_link = re.search(r'href="(/auth/login\?next=[^"]+)">log in to reply', page)[1].replace("&amp;", "&")
+    signup = re.search(r'href="(/auth/register\?next=[^"]+)"', client.get(login_link).get_data(as_text=True))[1]
+    signup = signup.replace("&amp;", "&")
+    response = client.post(signup, data={"username": "newcomer", "email": "new@example.org",
+                                         "password": "a long enough passphrase", "confirm": "a long enough passphrase"})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/posts/{post.id}#reply-form")
+    assert 'id="reply-form"' in client.get(f"/posts/{post.id}").get_data(as_text=True)
+
+
+def test_the_episode_page_sign_up_link_keeps_the_way_back(client, episode):
+    page = client.get(f"/episodes/{episode.slug}").get_data(as_text=True)
+    assert f'/auth/register?next=/episodes/{episode.slug}%23comment-form' in page
+
+
+def test_a_refused_comment_is_kept_as_a_draft_and_found_on_another_device(app, client, factories, login, episode):
+    ada = factories.user("ada")
+    login(ada)
+    long_body = "x" * 20001
+    assert client.post(f"/episodes/{episode.slug}/comments", data={"body": long_body}).status_code == 422
+    laptop = app.test_client()
+    login(ada, the_client=laptop)
+    assert long_body in laptop.get(f"/episodes/{episode.slug}").get_data(as_text=True)
+    assert laptop.get(f"/drafts?form=/episodes/{episode.slug}/comments").get_json()["drafts"] == {
+        f"/episodes/{episode.slug}/comments": {"body": long_body}}
+
+
+def test_drafts_saved_while_typing_come_back_and_go_on_success(client, factories, login, episode):
+    login(factories.user("ada"))
+    key = f"/episodes/{episode.slug}/papers"
+    saved = client.post("/drafts", data={"draft_form": key, "draft_page": f"/episodes/{episode.slug}#paper-form",
+                                         "link": "https://arxiv.org/abs/2005.11401", "title": "", "note": "half"})
+    assert saved.status_code == 204
+    page = client.get(f"/episodes/{episode.slug}").get_data(as_text=True)
+    assert 'value="https://arxiv.org/abs/2005.11401"' in page and '<details class="add-paper" open>' in page
+    assert client.post(key, data={"link": "https://arxiv.org/abs/2005.11401", "title": "RAG"}).status_code == 302
+    assert client.get(f"/drafts?form={key}").get_json()["drafts"] == {}
+
+
+def test_a_draft_needs_a_csrf_token_and_a_login(client, factories, login, episode):
+    assert client.post("/drafts", data={"draft_form": "/x", "body": "b"}, csrf=False).status_code == 400
+    assert client.get("/drafts?form=/x").status_code == 302
+    login(factories.user("ada"))
+    assert client.post("/drafts", data={"draft_form": "https://evil.example/", "body": "b"}).status_code == 422
+
+
+def test_password_reset_keeps_the_way_back(client, factories, episode):
+    factories.user("ada", email="ada@example.org")
+    response = client.post(f"/auth/reset?next=/episodes/{episode.slug}", data={"email": "ada@example.org"})
+    assert parse_qs(urlsplit(response.headers["Location"]).query)["next"][0] == f"/episodes/{episode.slug}"
