@@ -365,10 +365,13 @@ def _actions(post_id: int, f: PostFacts, r) -> str:
         parts.append(f'<a href="{urls.edit.format(post_id)}">edit</a>')
     if r.logged_in and not own and visible:
         parts.append(f'<a href="{urls.flag.format(post_id)}" class="flag-link">flag</a>')
-    if own:
-        parts.append(f'<form method="post" action="{urls.delete.format(post_id)}" class="inline delete-form">'
+    if own and not f.is_tombstone:
+        # A second step before deleting: a disclosure without JavaScript, a dialog with it (site.js).
+        parts.append(f'<details class="inline confirm-delete"><summary>delete</summary>'
+                     f'<form method="post" action="{urls.delete.format(post_id)}" class="inline delete-form">'
                      f'<input type="hidden" name="csrf_token" value="{r.csrf}">'
-                     '<button type="submit" class="link-button">delete</button></form>')
+                     'Delete this post? <button type="submit" class="link-button danger">Yes, delete</button>'
+                     '</form></details>')
     return "\n".join(parts)
 
 

@@ -213,7 +213,25 @@ def delete_post(actor: User, post: Post) -> None:
         raise PermissionDenied("Only the author can delete a post.")
     if post.status == PostStatus.deleted:
         return
+    # Only a public post's delete can be undone: undoing must never publish a post that a
+    # moderator held or hid.
+    post.deleted_at = utcnow() if post.status == PostStatus.visible else None
     post.status = PostStatus.deleted
+    db.session.flush()
+
+
+UNDO_WINDOW = timedelta(seconds=10)
+
+
+def undelete_post(actor: User, post: Post, now: datetime | None = None) -> None:
+    """The author's "Undo" right after deleting: the post is back as it was, for UNDO_WINDOW."""
+    if post.author_id != actor.id:
+        raise PermissionDenied("Only the author can undo deleting a post.")
+    if post.status != PostStatus.deleted or post.deleted_at is None:
+        raise DomainError("This post is not one you have just deleted.")
+    if (now or utcnow()) - post.deleted_at > UNDO_WINDOW:
+        raise DomainError(f"Deleting can be undone for {UNDO_WINDOW.seconds} seconds; that time has passed.")
+    post.status, post.deleted_at = PostStatus.visible, None
     db.session.flush()
 
 

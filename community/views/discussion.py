@@ -12,7 +12,9 @@ from community.forms.questions import AnswerForm, DeclineForm, MergeForm, OnAirF
 from community.models import PostKind
 from community.services import DomainError, discussion, episodes, moderation, questions
 from community.views.episodes import render_episode
-from community.views.helpers import composes, form_error, is_safe_next, refusal, status_for, visible_post, with_drafts
+from community.views.helpers import (
+    composes, form_error, is_safe_next, press, refusal, status_for, visible_post, with_drafts,
+)
 
 bp = Blueprint("discussion", __name__)
 
@@ -222,8 +224,33 @@ def delete(post_id: int):
         abort(400)
     discussion.delete_post(current_user, post)
     db.session.commit()
-    flash("Deleted. Replies to it stay in place under a [deleted] marker.", "info")
-    return redirect(_location(post))
+    # base.html turns this flash into the message with its Undo button (discussion.UNDO_WINDOW).
+    flash("Deleted. Replies to it stay in place under a [deleted] marker." if post.reply_count else "Deleted.",
+          f"undo:{post.id}" if post.deleted_at else "info")
+    return redirect(_near(post))
+
+
+def _near(post) -> str:
+    """Where the reader was: the deleted post's own place while it shows (as [deleted], above
+    its replies), else its parent's, else its section of the episode page."""
+    if post.reply_count:
+        return _location(post)
+    if post.parent_id:
+        return _location(discussion.get_post_or_none(post.parent_id))
+    if post.episode_id:
+        section = {PostKind.paper: "papers", PostKind.question: "questions"}.get(post.kind, "discussion")
+        return url_for("episodes.show", slug=episodes.get_by_id(post.episode_id).slug, _anchor=section)
+    return url_for("guests.suggestions")
+
+
+@bp.post("/posts/<int:post_id>/undelete")
+@login_required
+def undelete(post_id: int):
+    post = discussion.get_post_or_none(post_id) or abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return press(lambda: discussion.undelete_post(current_user, post), "Restored: your post is back.",
+                 _location(post), refused_back=_near(post))
 
 
 @bp.get("/posts/<int:post_id>/history")

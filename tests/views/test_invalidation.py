@@ -44,6 +44,14 @@ def _comment_by(role: str, body: str = "A comment to act on."):
     return lambda w: {"post_id": discussion.create_post(w.users[role], episode=w.episode, body=body).id}
 
 
+def _just_deleted_by(role: str):
+    def make(w):
+        post = discussion.create_post(w.users[role], episode=w.episode, body="Deleted, then undone.")
+        discussion.delete_post(w.users[role], post)
+        return {"post_id": post.id}
+    return make
+
+
 def _question(w):
     return {"post_id": questions.ask(w.users["author"], w.episode, "A fresh question for the guests?").id}
 
@@ -65,6 +73,7 @@ CHANGES_PAGES: dict[str, Case] = {
     "discussion.edit": Case("member", EPISODE, lambda w, m: {"body": "Edited words.", "submit": "Save"},
                             _comment_by("member")),
     "discussion.delete": Case("member", EPISODE, make=_comment_by("member")),
+    "discussion.undelete": Case("member", EPISODE, make=_just_deleted_by("member")),
     "discussion.vote": Case("member", EPISODE, lambda w, m: {"up": "1"}),
     "papers.submit": Case("member", EPISODE, lambda w, m: {"link": "1706.03762", "title": "Attention Is All You Need",
                                                             "moment": "3:00", "note": ""}),

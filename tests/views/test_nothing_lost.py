@@ -131,3 +131,36 @@ def test_password_reset_keeps_the_way_back(client, factories, episode):
     factories.user("ada", email="ada@example.org")
     response = client.post(f"/auth/reset?next=/episodes/{episode.slug}", data={"email": "ada@example.org"})
     assert parse_qs(urlsplit(response.headers["Location"]).query)["next"][0] == f"/episodes/{episode.slug}"
+
+
+def test_delete_asks_first_then_can_be_undone_for_ten_seconds(client, factories, login, episode):
+    ada = factories.user("ada")
+    post = factories.comment(ada, episode, body="Second thoughts")
+    login(ada)
+    page = client.get(f"/episodes/{episode.slug}").get_data(as_text=True)
+    assert '<details class="inline confirm-delete"><summary>delete</summary>' in page and "Yes, delete" in page
+    deleted = client.post(f"/posts/{post.id}/delete")
+    assert deleted.headers["Location"].endswith(f"/episodes/{episode.slug}#discussion")
+    shown = client.get(deleted.headers["Location"])
+    assert f'action="/posts/{post.id}/undelete"' in shown.get_data(as_text=True) and "Undo" in text_of(shown)
+    undone = client.post(f"/posts/{post.id}/undelete")
+    assert undone.headers["Location"].endswith(f"#c{post.id}")
+    assert "Second thoughts" in client.get(f"/episodes/{episode.slug}").get_data(as_text=True)
+
+
+def test_undo_is_the_authors_and_only_for_ten_seconds(client, factories, login, episode):
+    from community.services import DomainError, PermissionDenied, discussion
+
+    ada, tom = factories.user("ada"), factories.user("tom")
+    post = factories.comment(ada, episode)
+    discussion.delete_post(ada, post)
+    with pytest.raises(PermissionDenied):
+        discussion.undelete_post(tom, post)
+    with pytest.raises(DomainError, match="10 seconds"):
+        discussion.undelete_post(ada, post, now=post.deleted_at + timedelta(seconds=11))
+    discussion.undelete_post(ada, post, now=post.deleted_at + timedelta(seconds=9))
+    assert post.status.value == "visible"
+    discussion.delete_post(ada, post)
+    db.session.commit()
+    login(tom)
+    assert client.post(f"/posts/{post.id}/undelete").status_code == 403
