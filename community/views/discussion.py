@@ -114,10 +114,13 @@ def comment(slug: str):
 def permalink(post_id: int):
     post = visible_post(post_id)
     key = url_for("discussion.reply", post_id=post.id)
-    return _render_permalink(post, with_drafts({key: ReplyForm(formdata=None)})[key])
+    return render_permalink(post, with_drafts({key: ReplyForm(formdata=None)})[key])
 
 
-def _render_permalink(post, form, preview_html=None, status=200):
+def render_permalink(post, form=None, preview_html=None, status=200, manage=None, appeal_form=None):
+    """The permalink page; also re-rendered, with what was typed, by a refused form on it
+    (`form` the reply, `manage` a guest's or moderator's, `appeal_form` the author's appeal)."""
+    form = form or ReplyForm(formdata=None)
     sort = request.args.get("sort", "oldest")
     sort = sort if sort in discussion.SORTS else "oldest"
     ancestors, roots = discussion.post_context(post, current_user, sort)
@@ -131,7 +134,7 @@ def _render_permalink(post, form, preview_html=None, status=200):
     return render_template(
         "discussion/permalink.html", post=post, ancestors=ancestors, roots=roots, episode=episode, sort=sort,
         voted=discussion.user_votes(current_user, shown), form=form, preview_html=preview_html,
-        manage=_manage_forms(post), linked=episodes.linked_episodes([post]),
+        manage={**_manage_forms(post), **(manage or {})}, linked=episodes.linked_episodes([post]), appeal_form=appeal_form,
         max_depth=discussion.MAX_DEPTH, guest_user_ids=episode.guest_user_ids if episode else set(),
     ), status
 
@@ -165,13 +168,13 @@ def reply(post_id: int):
     form = ReplyForm()
     refused = refusal(form, form.body)
     if refused:
-        return _render_permalink(parent, form, status=refused)
+        return render_permalink(parent, form, status=refused)
     if form.preview.data:
-        return _render_permalink(parent, form, preview_html=discussion.preview_html(form.body.data))
+        return render_permalink(parent, form, preview_html=discussion.preview_html(form.body.data))
     try:
         post = discussion.create_post(current_user, episode=None, body=form.body.data, parent=parent)
     except DomainError as error:
-        return _render_permalink(parent, form, status=form_error(form.body, error))
+        return render_permalink(parent, form, status=form_error(form.body, error))
     db.session.commit()
     return redirect(_location(post))
 
@@ -227,12 +230,13 @@ def delete(post_id: int):
     # base.html turns this flash into the message with its Undo button (discussion.UNDO_WINDOW).
     flash("Deleted. Replies to it stay in place under a [deleted] marker." if post.reply_count else "Deleted.",
           f"undo:{post.id}" if post.deleted_at else "info")
-    return redirect(_near(post))
+    return redirect(where_it_was(post))
 
 
-def _near(post) -> str:
-    """Where the reader was: the deleted post's own place while it shows (as [deleted], above
-    its replies), else its parent's, else its section of the episode page."""
+def where_it_was(post) -> str:
+    """Where a post that left the page was read: its own place while it still shows (a
+    deleted one, as [deleted] above its replies), else its parent's, else its section of
+    the episode page."""
     if post.reply_count:
         return _location(post)
     if post.parent_id:
@@ -250,7 +254,7 @@ def undelete(post_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     return press(lambda: discussion.undelete_post(current_user, post), "Restored: your post is back.",
-                 _location(post), refused_back=_near(post))
+                 _location(post), refused_back=where_it_was(post))
 
 
 @bp.get("/posts/<int:post_id>/history")

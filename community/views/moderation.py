@@ -8,7 +8,7 @@ from community.models import FLAG_REASON_LABELS, FlagReason, PostKind
 from community.policy import moderator_required
 from community.services import DomainError, PermissionDenied, discussion, moderation
 from community.views import charts
-from community.views.discussion import accepted, note_breach, budgeted
+from community.views.discussion import accepted, budgeted, note_breach, render_permalink, where_it_was
 from community.views.helpers import composes, flash_refusal, form_error, press, refusal, visible_post, with_drafts
 
 bp = Blueprint("moderation", __name__)
@@ -39,8 +39,12 @@ def flag(post_id: int):
             form_error(form.note, error)
         else:
             db.session.commit()
-            flash("Thanks: the moderators will take a look. Only they see who flagged.", "success")
-            return redirect(url_for("discussion.permalink", post_id=post.id))
+            if discussion.visible_to(current_user, post):
+                flash("Thanks: the moderators will take a look. Only they see who flagged.", "success")
+                return redirect(url_for("discussion.permalink", post_id=post.id))
+            # This flag hid it: its page is gone for the flagger, so back to where it was.
+            flash("Thanks: it is hidden pending review. Only the moderators see who flagged.", "success")
+            return redirect(where_it_was(post))
     return render_template("moderation/flag.html", form=form, post=post, existing=existing), refused or (422 if form.errors else 200)
 
 
@@ -61,8 +65,7 @@ def appeal(post_id: int):
     post = visible_post(post_id)
     form = AppealForm()
     if not form.validate_on_submit():
-        flash("Say briefly why the moderators should look again.", "error")
-        return redirect(url_for("discussion.permalink", post_id=post.id))
+        return render_permalink(post, status=422, appeal_form=form)
     return press(lambda: moderation.appeal(current_user, post, form.text.data),
                  "Appeal sent: the post is back in the moderators' queue.", url_for("discussion.permalink", post_id=post.id))
 

@@ -8,7 +8,7 @@ from community.markup import timestamp_seconds
 from community.models import PostKind
 from community.pages.cache import cached_for_anonymous
 from community.services import DomainError, discussion, episodes, freshness, questions
-from community.views.discussion import posting_limited
+from community.views.discussion import posting_limited, render_permalink
 from community.views.episodes import render_episode
 from community.views.helpers import composes, form_error, press, refusal, visible_post
 
@@ -54,8 +54,7 @@ def answer(post_id: int):
     if not questions.is_guest_of(current_user, question.episode_id):
         abort(403)
     if not form.validate_on_submit():
-        flash("Write your answer first.", "error")
-        return redirect(url_for("discussion.permalink", post_id=question.id))
+        return render_permalink(question, status=422, manage={"answer": form})
     return _act(question, lambda: questions.answer(current_user, question, form.body.data),
                 "Answer posted. Everyone who asked or upvoted is told.")
 
@@ -83,8 +82,7 @@ def decline(post_id: int):
     if not current_user.is_moderator:
         abort(403)
     if not form.validate_on_submit():
-        flash("Give a reason: the asker will see it.", "error")
-        return redirect(url_for("discussion.permalink", post_id=question.id))
+        return render_permalink(question, status=422, manage={"decline": form})
     return _act(question, lambda: questions.decline(current_user, question, form.reason.data), "Question declined.")
 
 
