@@ -183,13 +183,19 @@ def can_edit_facts(actor: User | None, author_id: int, created_at: datetime, is_
     return author_id == actor.id and (now or utcnow()) - created_at <= EDIT_WINDOW
 
 
+def edit_time_left(created_at: datetime, now: datetime | None = None) -> timedelta:
+    """How long the author may still edit a post written at `created_at` (zero once closed)."""
+    return max(timedelta(0), created_at + EDIT_WINDOW - (now or utcnow()))
+
+
 def edit_post(actor: User, post: Post, body: str) -> Post:
     ensure_can_write(actor)
     if not can_edit(actor, post):
         if post.author_id == actor.id and not post.is_tombstone:
+            closed = post.created_at + EDIT_WINDOW
             raise PermissionDenied(
-                f"You can edit a post for {EDIT_WINDOW.total_seconds() / 3600:g} hours after posting; this one was "
-                f"posted at {post.created_at:%H:%M} UTC on {post.created_at:%Y-%m-%d}.")
+                f"The edit window closed at {closed:%H:%M} UTC on {closed:%Y-%m-%d} (posts can be edited for "
+                f"{EDIT_WINDOW.total_seconds() / 3600:g} hours). You can still reply to add to it, or delete it.")
         raise PermissionDenied("You cannot edit this post: " + (
             "a moderator removed it." if post.status == PostStatus.removed else "it is deleted." if post.is_tombstone
             else f"only its author (for {EDIT_WINDOW.total_seconds() / 3600:g} hours) and the moderators can."))

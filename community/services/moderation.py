@@ -67,7 +67,8 @@ def ensure_can_flag(user: User) -> None:
     if user.role == Role.member:
         min_age = timedelta(hours=current_app.config["FLAG_MIN_ACCOUNT_AGE_HOURS"])
         if utcnow() - user.created_at < min_age:
-            raise PermissionDenied("New accounts can flag after their first day. Thanks for looking out, though!")
+            raise PermissionDenied(f"New accounts can flag after their first day: you can from "
+                                   f"{user.created_at + min_age:%Y-%m-%d %H:%M} UTC. Thanks for looking out, though!")
 
 
 def flag(actor: User, post: Post, reason: FlagReason, note: str = "") -> Flag:

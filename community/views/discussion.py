@@ -9,7 +9,7 @@ from community.forms import ActionForm, episode_choices
 from community.forms.discussion import CommentForm, EditForm, ReplyForm, VoteForm
 from community.forms.guests import StageForm
 from community.forms.questions import AnswerForm, DeclineForm, MergeForm, OnAirForm
-from community.models import PostKind
+from community.models import PostKind, PostStatus
 from community.services import DomainError, discussion, episodes, moderation, questions
 from community.views.episodes import render_episode
 from community.views.helpers import (
@@ -107,6 +107,7 @@ def comment(slug: str):
     except DomainError as error:
         return render_episode(episode, form, status=form_error(form.body, error))
     db.session.commit()
+    flash(_posted(post), "posted")
     return redirect(url_for("episodes.show", slug=slug, _anchor=f"c{post.id}"))
 
 
@@ -176,7 +177,14 @@ def reply(post_id: int):
     except DomainError as error:
         return render_permalink(parent, form, status=form_error(form.body, error))
     db.session.commit()
+    flash(_posted(post), "posted")
     return redirect(_location(post))
+
+
+def _posted(post) -> str:
+    if post.status != PostStatus.visible:
+        return "Posted: it shows to others once a moderator has approved it."
+    return f"Posted. You can edit it for the next {discussion.EDIT_WINDOW.total_seconds() / 3600:g} hours."
 
 
 def _location(post) -> str:

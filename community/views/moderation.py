@@ -28,6 +28,12 @@ def flag(post_id: int):
     post = visible_post(post_id)
     form = FlagForm() if request.method == "POST" else with_drafts({request.path: FlagForm(formdata=None)})[request.path]
     existing = moderation.my_flag(current_user, post)
+    if request.method == "GET":
+        try:
+            moderation.ensure_can_flag(current_user)
+        except PermissionDenied as error:  # said before anything is filled in, with until when
+            return render_template("moderation/flag.html", form=None, post=post, existing=None,
+                                   cannot=str(error)), 403
     refused = refusal(form, form.note) if request.method == "POST" else None
     if request.method == "POST" and not refused:
         try:

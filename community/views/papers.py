@@ -26,7 +26,7 @@ def submit(slug: str):
         return render_episode(episode, paper_form=form, status=refused)
     def submit_once():
         return papers.submit(current_user, episode, link=form.link.data, title=form.title.data,
-                             moment=form.moment.data, note=form.note.data or "")
+                             moment=form.moment.data, note=(form.note.data or "").strip())
 
     try:
         try:

@@ -384,6 +384,14 @@
     }, 1000);
   });
 
+  // "Posted": said at the new comment itself (the link's target), not only at the top.
+  const posted = $(".flash-posted");
+  const target = /^#c\d+$/.test(location.hash) && document.getElementById(location.hash.slice(1));
+  if (posted && target) {
+    const body = $(":scope > details > .comment-body", target) || $(".comment-body", target);
+    if (body) { posted.classList.add("posted-note"); body.after(posted); }
+  }
+
   // Undo after deleting: the button goes when its time is up.
   $$("form.undo[data-undo-seconds]").forEach((form) => {
     let left = parseInt(form.dataset.undoSeconds, 10);

@@ -164,3 +164,52 @@ def test_undo_is_the_authors_and_only_for_ten_seconds(client, factories, login, 
     db.session.commit()
     login(tom)
     assert client.post(f"/posts/{post.id}/undelete").status_code == 403
+
+
+def old(factories, name):
+    return factories.user(name, created_at=utcnow() - timedelta(days=30))
+
+
+def test_the_flag_that_hides_a_post_thanks_the_flagger_where_they_were(client, factories, login, episode):
+    from community.models import FlagReason
+    from community.services import moderation
+
+    post = factories.comment(old(factories, "troll"), episode, body="Buy my course")
+    for name in ("m1", "m2"):
+        moderation.flag(old(factories, name), post, FlagReason.spam)
+    db.session.commit()
+    login(old(factories, "m3"))
+    response = client.post(f"/posts/{post.id}/flag", data={"reason": "spam"}, follow_redirects=True)
+    db.session.expire_all()
+    assert db.session.get(Post, post.id).status.value == "hidden"
+    assert response.status_code == 200 and "Thanks: it is hidden pending review" in text_of(response)
+    assert response.request.path == f"/episodes/{episode.slug}"
+
+
+def test_rights_are_said_before_the_form_with_until_when(client, factories, login, episode):
+    post = factories.comment(old(factories, "tom"), episode)
+    login(factories.user("newbie", created_at=utcnow() - timedelta(hours=2)))
+    page = client.get(f"/posts/{post.id}/flag")
+    assert page.status_code == 403 and "you can from" in text_of(page) and 'name="note"' not in page.get_data(as_text=True)
+    assert 'value="spam" checked' not in page.get_data(as_text=True)
+
+
+def test_a_suspended_reader_sees_why_instead_of_the_forms(client, factories, login, episode):
+    login(factories.user("troll", suspended_until=utcnow() + timedelta(days=3)))
+    page = client.get(f"/episodes/{episode.slug}")
+    assert 'id="comment-body"' not in page.get_data(as_text=True)
+    assert "you can read, and write again then" in text_of(page)
+
+
+def test_a_blank_note_on_a_paper_is_no_note(client, factories, login, episode):
+    login(old(factories, "ada"))
+    response = client.post(f"/episodes/{episode.slug}/papers",
+                           data={"link": "https://arxiv.org/abs/2005.11401", "title": "RAG", "note": "   \n "})
+    assert response.status_code == 302
+
+
+def test_posted_and_the_edit_window_while_it_lasts(client, factories, login, episode):
+    login(old(factories, "ada"))
+    response = client.post(f"/episodes/{episode.slug}/comments", data={"body": "Fresh words"}, follow_redirects=True)
+    assert "Posted. You can edit it for the next 2 hours." in text_of(response)
+    assert re.search(r"you can edit for 1 h 5\d min", text_of(response))
