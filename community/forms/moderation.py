@@ -36,6 +36,12 @@ class AppealForm(Form):
     submit = SubmitField("Send appeal", id="appeal-submit")
 
 
+class ReviseForm(Form):
+    body = TextAreaField("Your post, revised (the moderators see it again)",
+                         validators=[DataRequired("Write something first."), Length(max=20000)], id="revise-body")
+    submit = SubmitField("Send for review", id="revise-submit")
+
+
 class BulkForm(Form):
     action = SelectField("With the selected", choices=[SelectChoice("dismiss", "Dismiss flags"), SelectChoice("hide", "Hide")],
                          id="bulk-action")

@@ -199,6 +199,11 @@ def edit_post(actor: User, post: Post, body: str) -> Post:
         raise PermissionDenied("You cannot edit this post: " + (
             "a moderator removed it." if post.status == PostStatus.removed else "it is deleted." if post.is_tombstone
             else f"only its author (for {EDIT_WINDOW.total_seconds() / 3600:g} hours) and the moderators can."))
+    return replace_body(actor, post, body)
+
+
+def replace_body(actor: User, post: Post, body: str) -> Post:
+    """A post's new text, the old one kept as a Revision; the caller checked the right."""
     body = _check_body(body)
     if body == post.body_source:
         return post

@@ -243,6 +243,21 @@ def appeal(actor: User, post: Post, text: str) -> None:
     db.session.flush()
 
 
+def revise_for_review(actor: User, post: Post, body: str) -> None:
+    """The author of a hidden or removed post rewrites it (adds the source a moderator asked
+    for, say): the old text is kept in its history and the post goes back to the moderators'
+    queue, as an appeal with the new text, still unpublished until one of them restores it."""
+    discussion.ensure_can_write(actor)
+    if post.author_id != actor.id:
+        raise PermissionDenied("Only the author can revise a post for review.")
+    if post.status not in (PostStatus.hidden, PostStatus.removed):
+        raise DomainError("Only a hidden or removed post goes back for review; edit a public one directly.")
+    discussion.replace_body(actor, post, body)
+    post.appeal_note = "Revised by the author for review."
+    post.appealed_at, post.appeal_resolved_at = utcnow(), None
+    db.session.flush()
+
+
 # ---------------------------------------------------------------- queue
 
 @dataclass

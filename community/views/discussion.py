@@ -8,6 +8,7 @@ from community.extensions import db, limiter
 from community.forms import ActionForm, episode_choices
 from community.forms.discussion import CommentForm, EditForm, ReplyForm, VoteForm
 from community.forms.guests import StageForm
+from community.forms.moderation import ReviseForm
 from community.forms.questions import AnswerForm, DeclineForm, MergeForm, OnAirForm
 from community.models import PostKind, PostStatus
 from community.services import DomainError, discussion, episodes, moderation, questions
@@ -118,7 +119,7 @@ def permalink(post_id: int):
     return render_permalink(post, with_drafts({key: ReplyForm(formdata=None)})[key])
 
 
-def render_permalink(post, form=None, preview_html=None, status=200, manage=None, appeal_form=None):
+def render_permalink(post, form=None, preview_html=None, status=200, manage=None, appeal_form=None, revise_form=None):
     """The permalink page; also re-rendered, with what was typed, by a refused form on it
     (`form` the reply, `manage` a guest's or moderator's, `appeal_form` the author's appeal)."""
     form = form or ReplyForm(formdata=None)
@@ -136,8 +137,18 @@ def render_permalink(post, form=None, preview_html=None, status=200, manage=None
         "discussion/permalink.html", post=post, ancestors=ancestors, roots=roots, episode=episode, sort=sort,
         voted=discussion.user_votes(current_user, shown), form=form, preview_html=preview_html,
         manage={**_manage_forms(post), **(manage or {})}, linked=episodes.linked_episodes([post]), appeal_form=appeal_form,
+        revise_form=revise_form or _revise_form(post),
         max_depth=discussion.MAX_DEPTH, guest_user_ids=episode.guest_user_ids if episode else set(),
     ), status
+
+
+def _revise_form(post):
+    """The author's own hidden or removed post, in a box to revise it for review."""
+    if not current_user.is_authenticated or current_user.id != post.author_id or post.status not in (
+            PostStatus.hidden, PostStatus.removed):
+        return None
+    key = url_for("moderation.revise", post_id=post.id)
+    return with_drafts({key: ReviseForm(formdata=None, data={"body": post.body_source})})[key]
 
 
 def _manage_forms(post) -> dict:

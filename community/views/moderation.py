@@ -3,7 +3,7 @@ from flask_login import current_user, login_required
 
 from community.extensions import db, limiter
 from community.forms import ActionForm
-from community.forms.moderation import AppealForm, BulkForm, FlagForm, ModerationActionForm
+from community.forms.moderation import AppealForm, BulkForm, FlagForm, ModerationActionForm, ReviseForm
 from community.models import FLAG_REASON_LABELS, FlagReason, PostKind
 from community.policy import moderator_required
 from community.services import DomainError, PermissionDenied, discussion, moderation
@@ -74,6 +74,25 @@ def appeal(post_id: int):
         return render_permalink(post, status=422, appeal_form=form)
     return press(lambda: moderation.appeal(current_user, post, form.text.data),
                  "Appeal sent: the post is back in the moderators' queue.", url_for("discussion.permalink", post_id=post.id))
+
+
+@bp.post("/posts/<int:post_id>/revise")
+@composes(lambda post_id: url_for("discussion.permalink", post_id=post_id, _anchor="revise-form"))
+@login_required
+def revise(post_id: int):
+    post = visible_post(post_id)
+    form = ReviseForm()
+    if not form.validate_on_submit():
+        return render_permalink(post, status=422, revise_form=form)
+    try:
+        moderation.revise_for_review(current_user, post, form.body.data)
+    except PermissionDenied:
+        raise
+    except DomainError as error:
+        return render_permalink(post, status=form_error(form.body, error), revise_form=form)
+    db.session.commit()
+    flash("Revised: it is back in the moderators' queue, and stays unpublished until they decide.", "success")
+    return redirect(url_for("discussion.permalink", post_id=post.id))
 
 
 @bp.get("/moderation/")

@@ -110,7 +110,7 @@ def url_values(world: World, rule, role: str) -> dict:
                 values[name] = world.question.id
             elif endpoint.startswith("guests."):
                 values[name] = world.suggestion.id
-            elif endpoint in ("discussion.edit", "discussion.delete", "moderation.appeal") and role in world.own_posts:
+            elif endpoint in ("discussion.edit", "discussion.delete", "moderation.appeal", "moderation.revise") and role in world.own_posts:
                 values[name] = world.own_posts[role].id
             else:
                 values[name] = world.comment.id

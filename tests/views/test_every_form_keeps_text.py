@@ -30,6 +30,7 @@ WRITES = {
     "guests.suggest": ("member", {"name": MARK, "affiliation": "", "why": ""}),
     "moderation.flag": ("member", {"note": MARK}),  # no reason chosen: there is no default
     "moderation.appeal": ("member", {"text": MARK + "x" * 1000}),
+    "moderation.revise": ("member", {"body": MARK + "x" * 20_001}),
     "accounts.edit_profile": ("member", {"bio": MARK, "display_name": "", **TRAP}),
     "accounts.login": ("anonymous", {"login": MARK, "password": ""}),
     "accounts.register": ("anonymous", {"username": "ok_name", "email": MARK, "password": "", "confirm": ""}),

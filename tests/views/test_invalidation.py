@@ -74,6 +74,9 @@ CHANGES_PAGES: dict[str, Case] = {
                             _comment_by("member")),
     "discussion.delete": Case("member", EPISODE, make=_comment_by("member")),
     "discussion.undelete": Case("member", EPISODE, make=_just_deleted_by("member")),
+    # Moderators' shared lists show hidden posts: the revised text must reach them.
+    "moderation.revise": Case("member", EPISODE, lambda w, m: {"body": "Revised, with the source."},
+                              lambda w: _hidden_own_post(w)),
     "discussion.vote": Case("member", EPISODE, lambda w, m: {"up": "1"}),
     "papers.submit": Case("member", EPISODE, lambda w, m: {"link": "1706.03762", "title": "Attention Is All You Need",
                                                             "moment": "3:00", "note": ""}),

@@ -213,3 +213,24 @@ def test_posted_and_the_edit_window_while_it_lasts(client, factories, login, epi
     response = client.post(f"/episodes/{episode.slug}/comments", data={"body": "Fresh words"}, follow_redirects=True)
     assert "Posted. You can edit it for the next 2 hours." in text_of(response)
     assert re.search(r"you can edit for 1 h 5\d min", text_of(response))
+
+
+def test_the_author_sees_a_hidden_post_and_revises_it_for_review(client, factories, login, episode):
+    from community.services import moderation
+
+    ada, mod = old(factories, "ada"), factories.user("mod", role="moderator")
+    post = factories.comment(ada, episode, body="Transformers were invented in 2019.")
+    moderation.act(mod, post, "remove", "Needs a source")
+    db.session.commit()
+    login(ada)
+    page = client.get(f"/posts/{post.id}")
+    assert "Transformers were invented in 2019." in text_of(page) and 'id="revise-form"' in page.get_data(as_text=True)
+    response = client.post(f"/posts/{post.id}/revise", data={"body": "Transformers: Vaswani et al., 2017."})
+    assert response.status_code == 302
+    db.session.expire_all()
+    revised = db.session.get(Post, post.id)
+    assert revised.body_source == "Transformers: Vaswani et al., 2017." and revised.status.value == "removed"
+    assert post.id in [row.post.id for row in moderation.queue()]
+    assert client.post(f"/posts/{post.id}/revise", data={"body": "x"}).status_code == 302  # still the author's
+    login(factories.user("rex"), the_client=(other := client.application.test_client()))
+    assert other.post(f"/posts/{post.id}/revise", data={"body": "hijack"}).status_code == 403
