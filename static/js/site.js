@@ -122,10 +122,11 @@
     $("textarea", form).focus();
   });
 
-  // --- Ask before leaving a half-written comment.
+  // --- Ask before leaving a half-written comment (unless this browser keeps drafts: see below).
   let submitting = false;
   document.addEventListener("submit", () => { submitting = true; });
   window.addEventListener("beforeunload", (event) => {
+    if (document.documentElement.dataset.draftsKept) return;
     const unsaved = $$(".compose textarea").some((t) => t.value.trim() && t.value !== t.defaultValue);
     if (unsaved && !submitting) { event.preventDefault(); event.returnValue = ""; }
   });
@@ -266,6 +267,7 @@
   const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
   const store = (() => { try { return window.localStorage; } catch (error) { return null; } })();
   const PREFIX = "draft:";
+  if (store) document.documentElement.dataset.draftsKept = "1";  // leaving loses nothing: no prompt
 
   // What the writer typed in a form: its text fields by name (no token, no trap).
   const textFields = (form) => $$("textarea[name], input[type=text][name], input[type=url][name], input:not([type])[name]", form)
@@ -310,7 +312,7 @@
 
   const token = $("input[name=csrf_token]");
   const pending = new Map();  // form key -> form, waiting for the next server save
-  async function saveOnServer() {
+  async function saveOnServer(leaving) {
     if (!token || !pending.size) return;
     const waiting = Array.from(pending.values());
     pending.clear();
@@ -319,12 +321,18 @@
       body.append("csrf_token", ($("input[name=csrf_token]", form) || token).value);
       body.append("draft_form", keyOf(form));
       body.append("draft_page", location.pathname + location.search + (form.id ? "#" + form.id : ""));
-      Object.entries(read(form)).forEach(([name, value]) => body.append(name, value));
-      try { await fetch("/drafts", { method: "POST", body, credentials: "same-origin" }); } catch (error) { /* kept locally */ }
+      const values = read(form);
+      Object.entries(values).forEach(([name, value]) => body.append(name, value));
+      // Leaving the page: keepalive lets the request outlive it.
+      try {
+        const response = await fetch("/drafts", { method: "POST", body, credentials: "same-origin", keepalive: leaving === true });
+        // Synced: from now on the server's copy decides (it is gone once posted from any device).
+        if (response.ok && store && store.getItem(PREFIX + keyOf(form))) store.setItem(PREFIX + keyOf(form), JSON.stringify({ values, synced: true }));
+      } catch (error) { /* kept locally */ }
     }
   }
   setInterval(saveOnServer, 15000);
-  window.addEventListener("pagehide", saveOnServer);
+  window.addEventListener("pagehide", () => saveOnServer(true));
 
   function watch(form) {
     if (form.dataset.drafts) return;
@@ -333,13 +341,13 @@
     if (store) {
       try {
         const local = JSON.parse(store.getItem(PREFIX + key) || "null");
-        if (local) fill(form, local, "Your unsent text from this browser is back.");
+        if (local && !(local.synced && token)) fill(form, local.values || {}, "Your unsent text from this browser is back.");
       } catch (error) { store.removeItem(PREFIX + key); }
     }
     form.addEventListener("input", () => {
       const values = read(form);
       if (store) {
-        if (Object.values(values).some((v) => v.trim())) store.setItem(PREFIX + key, JSON.stringify(values));
+        if (Object.values(values).some((v) => v.trim())) store.setItem(PREFIX + key, JSON.stringify({ values, synced: false }));
         else store.removeItem(PREFIX + key);
       }
       pending.set(key, form);
@@ -353,6 +361,12 @@
     });
   }
   forms.forEach(watch);
+  // Logging out forgets this browser's drafts: the next person at this computer must not see them
+  // (a logged-in writer's drafts stay on the server, for their next login).
+  document.addEventListener("submit", (event) => {
+    if (!store || !/\/auth\/logout$/.test(new URL(event.target.action, location.href).pathname)) return;
+    Object.keys(store).filter((key) => key.startsWith(PREFIX)).forEach((key) => store.removeItem(key));
+  });
   // The inline reply form is made by the script above when "reply" is clicked.
   new MutationObserver(() => $$("form.compose").filter(draftable).forEach((form) => {
     if (!form.dataset.drafts) { watch(form); restoreFromServer([form]); }
@@ -367,7 +381,12 @@
       const response = await fetch("/drafts?" + query, { credentials: "same-origin", headers: { Accept: "application/json" } });
       if (!response.ok || !(response.headers.get("Content-Type") || "").includes("json")) return;
       const saved = (await response.json()).drafts || {};
-      empty.forEach((form) => { if (saved[keyOf(form)]) fill(form, saved[keyOf(form)], "Your draft is back (saved from another visit)."); });
+      empty.forEach((form) => {
+        if (saved[keyOf(form)]) fill(form, saved[keyOf(form)], "Your draft is back (saved from another visit).");
+        else if (store) {  // a synced local copy the server no longer has was posted or discarded elsewhere
+          try { if ((JSON.parse(store.getItem(PREFIX + keyOf(form)) || "null") || {}).synced) store.removeItem(PREFIX + keyOf(form)); } catch (error) { /* ignore */ }
+        }
+      });
     } catch (error) { /* the form still works */ }
   }
   restoreFromServer(forms);

@@ -126,3 +126,23 @@ def test_six_refused_papers_then_a_good_one_is_accepted(new_page, data, javascri
     page.get_by_role("button", name="Add paper").click()
     expect(page.get_by_text("Paper added to the reading list.")).to_be_visible()
     expect(page.locator("#papers")).to_contain_text("Retrieval-Augmented Generation")
+
+
+def test_a_draft_comes_back_after_a_reload_and_on_another_device(new_page, data):
+    episode = data.episode(26, "Jim Fan on embodied agents")
+    old_user(data, "ada")
+    page = new_page(js=True)
+    log_in(page, "ada")
+    page.goto(f"/episodes/{episode.slug}")
+    page.get_by_label("Your comment").fill(WORDS)
+    page.get_by_label("Your comment").press("End")
+    page.reload()  # leaving the page saves the draft on the server too
+    expect(page.get_by_label("Your comment")).to_have_value(WORDS)
+
+    laptop = new_page(js=False)  # another device, without JavaScript: the server fills the box
+    log_in(laptop, "ada")
+    laptop.goto(f"/episodes/{episode.slug}")
+    expect(laptop.get_by_label("Your comment")).to_have_value(WORDS)
+    laptop.get_by_role("button", name="Post comment").click()
+    expect(laptop.locator(".comment-body", has_text=WORDS)).to_have_count(1)
+
