@@ -5,17 +5,40 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 export FLASK_APP := community
 
-.PHONY: run test test-fast browser nginx bench clean
+.PHONY: run test test-fast browser nginx bench clean lock
 
-$(VENV)/.installed-run: pyproject.toml
+# Installs take exactly the versions in the lock files (make lock writes them from the
+# ranges in pyproject.toml), so two installs a week apart are the same.
+$(VENV)/.installed-run: requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-run
-	$(BIN)/pip install -q -e '.[dev]'
+$(VENV)/.installed-dev: requirements-dev.lock $(VENV)/.installed-run
+	$(BIN)/pip install -q -r requirements-dev.lock
 	touch $@
+
+# After changing a dependency in pyproject.toml: `make lock`. To move every pin to the
+# newest release the ranges allow: `make lock UPGRADE=--upgrade`. One lock for Python
+# 3.11-3.13 (--universal writes markers where they differ); dev pins agree with runtime's.
+lock: $(VENV)/.installed-dev
+	$(BIN)/uv pip compile -q --universal --python-version 3.11 $(UPGRADE) pyproject.toml -o requirements.lock
+	$(BIN)/uv pip compile -q --universal --python-version 3.11 $(UPGRADE) --extra dev -c requirements.lock \
+	  pyproject.toml -o requirements-dev.lock
+
+# The CI matrix (.ci/run): the whole suite on SQLite with another supported Python
+# (`make test-python-3.13`), in a venv of its own from the same lock file.
+PYENV_ROOT ?= $(HOME)/.pyenv
+test-python-%: browser nginx
+	test -x .venv-$*/bin/python || { py=$$(command -v python$* || ls -d $(PYENV_ROOT)/versions/$*.*/bin/python$* | tail -n1); \
+	  $$py -m venv .venv-$*; }
+	.venv-$*/bin/python -m pip install -q --upgrade pip
+	.venv-$*/bin/pip install -q -r requirements-dev.lock
+	.venv-$*/bin/pip install -q --no-deps -e .
+	.venv-$*/bin/lint-imports --no-logo
+	env -u TEST_DATABASE_URL .venv-$*/bin/pytest -q
 
 # Development server with the real episode list and a sample discussion.
 run: $(VENV)/.installed-run

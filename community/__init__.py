@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(test_config: dict | None = None) -> Flask:
     """The application, in the order it is put together: settings, extensions, the mail
     that follows a commit, the blueprints, then the web plumbing around them (web.py)."""
-    from community import cli, mail_dispatch, web
+    from community import cli, mail_dispatch, observability, web
     from community.views import helpers
 
     app = Flask(
@@ -33,12 +33,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     web.register_security_headers(app)
     web.register_input_guard(app)
     web.register_conditional_get(app)
+    web.register_static_fingerprints(app)
     web.register_error_handlers(app)
     helpers.init_app(app)  # template filters and globals
     cli.init_app(app)
     if app.config.get("QUERY_COUNT_HEADER"):
         web.register_query_count_header(app)
+    observability.init_app(app)  # logging, request ids, /metrics
     web.register_wsgi_middleware(app)
+    observability.wrap(app)  # outermost: every answer gets a request id and an access line
     return app
 
 
@@ -128,11 +131,12 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from community import api
     from community.views import (
-        accounts, discussion, drafts, episodes, feeds, guests, main, moderation, notifications, papers, questions, search,
+        accounts, crawlers, discussion, drafts, episodes, feeds, guests, main, moderation, notifications, papers,
+        questions, search,
     )
 
     for module in (main, accounts, episodes, discussion, feeds, papers, questions, guests, moderation, notifications,
-                   search, api):
+                   search, crawlers, api):
         app.register_blueprint(module.bp)
     app.register_blueprint(drafts.bp)
     drafts.init_app(app)

@@ -70,6 +70,10 @@ def from_environment(instance_path: str) -> dict:
         "QUERY_COUNT_HEADER": _env_bool("QUERY_COUNT_HEADER"),
         "PAGE_CACHE": _env_bool("PAGE_CACHE", True),
         "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES", "0")),
+        "LOG_FORMAT": env("LOG_FORMAT"),  # "json" or "text"; unset: json, text with FLASK_DEBUG
+        "LOG_LEVEL": env("LOG_LEVEL", "INFO"),
+        "METRICS_ALLOW": env("METRICS_ALLOW", ""),  # CIDRs that may read /metrics, e.g. 10.0.0.0/8
+        "METRICS_TOKEN": env("METRICS_TOKEN", ""),  # or: Authorization: Bearer <token>
     }
 
 
@@ -110,4 +114,5 @@ DEFAULTS = {
     "CACHE_DEFAULT_TIMEOUT": 300,
     "PAGE_CACHE": True,
     "PAGE_CACHE_SECONDS": 60,
+    "SITEMAP_PAGE_SIZE": 50_000,  # URLs per sitemap file (the protocol's maximum)
 }

@@ -32,6 +32,15 @@ def exact_time(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
 
 
+def iso_duration(seconds: int | None) -> str:
+    """ISO 8601, as schema.org's timeRequired wants it: 3725 -> "PT1H2M5S"."""
+    if not seconds:
+        return ""
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return "PT" + "".join(f"{n}{unit}" for n, unit in ((hours, "H"), (minutes, "M"), (secs, "S")) if n)
+
+
 def duration(seconds: int | None) -> str:
     if not seconds:
         return ""

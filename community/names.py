@@ -19,6 +19,15 @@ def slugify(text: str, max_length: int = 60) -> str:
     return slug[:max_length].rstrip("-") or "episode"
 
 
+def without_initials(key: str) -> str:
+    """A person_key with middle initials and punctuation dropped: 'christopher d. manning'
+    and 'christopher manning' are one person; first and last names stay."""
+    words = re.sub(r"[^a-z0-9 ]+", " ", key).split()
+    if len(words) <= 2:
+        return " ".join(words)
+    return " ".join([words[0], *(w for w in words[1:-1] if len(w) > 1), words[-1]])
+
+
 def person_key(name: str) -> str:
     """Case- and accent-insensitive key: 'José' and 'jose ' are one person (Person.name_key,
     and a guest suggestion's title_key, so a nominee is suggested once)."""

@@ -5,7 +5,11 @@ function is called once per app, in the order create_app lists them."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+
 from flask import Flask, abort, g, has_app_context, jsonify, render_template, request, session
+from werkzeug.http import HTTP_STATUS_CODES
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
@@ -77,11 +81,15 @@ def register_conditional_get(app: Flask) -> None:
     - personal (logged in, a CSRF token in the page, or a cookie set): private, no-store;
     - feeds and the API: public for 60 s, then revalidated;
     - other anonymous pages: no-cache (always revalidated: they change with every post);
-    - errors: no-store. Static files keep Flask's own (no-cache with an ETag)."""
+    - errors: no-store. Static files keep Flask's own (no-cache with an ETag), unless
+      asked for under their current fingerprint (immutable, a year)."""
 
     @app.after_request
     def cache_headers(response):
         if request.endpoint == "static":
+            if response.status_code == 200 and request.args.get("v") == static_version(app, request.view_args["filename"]):
+                # This URL names this content: it can be kept for a year (see static_version).
+                response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
             return response
         # From the session, not current_user: asking the database who is logged in here
         # would turn a 503 (database down) into an error in this hook.
@@ -103,6 +111,41 @@ def register_conditional_get(app: Flask) -> None:
         return response
 
 
+def static_version(app: Flask, filename: str) -> str | None:
+    """A short hash of a static file's content (None if there is no such file), remembered
+    per process; with the debugger on, per modification time, so an edited file gets its
+    new URL on the next page."""
+    path = os.path.join(app.static_folder, filename)
+    try:
+        stamp = os.stat(path).st_mtime_ns if app.debug else 0
+    except OSError:
+        return None
+    versions = app.extensions.setdefault("static_versions", {})
+    known = versions.get(filename)
+    if known is None or known[0] != stamp:
+        try:
+            with open(path, "rb") as file:
+                known = (stamp, hashlib.sha256(file.read()).hexdigest()[:12])
+        except OSError:
+            return None
+        versions[filename] = known
+    return known[1]
+
+
+def register_static_fingerprints(app: Flask) -> None:
+    """Every url_for('static', ...) carries ?v=<content hash>: a changed CSS or JS file
+    gets a new URL, so browsers and nginx may keep each URL for a year without serving
+    yesterday's file after a deploy. (Cached pages hold the URLs they were rendered with
+    for at most PAGE_CACHE_SECONDS; an old URL still answers, with the new file, uncached.)"""
+
+    @app.url_defaults
+    def fingerprint(endpoint, values):
+        if endpoint == "static" and "filename" in values and "v" not in values:
+            version = static_version(app, values["filename"])
+            if version:
+                values["v"] = version
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
@@ -120,8 +163,11 @@ def register_error_handlers(app: Flask) -> None:
 
     def render_error(code: int, message: str | None = None):
         message = message or MESSAGES.get(code, "Error")
-        if _wants_json():
-            return jsonify({"error": message, "status": code}), code
+        if _wants_json():  # RFC 9457 problem details
+            problem = jsonify({"type": "about:blank", "title": HTTP_STATUS_CODES.get(code, "Error"), "status": code,
+                               "detail": message})
+            problem.mimetype = "application/problem+json"
+            return problem, code
         try:
             return render_template("errors/error.html", code=code, message=message), code
         except OperationalError:  # the layout asks who is logged in, and the database is down
@@ -129,8 +175,19 @@ def register_error_handlers(app: Flask) -> None:
             g._login_user = login_manager.anonymous_user()
             return render_template("errors/error.html", code=503, message=MESSAGES[503]), 503
 
+    def said(error) -> str | None:
+        """What abort(code, description=...) said, for API clients (pages keep their wording)."""
+        custom = getattr(error, "description", None)
+        return custom if _wants_json() and custom and custom != type(error).description else None
+
+    def answer(error, code: int):
+        response = app.make_response(render_error(code, said(error)))
+        if getattr(error, "valid_methods", None):  # a 405 says what is allowed (RFC 9110)
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+
     for code in MESSAGES:
-        app.register_error_handler(code, lambda error, code=code: render_error(code))
+        app.register_error_handler(code, lambda error, code=code: answer(error, code))
 
     @app.errorhandler(DomainError)
     def refused(error):
@@ -194,7 +251,9 @@ def register_wsgi_middleware(app: Flask) -> None:
     app.wsgi_app = PageCacheMiddleware(app, app.wsgi_app, security_headers(app))
     if config.public_url(app.config):
         aliases = [a for a in (app.config.get("HOST_ALIASES") or "").split(",") if a.strip()]
-        app.wsgi_app = CanonicalHost(app.wsgi_app, config.public_url(app.config), aliases)
+        # /healthz and /metrics answer on any host: load balancers and Prometheus use addresses.
+        app.wsgi_app = CanonicalHost(app.wsgi_app, config.public_url(app.config), aliases,
+                                     open_paths=("/healthz", "/metrics"))
     if app.config.get("TRUSTED_PROXIES"):
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

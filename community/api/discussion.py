@@ -1,7 +1,7 @@
-from flask import abort, request, url_for
+from flask import abort, url_for
 from flask_login import current_user
 
-from community.api import bp
+from community.api import bp, choice
 from community.services import discussion, episodes
 
 
@@ -32,8 +32,7 @@ def post_json(node, guest_user_ids: set[int]) -> dict:
 @bp.get("/episodes/<slug>/thread")
 def episode_thread(slug: str):
     episode = episodes.get_by_slug(slug) or abort(404)
-    sort = request.args.get("sort", "best")
-    sort = sort if sort in discussion.SORTS else "best"
+    sort = choice("sort", discussion.SORTS, "best")
     thread = discussion.episode_thread(discussion.episode_posts(episode), current_user, sort)
     guests = episode.guest_user_ids
     return {"episode": episode.slug, "sort": sort, "posts": [post_json(n, guests) for n in thread.roots]}

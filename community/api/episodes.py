@@ -1,6 +1,6 @@
-from flask import abort, current_app, request, url_for
+from flask import abort, current_app, url_for
 
-from community.api import bp
+from community.api import bp, page_args, paginated
 from community.services import episodes
 
 
@@ -24,11 +24,9 @@ def episode_json(episode, detail: bool = False) -> dict:
 
 @bp.get("/episodes")
 def list_episodes():
-    page = episodes.list_page(request.args.get("page", 1, type=int), current_app.config["EPISODES_PER_PAGE"])
-    return {
-        "episodes": [episode_json(e) for e in page.items],
-        "next": url_for("api.list_episodes", page=page.next_num, _external=True) if page.has_next else None,
-    }
+    number, per_page = page_args(current_app.config["EPISODES_PER_PAGE"])
+    page = episodes.list_page(number, per_page)
+    return paginated("episodes", [episode_json(e) for e in page.items], page.total, number, per_page)
 
 
 @bp.get("/episodes/<slug>")

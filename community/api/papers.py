@@ -1,6 +1,6 @@
 from flask import abort, url_for
 
-from community.api import bp
+from community.api import bp, choice, page_args, paginated
 from community.services import episodes, papers
 
 
@@ -33,12 +33,11 @@ def episode_papers(slug: str):
 
 @bp.get("/papers")
 def all_papers():
-    rows, total = papers.graph("episodes", 1, per_page=1000)
-    return {
-        "total": total,
-        "papers": [paper_json(row.paper) | {
-            "votes": row.votes,
-            "episodes": [{"slug": c.cited_in.slug, "number": c.cited_in.number, "title": c.cited_in.title,
-                          "moment_seconds": c.moment_seconds, "votes": c.score} for c in row.citations],
-        } for row in rows],
-    }
+    sort = choice("sort", tuple(papers.PAPER_SORTS), "episodes")
+    page, per_page = page_args(50)
+    rows, total = papers.graph(sort, page, per_page=per_page)
+    return paginated("papers", [paper_json(row.paper) | {
+        "votes": row.votes,
+        "episodes": [{"slug": c.cited_in.slug, "number": c.cited_in.number, "title": c.cited_in.title,
+                      "moment_seconds": c.moment_seconds, "votes": c.score} for c in row.citations],
+    } for row in rows], total, page, per_page, sort=sort)

@@ -1,6 +1,6 @@
-from flask import abort, request, url_for
+from flask import abort, url_for
 
-from community.api import bp
+from community.api import bp, choice, page_args, paginated
 from community.api.discussion import author_json
 from community.services import episodes, guests, questions
 
@@ -35,24 +35,24 @@ def episode_questions(slug: str):
 
 @bp.get("/questions")
 def all_questions():
-    state = request.args.get("state", "open")
-    rows, total = questions.listing(state if state in ("open", "answered", "declined", "all") else "open", None,
-                                    max(request.args.get("page", 1, type=int), 1))
-    return {"total": total, "questions": [
+    state = choice("state", ("open", "answered", "declined", "all"), "open")
+    page, per_page = page_args()
+    rows, total = questions.listing(state, None, page, per_page)
+    return paginated("questions", [
         {"id": q.id, "state": q.stage, "votes": q.score, "body_html": q.body_html, "episode": q.on_episode.slug,
-         "url": url_for("discussion.permalink", post_id=q.id, _external=True)} for q in rows]}
+         "url": url_for("discussion.permalink", post_id=q.id, _external=True)} for q in rows], total, page, per_page,
+        state=state)
 
 
 @bp.get("/guests/suggestions")
 def suggestions():
-    page = guests.board(request.args.get("sort", "endorsements"), request.args.get("status"),
-                        max(request.args.get("page", 1, type=int), 1))
-    return {
-        "suggestions": [{
+    sort = choice("sort", tuple(guests.SUGGESTION_SORTS), "endorsements")
+    status = choice("status", ("", *guests.STAGES), "") or None
+    number, per_page = page_args()
+    page = guests.board(sort, status, number, per_page)
+    return paginated("suggestions", [{
             "id": s.id, "nominee": s.title, "affiliation": (s.details or {}).get("affiliation", ""),
             "links": (s.details or {}).get("links", []), "papers": (s.details or {}).get("papers", []),
             "status": s.stage, "status_note": s.stage_note, "endorsements": s.score, "why_html": s.body_html,
             "suggested_by": s.author.username, "url": url_for("discussion.permalink", post_id=s.id, _external=True),
-        } for s in page.items],
-        "next": url_for("api.suggestions", page=page.next_num, _external=True) if page.has_next else None,
-    }
+        } for s in page.items], page.total, number, per_page, sort=sort, status=status)

@@ -1,22 +1,39 @@
-from flask import request, url_for
+from datetime import datetime
+
+from flask import abort, request, url_for
 from flask_login import current_user
 
-from community.api import bp
+from community.api import bp, choice, page_args, paginated
 from community.services import search as search_service
+
+
+def _checked_filters():
+    """The page's filters, but a value that does not parse is a 400 here, not "no filter"."""
+    choice("sort", ("relevance", "newest"), "relevance")
+    choice("kind", ("", "comment", "paper", "question", "suggestion"), "")
+    for name in ("since", "until"):
+        value = request.args.get(name)
+        if value:
+            try:
+                datetime.strptime(value, "%Y-%m-%d")
+            except ValueError:
+                abort(400, description=f"`{name}` must be a date like 2024-05-31 (got {value[:40]!r}).")
+    return search_service.Filters.from_args(request.args)
 
 
 @bp.get("/search")
 def search():
-    q = request.args.get("q", "")[:1000]
-    page = max(request.args.get("page", 1, type=int), 1)
-    results = search_service.search(q, search_service.Filters.from_args(request.args), current_user, page)
-    return {
-        "query": q,
-        "total": results.total,
-        "episodes": [{"slug": h.episode.slug, "title": h.episode.title, "snippet_html": h.snippet_html,
-                      "url": url_for("episodes.show", slug=h.episode.slug, _external=True)} for h in results.episodes],
-        "posts": [{"id": h.post.id, "kind": h.post.kind.value, "snippet_html": h.snippet_html,
-                   "author": h.post.author.username, "episode": h.episode.slug if h.episode else None,
-                   "created_at": h.post.created_at.isoformat(),
-                   "url": url_for("discussion.permalink", post_id=h.post.id, _external=True)} for h in results.posts],
-    }
+    q = request.args.get("q", "")
+    if len(q) > 1000:
+        abort(400, description=f"`q` is at most 1,000 characters (got {len(q):,}).")
+    filters = _checked_filters()
+    page, per_page = page_args(20)
+    results = search_service.search(q, filters, current_user, page, per_page)
+    posts = [{"id": h.post.id, "kind": h.post.kind.value, "snippet_html": h.snippet_html,
+              "author": h.post.author.username, "episode": h.episode.slug if h.episode else None,
+              "created_at": h.post.created_at.isoformat(),
+              "url": url_for("discussion.permalink", post_id=h.post.id, _external=True)} for h in results.posts]
+    # `posts` is the list that pages; the episodes that match (a handful) come whole on the first page.
+    episodes = [{"slug": h.episode.slug, "title": h.episode.title, "snippet_html": h.snippet_html,
+                 "url": url_for("episodes.show", slug=h.episode.slug, _external=True)} for h in results.episodes]
+    return paginated("posts", posts, results.total, page, per_page, query=q, episodes=episodes)

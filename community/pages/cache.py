@@ -30,6 +30,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES, parse_accept_header, parse_etags
 from werkzeug.wrappers import Request, Response
 
+from community import metrics
 from community.extensions import cache, db
 from community.services import freshness
 
@@ -134,6 +135,7 @@ def cached_for_anonymous(keys):
             # the page can't be older than its key).
             key = request.environ.get(KEY) or _key(request, keys(**kwargs))
             page = remembered(current_app, "recent_pages", key)
+            metrics.PAGE_CACHE.labels("miss" if page is None else "hit").inc()
             if page is not None:
                 status, headers, body = _answer(page, request.environ)
                 return Response(body, status, headers)
@@ -170,6 +172,8 @@ class PageCacheMiddleware:
                     if "query_count" in g:
                         headers.append(("X-Query-Count", str(g.query_count)))
             if page is not None:
+                metrics.PAGE_CACHE.labels("hit").inc()
+                environ[metrics.ENDPOINT] = "page_cache"
                 start_response(f"{status} {HTTP_STATUS_CODES[status]}", headers)
                 return [body]
         return self.wsgi_app(environ, start_response)

@@ -82,6 +82,8 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
     facts: dict[int, PostFacts] = {}
     urls = thread_urls()
 
+    counted: dict[int, int] = {}
+
     def comment(node: Node, depth: int) -> None:
         p: Post = node.post
         status = p.status.value
@@ -89,6 +91,7 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
         classes = "comment" + (" is-tombstone" if p.is_tombstone else "") + (
             f" is-{status}" if status in ("hidden", "pending") else "")
         n = len(node.children)
+        below = _descendants(node, counted)  # what collapsing hides: every reply under it, not only the direct ones
         permalink = urls.permalink.format(p.id)
         out.append(f'<li class="{classes}{_C}{p.id}-->" id="c{p.id}" data-id="{p.id}">\n<details open>\n')
         # The summary (the collapse toggle) holds plain text only: links inside it would be
@@ -100,7 +103,7 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
             who = f'<span class="tombstone">[removed by moderators{reason}]</span>'
         else:
             who = f'<span class="who">{escape(p.author.name)}</span>'
-        note = f' <span class="collapsed-note">({n} {plural(n, "reply", "replies")} hidden)</span>' if n else ""
+        note = f' <span class="collapsed-note">({below} {plural(below, "reply", "replies")} hidden)</span>' if n else ""
         out.append(f'<summary class="comment-toggle">{who}{note}</summary>\n<p class="comment-meta">')
         if not p.is_tombstone:
             out.append(_user_link(p.author, p.author_id in guest_user_ids, urls) + ' <span class="sep">·</span> ')
@@ -124,8 +127,8 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
                        f'<div class="comment-actions">{_A}{p.id}--></div>\n')
         if n:
             if depth + 1 >= max_depth:
-                out.append(f'<p class="continue"><a href="{permalink}">Continue this thread ({n} more '
-                           f'{plural(n, "reply", "replies")}) →</a></p>')
+                out.append(f'<p class="continue"><a href="{permalink}">Continue this thread ({below} more '
+                           f'{plural(below, "reply", "replies")}) →</a></p>')
             else:
                 level(node.children, depth + 1)
         out.append("</details>\n</li>\n")
@@ -213,6 +216,15 @@ def kind_header(ctx: dict):
             return get_template_attribute("guests/_entry.html", "nominee_header")(post, ctx.get("linked", {}))
         return Markup("")
     return header
+
+
+def _descendants(node: Node, counted: dict[int, int]) -> int:
+    """Replies anywhere under a post; `counted` remembers each node's, so one render counts
+    every node once."""
+    count = counted.get(node.post.id)
+    if count is None:
+        count = counted[node.post.id] = sum(1 + _descendants(child, counted) for child in node.children)
+    return count
 
 
 def render_thread(roots: list[Node], ctx: dict) -> Markup:

@@ -34,6 +34,13 @@ def get_by_slug(slug: str) -> Episode | None:
     return db.session.scalars(query).unique().first()
 
 
+def get_by_number(number: int) -> Episode | None:
+    if number > 2**31 - 1:  # past any column's integer: no such episode (PostgreSQL would refuse the query)
+        return None
+    return db.session.scalar(select(Episode).where(Episode.number == number, Episode.is_published)
+                             .order_by(Episode.id).limit(1))
+
+
 def get_by_id(episode_id: int) -> Episode | None:
     query = select(Episode).where(Episode.id == episode_id).options(selectinload(Episode.appearances))
     return db.session.scalar(query)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from community import paper_ids
 from community.extensions import db
 from community.models import Episode, ModerationAction, NotificationKind, Post, PostKind, PostStatus, User, Vote
-from community.names import person_key
+from community.names import person_key, without_initials
 from community.services import DomainError, PermissionDenied, accounts, discussion, notifications
 
 STAGES = ("suggested", "contacted", "scheduled", "recorded", "declined")
@@ -33,16 +33,19 @@ def _normalise_url(url: str) -> str:
 
 
 def find_duplicate(name: str, links: list[str]) -> Post | None:
-    """An existing suggestion for the same person: same folded name or a shared profile URL."""
+    """An existing suggestion for the same person: same folded name (middle initials aside:
+    "Christopher D. Manning" is "Christopher Manning") or a shared profile URL."""
     key = person_key(name)
     same_name = db.session.scalar(select(Post).where(Post.kind == PostKind.suggestion, Post.title_key == key,
                                                      Post.status == PostStatus.visible))
     if same_name is not None:
         return same_name
+    short = without_initials(key)
     wanted = {_normalise_url(link) for link in links}
-    if not wanted:
-        return None
-    for post in db.session.scalars(select(Post).where(Post.kind == PostKind.suggestion, Post.status == PostStatus.visible)):
+    for post in db.session.scalars(select(Post).where(Post.kind == PostKind.suggestion, Post.status == PostStatus.visible)
+                                   .order_by(Post.id)):
+        if without_initials(post.title_key or "") == short:
+            return post
         if wanted & {_normalise_url(link) for link in (post.details or {}).get("links", [])}:
             return post
     return None

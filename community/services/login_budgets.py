@@ -25,6 +25,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from limits import RateLimitItem, parse
 
+from community import metrics
 from community.extensions import limiter
 from community.services import accounts
 
@@ -81,12 +82,14 @@ def refusal(attempt: Attempt) -> Refusal | None:
                 message = (f"Too many failed logins for this account (the limit is {text}). Please try again in "
                            f"{minutes}. If the account is yours, log in from a browser you have used it on before, "
                            "or reset your password: the reset link always works.")
+            metrics.LOGIN_FAILURES.labels(f"{budget}_budget_spent").inc()
             return Refusal(message, wait)
     return None
 
 
 def spend(attempt: Attempt) -> None:
     """A wrong password: one less guess in every budget the attempt drew on."""
+    metrics.LOGIN_FAILURES.labels("bad_credentials").inc()
     if limiter.enabled:
         _text, item = _limit()
         for _budget, identifiers in _budgets(attempt):

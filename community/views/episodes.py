@@ -30,6 +30,9 @@ def index():
 def show(slug: str):
     episode = episodes.get_by_slug(slug)
     if episode is None:
+        numbered = episodes.get_by_number(int(slug)) if slug.isascii() and slug.isdigit() else None
+        if numbered is not None:  # /episodes/13: what people type for "episode 13"
+            return redirect(url_for("episodes.show", slug=numbered.slug), 301)
         abort(404)
     return render_episode(episode)
 

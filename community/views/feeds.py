@@ -24,6 +24,8 @@ def _feed(title: str, self_url: str, alternate_url: str, subtitle: str) -> FeedG
     feed.link(href=alternate_url, rel="alternate")
     feed.link(href=self_url, rel="self")
     feed.language("en")
+    # RFC 4287 requires an author on the feed unless every entry has one (an empty feed has none).
+    feed.author(name="GI Community", uri=url_for("main.home", _external=True))
     return feed
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import time
 from urllib.parse import urljoin, urlsplit
 
-from flask import Flask, flash, g, redirect, request
+from flask import Flask, flash, g, redirect, request, url_for
 from wtforms.form import BaseForm
 
 from community import markup
 from community.extensions import db
-from community.formatting import duration, exact_time, iso, relative_time
+from community.formatting import duration, exact_time, iso, iso_duration, plural, relative_time
 from community.forms import ActionForm
 from community.models import Post, PostKind, PostStatus
 from community.services import DomainError, NotFound, PermissionDenied, discussion
@@ -176,6 +176,34 @@ NAV = [
 ]
 
 
+def episode_json_ld(episode) -> dict:
+    """schema.org PodcastEpisode for an episode page (JSON-LD), leaving out what is unknown."""
+    page_url = url_for("episodes.show", slug=episode.slug, _external=True)
+
+    def person(p, role: str) -> dict:
+        return _known({"@type": "Person", "name": p.name, "jobTitle": role,
+                       "affiliation": {"@type": "Organization", "name": p.affiliation} if p.affiliation else None,
+                       "url": url_for("episodes.person", person_id=p.id, _external=True)})
+
+    return _known({
+        "@context": "https://schema.org", "@type": "PodcastEpisode", "name": episode.title, "url": page_url,
+        "episodeNumber": episode.number,
+        "datePublished": episode.published_at.date().isoformat() if episode.published_at else None,
+        "description": episode.summary or None, "timeRequired": iso_duration(episode.duration_seconds) or None,
+        "image": episode.image_url or None,
+        "associatedMedia": {"@type": "MediaObject", "contentUrl": episode.audio_url} if episode.audio_url else None,
+        "actor": [person(p, "Guest") for p in episode.guests] + [person(p, "Host") for p in episode.hosts] or None,
+        "partOfSeries": {"@type": "PodcastSeries", "name": "Generally Intelligent",
+                         "url": url_for("episodes.index", _external=True),
+                         "webFeed": url_for("feeds.episodes_feed", _external=True)},
+        "discussionUrl": f"{page_url}#discussion",
+    })
+
+
+def _known(data: dict) -> dict:
+    return {key: value for key, value in data.items() if value is not None}
+
+
 def init_app(app: Flask) -> None:
     @app.context_processor
     def navigation():
@@ -186,6 +214,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(iso, "iso")
     app.add_template_filter(exact_time, "exact")
     app.add_template_filter(duration, "duration")
+    app.add_template_global(episode_json_ld, "episode_json_ld")
+    app.add_template_filter(lambda n, one, many=None: f"{n} {plural(n, one, many or one + 's')}", "counted")
     app.add_template_global(ActionForm, "ActionForm")
     from community.pages import readers, threads
 

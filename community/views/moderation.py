@@ -32,8 +32,7 @@ def flag(post_id: int):
         try:
             moderation.ensure_can_flag(current_user)
         except PermissionDenied as error:  # said before anything is filled in, with until when
-            return render_template("moderation/flag.html", form=None, post=post, existing=None,
-                                   cannot=str(error)), 403
+            return render_template("moderation/flag.html", form=None, post=post, existing=None, cannot=str(error))
     refused = refusal(form, form.note) if request.method == "POST" else None
     if request.method == "POST" and not refused:
         try:

@@ -140,8 +140,9 @@ def _no_control_socket() -> list[str]:
 class Server:
     """`gunicorn --workers N --bind 127.0.0.1:PORT wsgi:app` in its own process group."""
 
-    def __init__(self, env: dict, log_path: Path, workers: int = 4, lifetime: float = 240):
-        self.env, self.log_path, self.workers = env, log_path, workers
+    def __init__(self, env: dict, log_path: Path, workers: int = 4, lifetime: float = 240, config: Path | None = None):
+        """`config`: a gunicorn config file (deploy/gunicorn.conf.py) instead of the bare flags."""
+        self.env, self.log_path, self.workers, self.config = env, log_path, workers, config
         self.proc: subprocess.Popen | None = None
         self.port = 0
         # A watchdog bounds every test: past its lifetime the server is killed, so no
@@ -166,8 +167,9 @@ class Server:
                 log.flush()
                 # The site's address, as the deployment steps set it (the app requires it).
                 env = {"PUBLIC_URL": f"http://127.0.0.1:{self.port}", **self.env}
+                config = ["--config", str(self.config)] if self.config else []
                 self.proc = subprocess.Popen(
-                    [sys.executable, "-m", "gunicorn", "--workers", str(self.workers),
+                    [sys.executable, "-m", "gunicorn", *config, "--workers", str(self.workers),
                      "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", *_no_control_socket(), "wsgi:app"],
                     cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                 )
@@ -268,7 +270,7 @@ class Response:
         """The human-readable text of the answer: the JSON error, or the page's visible text."""
         try:
             data = self.json()
-            return str(data.get("error") or data) if isinstance(data, dict) else str(data)
+            return str(data.get("detail") or data.get("error") or data) if isinstance(data, dict) else str(data)
         except ValueError:
             body = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", self.text, flags=re.S)
             return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())

@@ -40,6 +40,8 @@ FAMILIES = {
     "own notification":    _family(anonymous=LOGIN, suspended=302, moderator=302, others=302),  # marks read, redirects
     "author or moderator": _family(anonymous=LOGIN, suspended=403, moderator=200, others=403),  # someone else's post
     "permanent redirect":  _family(anonymous=301, suspended=301, moderator=301, others=301),
+    # Only for METRICS_ALLOW networks or METRICS_TOKEN (none here): no account opens it.
+    "operators' network":  _family(anonymous=404, suspended=404, moderator=404, others=404),
     # POST (key routes); a suspended user reads but does not write
     "write":               _family(anonymous=LOGIN, suspended=403, moderator=OK_WRITE, others=OK_WRITE),
     "write (JSON)":        _family(anonymous=LOGIN, suspended=403, moderator=200, others=200),
@@ -52,7 +54,9 @@ FAMILIES = {
 
 # Every GET endpoint of url_map, classified.
 ROUTE_FAMILY = {
-    "main.home": "public", "main.healthz": "public", "main.favicon": "permanent redirect", "static": "public",
+    "main.home": "public", "main.healthz": "public", "prometheus_metrics": "operators' network",
+    "crawlers.robots": "public", "crawlers.sitemap_index": "public", "crawlers.sitemap_page": "public",
+    "api.openapi": "public", "main.favicon": "permanent redirect", "static": "public",
     "accounts.login": "logged-out only", "accounts.register": "logged-out only",
     "accounts.reset_request": "public", "accounts.reset": "public", "accounts.profile": "public",
     "accounts.edit_profile": "login required", "accounts.change_password": "login required",

@@ -40,7 +40,7 @@ def cached_pages(app, episode) -> list[str]:
 
 # X-Cache says which it was. Date is the server's alone (gunicorn adds one to every answer;
 # web.py drops the one werkzeug's make_conditional writes, so no answer carries two).
-PER_ANSWER = {"X-Cache"}
+PER_ANSWER = {"X-Cache", "X-Request-ID"}  # both present on every answer, different each time
 
 
 def test_a_pre_flask_hit_carries_the_same_headers_as_flask(app, episode):
@@ -55,6 +55,7 @@ def test_a_pre_flask_hit_carries_the_same_headers_as_flask(app, episode):
         assert sorted((k, v) for k, v in miss.headers.items() if k not in PER_ANSWER) == \
                sorted((k, v) for k, v in hit.headers.items() if k not in PER_ANSWER), url
         assert "Date" not in miss.headers and "Date" not in hit.headers  # the server's to add
+        assert miss.headers["X-Request-ID"] != hit.headers["X-Request-ID"]
 
 
 def test_a_hit_inside_flask_says_the_same_as_the_middleware(app, episode):

@@ -124,6 +124,8 @@ def url_values(world: World, rule, role: str) -> dict:
             values[name] = notifications.unsubscribe_token(actor, NotificationKind.reply)
         elif name == "username":
             values[name] = actor.username
+        elif name == "page":  # a sitemap page
+            values[name] = 1
         elif name == "canonical_id":
             values[name] = world.paper.paper.canonical_id
         elif name == "session_id":

@@ -106,7 +106,7 @@ def test_depth_cap_continues_on_the_permalink(client, factories, episode):
     html = client.get(f"/episodes/{episode.slug}").get_data(as_text=True)
     capped = chain[discussion.MAX_DEPTH - 1]
     assert f"depth {discussion.MAX_DEPTH - 1}" in html and f">depth {discussion.MAX_DEPTH}<" not in html
-    assert f'href="/posts/{capped.id}">Continue this thread (1 more reply)' in html
+    assert f'href="/posts/{capped.id}">Continue this thread (3 more replies)' in html  # every reply below, not only the next
     deeper = client.get(f"/posts/{capped.id}").get_data(as_text=True)
     assert f"depth {discussion.MAX_DEPTH + 2}" in deeper
 

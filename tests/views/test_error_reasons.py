@@ -130,10 +130,11 @@ def test_the_handler_answers_in_the_rules_words_and_rolls_back(client, factories
     assert "Only the owner may do that, and only on Tuesdays." in text_of(page)
     assert page.headers["Cache-Control"] == "no-store"
     api = client.get("/api/v1/test/refuse")
-    assert api.status_code == 403 and api.get_json() == {"error": "Only the owner may do that, and only on Tuesdays.",
-                                                         "status": 403}
+    assert api.status_code == 403 and api.mimetype == "application/problem+json"
+    assert api.get_json() == {"type": "about:blank", "title": "Forbidden", "status": 403,
+                              "detail": "Only the owner may do that, and only on Tuesdays."}
     rejected = client.get("/api/v1/test/reject")
-    assert rejected.status_code == 422 and rejected.get_json()["error"] == "That number is too large."
+    assert rejected.status_code == 422 and rejected.get_json()["detail"] == "That number is too large."
     db.session.expire_all()
     assert db.session.scalar(select(User.display_name)) == ""  # nothing half-written was kept
 
