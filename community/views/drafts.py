@@ -7,7 +7,7 @@ one (a redirect) discards it, here, in one place."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, flash, g, redirect, request, session, url_for
+from flask import Blueprint, Flask, abort, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required
 
 from community.extensions import db, limiter, login_manager
@@ -29,26 +29,22 @@ def _page_of_post() -> str:
     return compose_page() or safe_referrer() or url_for("main.home")
 
 
-def rescue_unsent(reason: str):
-    """A compose form that cannot be taken now (the session ended, or the page's token
-    expired): keep the words, and send the writer where they get them back. None when the
-    request carried no words."""
+def keep_unsent():
+    """A compose form sent after its session ended: keep the words under a token in this
+    browser's session, and send the writer to log in and then back to the form's page. None
+    when the request carried no words. (The CSRF check already passed: the form came from
+    this site's page, not from a forged one; after a CSRF failure nothing is kept, since a
+    forged form must not put words in anyone's box.)"""
     if request.method != "POST" or compose_page() is None:
         return None
     fields = drafts.text_fields(request.form.to_dict())
     if not fields:
         return None
     page = _page_of_post()
-    g.draft_rescued = True
-    if current_user.is_authenticated:  # the token expired, the writer is still who they were
-        drafts.save(current_user, request.path, page, fields)
-        db.session.commit()
-        flash(f"{reason} Your text is back in the box: check it and send it again.", "info")
-        return redirect(page)
     token = drafts.keep_pending(request.path, page, fields)
     db.session.commit()
     session[PENDING] = token
-    flash(f"{reason} Log in and your text is back in the box, ready to send.", "info")
+    flash("You were logged out before this was sent. Log in and your text is back in the box, ready to send.", "info")
     return redirect(url_for("accounts.login", next=page))
 
 
@@ -64,9 +60,9 @@ def claim_after_login(user, token: str | None) -> None:
 def unauthorized():
     """Log in first, then come back: to the page (never a POST-only address), with whatever
     was being sent kept for after the login."""
-    rescued = rescue_unsent("You were logged out before this was sent.")
-    if rescued is not None:
-        return rescued
+    kept = keep_unsent()
+    if kept is not None:
+        return kept
     flash(login_manager.login_message, login_manager.login_message_category)
     page = request.full_path.rstrip("?") if request.method == "GET" else _page_of_post()
     return redirect(url_for("accounts.login", next=_back_to(page)))
@@ -76,8 +72,7 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def keep_or_discard(response):
         """A compose view's refusal keeps the writer's text as a draft; its acceptance drops it."""
-        if (request.method != "POST" or g.get("draft_rescued") or compose_page() is None
-                or not current_user.is_authenticated):
+        if request.method != "POST" or compose_page() is None or not current_user.is_authenticated:
             return response
         try:
             if response.status_code in (302, 303):
