@@ -131,12 +131,12 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from community import api
     from community.views import (
-        accounts, crawlers, discussion, drafts, episodes, feeds, guests, main, moderation, notifications, papers,
-        questions, search,
+        accounts, admin_feeds, crawlers, discussion, drafts, episodes, feeds, guests, main, moderation, notifications,
+        papers, questions, search, transcripts, verification,
     )
 
     for module in (main, accounts, episodes, discussion, feeds, papers, questions, guests, moderation, notifications,
-                   search, crawlers, api):
+                   search, transcripts, crawlers, api, verification, admin_feeds):
         app.register_blueprint(module.bp)
     app.register_blueprint(drafts.bp)
     drafts.init_app(app)

@@ -10,9 +10,11 @@ from flask.cli import AppGroup
 
 from community import config, feed_parser
 from community.extensions import db
-from community.models import Role
+from community.models import FeedSource, Role
 from community.seed import bench as bench_seed, demo as demo_seed
-from community.services import DomainError, accounts, backup, discussion, episodes, notifications, search, sessions
+from community.services import (
+    DomainError, accounts, backup, discussion, episodes, feeds, notifications, papers, search, sessions, transcripts,
+)
 
 users_cli = AppGroup("users", help="Create users and change their roles.")
 ROLE_CHOICE = click.Choice([role.value for role in Role])
@@ -28,7 +30,7 @@ def create_user(username: str, email: str, role: str, password: str | None) -> N
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = accounts.register(username, email, password, role=Role(role))
+        user = accounts.register(username, email, password, role=Role(role), confirmed=True)  # the operator vouches
     except DomainError as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()
@@ -59,11 +61,55 @@ def import_feed(source: str) -> None:
     # The bar draws only on a terminal; in logs and CI the summary line is what counts.
     with click.progressbar(length=len(feed.items), label=f"Importing {feed.title or source}",
                            file=sys.stderr) as bar:
-        report = episodes.import_feed(feed, progress=lambda item: bar.update(1))
+        report = feeds.import_feed(feed, progress=lambda item: bar.update(1))
     db.session.commit()
     click.echo(report.summary())
-    for title, reason in report.skipped:
-        click.echo(f"  skipped {title!r}: {reason}")
+    for line in report.details():
+        click.echo(f"  {line}")
+
+
+feeds_cli = AppGroup("feeds", help="The podcast feeds episodes are imported from (also at /admin/feeds).")
+
+
+@feeds_cli.command("add")
+@click.argument("url")
+def feeds_add(url: str) -> None:
+    """Add a feed URL to refresh (hourly with the timer, or `flask feeds refresh`)."""
+    try:
+        source = feeds.add_source(None, url)
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"added feed {source.id}: {source.url}")
+
+
+@feeds_cli.command("refresh")
+def feeds_refresh() -> None:
+    """Refresh every active feed (conditional GET: an unchanged feed is not downloaded again).
+    Each result, failures included, is kept on the feed and shown at /admin/feeds; the
+    command exits non-zero when any feed failed."""
+    ids = [source.id for source in feeds.active_sources()]
+    if not ids:
+        click.echo("no active feeds: add one with `flask feeds add URL`")
+        return
+    failed = 0
+    for source_id in ids:
+        source = db.session.get(FeedSource, source_id)
+        try:
+            feeds.refresh(source)
+            db.session.commit()
+        except Exception as error:  # noqa: BLE001 - one broken import must not stop the other feeds
+            current_app.logger.exception("importing feed %s failed", source_id)
+            db.session.rollback()  # nothing of the half-done import stays
+            source = db.session.get(FeedSource, source_id)
+            feeds.record_failure(source, f"import failed: {type(error).__name__}: {error}")
+            db.session.commit()
+        failed += source.last_error is not None
+        counts = source.last_counts.get("summary", "") if source.last_status == "imported" else ""
+        click.echo(f"{source.url}: {source.last_status}" + (f": {counts}" if counts else "")
+                   + (f": {source.last_error}" if source.last_error else ""))
+    if failed:
+        raise click.ClickException(f"{failed} of {len(ids)} feeds failed (see /admin/feeds)")
 
 
 @click.command("demo")
@@ -159,7 +205,53 @@ def prune_sessions() -> None:
     click.echo(f"pruned {pruned} sessions")
 
 
+transcripts_cli = AppGroup("transcripts", help="Episode transcripts.")
+
+
+@transcripts_cli.command("import")
+@click.argument("slug")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--kind", type=click.Choice(["vtt", "srt", "json", "html"]), help="Default: from the file's extension.")
+@click.option("--language", help="e.g. en")
+@click.option("--note", default="", help="What this revision corrects.")
+def import_transcript(slug: str, path: str, kind: str | None, language: str | None, note: str) -> None:
+    """Add a transcript revision to an episode from a WebVTT, SRT, JSON or HTML file."""
+    episode = episodes.get_by_slug(slug)
+    if episode is None:
+        raise click.ClickException(f"No episode {slug!r}.")
+    kind = kind or {"vtt": "vtt", "srt": "srt", "json": "json", "html": "html", "htm": "html"}.get(
+        path.rsplit(".", 1)[-1].lower(), "")
+    if not kind:
+        raise click.ClickException("Say the format with --kind (vtt, srt, json or html).")
+    with open(path, "rb") as file:
+        data = file.read()
+    try:
+        revision = transcripts.add_revision(None, episode, data, kind, language=language, note=note)
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"revision {revision.number} of {slug}: {len(data):,} bytes")
+
+
+papers_cli = AppGroup("papers", help="Paper details from arXiv, Crossref and OpenReview.")
+
+
+@papers_cli.command("fetch-metadata")
+@click.option("--limit", default=100, show_default=True, help="Papers at most in this run.")
+def fetch_paper_metadata(limit: int) -> None:
+    """Fetch the details of papers still waiting for them, and retry failed ones whose time
+    has come (each source at its own polite pace). Safe to run from cron."""
+    results: dict[str, int] = {}
+    for paper_id in papers.due_papers(limit):
+        outcome = papers.enrich(paper_id)
+        results[outcome] = results.get(outcome, 0) + 1
+    click.echo(", ".join(f"{outcome}: {count}" for outcome, count in sorted(results.items())) or "nothing to fetch")
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(transcripts_cli)
+    app.cli.add_command(papers_cli)
     app.cli.add_command(sessions_cli)
     app.cli.add_command(notifications_cli)
     app.cli.add_command(search_cli)
@@ -169,4 +261,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(markup_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(import_feed)
+    app.cli.add_command(feeds_cli)
     app.cli.add_command(demo)

@@ -88,6 +88,9 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead: a tab left open overnight still posts
     "RESET_TOKEN_MAX_AGE": 3600,
+    "CONFIRM_TOKEN_MAX_AGE": 48 * 3600,  # an address confirmation link (services/emails)
+    "CONFIRM_RESEND_SECONDS": 120,  # at most one confirmation mail per address this often
+    "VERIFICATION_DAYS": 365,  # an institutional verification lapses this long after its confirmation
     "SESSION_IDLE_DAYS": 30,  # a login session unused this long is over (remember-me included)
     "SESSION_MAX_DAYS": 365,  # and every session is over this long after its login
     "SESSION_SEEN_MINUTES": 60,  # how precisely "last used" is kept (one write per session per hour)
@@ -110,7 +113,15 @@ DEFAULTS = {
     "FLAG_RATE_LIMIT": "20 per hour",
     "PREMODERATION_FIRST_POSTS": 0,
     "ARXIV_API_URL": "https://export.arxiv.org",
+    "CROSSREF_API_URL": "https://api.crossref.org",
+    "OPENREVIEW_API_URL": "https://api2.openreview.net",
+    "OPENREVIEW_API_V1_URL": "https://api.openreview.net",  # venues before 2024 (ICLR 2017-2023) live there
     "PAPER_METADATA_TIMEOUT": 3.0,
+    # Seconds between two requests to one source, across every process (arXiv asks for 3).
+    "PAPER_METADATA_INTERVALS": {"arXiv": 3, "Crossref": 1, "OpenReview": 1},
+    "PAPER_METADATA_MAX_WAIT": 10,  # longer than this for a source's turn: left for later
+    "PAPER_METADATA_TTL": 30 * 24 * 3600,  # a fetched paper is not asked for again sooner
+    "PAPER_METADATA_RETRY_AFTER": 3600,  # after a failure; doubled per failure in a row, up to a week
     "CACHE_DEFAULT_TIMEOUT": 300,
     "PAGE_CACHE": True,
     "PAGE_CACHE_SECONDS": 60,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import html
 import http.client
 import io
+import json
 import math
 import re
 import xml.sax
@@ -41,7 +42,8 @@ import feedparser
 # A leaf importing only another leaf: the one place that knows which characters go.
 from community.text import strip_controls
 
-__all__ = ["FeedError", "FeedItem", "ParsedFeed", "load_source", "parse_feed_bytes"]
+__all__ = ["Conditional", "FeedError", "FeedItem", "FeedPerson", "FeedTranscript", "ParsedFeed", "fetch_conditional",
+           "load_chapters", "load_source", "parse_chapters", "parse_feed_bytes"]
 
 USER_AGENT = "GI-Community/1.0"
 MAX_FEED_BYTES = 50 * 1024 * 1024  # refuse anything bigger when fetching
@@ -54,6 +56,14 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 _CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
 _RSS_ITEM_NAMESPACES = {"", "http://purl.org/rss/1.0/", "http://my.netscape.com/rdf/simple/0.9/"}
+# The Podcasting 2.0 namespace; its spec says the GitHub address must be read as the same.
+_PODCAST_NS = {"https://podcastindex.org/namespace/1.0",
+               "https://github.com/podcastindex-org/podcast-namespace/blob/main/docs/1.0.md"}
+MAX_CHAPTERS_BYTES = 2 * 1024 * 1024
+# Which transcript to keep when an item links several: timed formats first (moments can
+# link into them), then text; rel="captions" breaks a tie (its time codes are promised).
+TRANSCRIPT_PREFERENCE = ("text/vtt", "application/json", "application/x-subrip", "application/srt",
+                         "text/srt", "text/html", "text/plain")
 
 
 class FeedError(Exception):
@@ -68,6 +78,25 @@ class FeedError(Exception):
 
 
 @dataclass
+class FeedPerson:
+    """podcast:person: the node text is the name; role and group are lower-cased, with the
+    spec's defaults (a person without a role is a host, without a group is cast)."""
+    name: str
+    role: str = "host"
+    group: str = "cast"
+    href: str | None = None
+    img: str | None = None
+
+
+@dataclass
+class FeedTranscript:
+    url: str
+    type: str
+    language: str | None = None
+    rel: str | None = None
+
+
+@dataclass
 class FeedItem:
     identity: str  # "guid:<guid>" | "enclosure:<url>" | "link:<url>" | "title:<title>|<published iso>"
     guid: str | None
@@ -79,12 +108,20 @@ class FeedItem:
     link: str | None
     summary: str  # plain text, <= 500 chars
     show_notes_html: str  # raw, UNSANITISED HTML
+    image_url: str | None = None  # itunes:image of the item (the show's is ParsedFeed.image_url)
+    # podcast:person of the item; empty means the channel's people apply (ParsedFeed.persons)
+    persons: list[FeedPerson] = field(default_factory=list)
+    chapters_url: str | None = None  # podcast:chapters (JSON chapters, fetched by the importer)
+    chapters_type: str | None = None
+    transcript: FeedTranscript | None = None  # the preferred podcast:transcript (TRANSCRIPT_PREFERENCE)
 
 
 @dataclass
 class ParsedFeed:
     title: str
     items: list[FeedItem] = field(default_factory=list)
+    image_url: str | None = None  # the show's itunes:image (else RSS <image><url>)
+    persons: list[FeedPerson] = field(default_factory=list)  # channel-level podcast:person
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (title or "(untitled)", reason)
 
 
@@ -117,19 +154,49 @@ def load_source(source: str, timeout: float = 20.0) -> bytes:
         raise FeedError(f"cannot read {source}: {exc.strerror or exc}") from None
 
 
+_FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+
+
 def _fetch_url(url: str, timeout: float) -> bytes:
-    request = urllib.request.Request(
-        url,
-        headers={
-            "User-Agent": USER_AGENT,
-            "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, "
-            "text/xml;q=0.9, */*;q=0.5",
-        },
-    )
+    return _fetch(url, timeout, {"Accept": _FEED_ACCEPT}).body or b""
+
+
+@dataclass
+class Conditional:
+    """The answer to a conditional GET: 304 carries no body (nothing to parse)."""
+    status: int  # 200 or 304
+    body: bytes | None
+    etag: str | None
+    last_modified: str | None
+
+
+def fetch_conditional(url: str, etag: str | None = None, last_modified: str | None = None,
+                      timeout: float = 20.0) -> Conditional:
+    """GET a feed URL with If-None-Match / If-Modified-Since; raise FeedError (one line).
+
+    On 304 the validators sent are kept unless the server sent new ones."""
+    if urllib.parse.urlsplit(url or "").scheme.lower() not in ("http", "https"):
+        raise FeedError(f"not an http(s) URL: {url}")
+    headers = {"Accept": _FEED_ACCEPT}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    answer = _fetch(url, timeout, headers)
+    if answer.status == 304:
+        return Conditional(304, None, answer.etag or etag, answer.last_modified or last_modified)
+    return answer
+
+
+def _fetch(url: str, timeout: float, headers: dict[str, str], limit: int = MAX_FEED_BYTES) -> Conditional:
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **headers})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # nosec B310
-            data = response.read(MAX_FEED_BYTES + 1)
+            data = response.read(limit + 1)
+            etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
     except urllib.error.HTTPError as exc:
+        if exc.code == 304:
+            return Conditional(304, None, exc.headers.get("ETag"), exc.headers.get("Last-Modified"))
         raise FeedError(f"HTTP {exc.code} {exc.reason} from {url}") from None
     except urllib.error.URLError as exc:
         reason = exc.reason
@@ -140,9 +207,45 @@ def _fetch_url(url: str, timeout: float) -> bytes:
         raise FeedError(f"timed out after {timeout:g}s fetching {url}") from None
     except (OSError, ValueError, http.client.HTTPException) as exc:  # reset, bad URL, short read
         raise FeedError(f"cannot fetch {url}: {exc}") from None
-    if len(data) > MAX_FEED_BYTES:
-        raise FeedError(f"feed too large: more than {MAX_FEED_BYTES // (1024 * 1024)} MB at {url}")
-    return data
+    if len(data) > limit:
+        raise FeedError(f"too large: more than {limit // (1024 * 1024)} MB at {url}")
+    return Conditional(200, data, etag, modified)
+
+
+# --------------------------------------------------------------------------- chapters
+
+
+def load_chapters(url: str, timeout: float = 5.0) -> list[dict]:
+    """Fetch and parse a JSON chapters file (podcast:chapters); raise FeedError."""
+    answer = _fetch(url, timeout, {"Accept": "application/json+chapters, application/json;q=0.9"},
+                    limit=MAX_CHAPTERS_BYTES)
+    return parse_chapters(answer.body or b"")
+
+
+def parse_chapters(data: bytes) -> list[dict]:
+    """JSON chapters (version 1.2) -> [{"start": seconds, "title": str, "url"?: str, "img"?: str}],
+    by start time; "silent" chapters (toc: false) are left out, as the format asks."""
+    try:
+        document = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError):
+        raise FeedError("chapters file is not JSON") from None
+    raw = document.get("chapters") if isinstance(document, dict) else None
+    if not isinstance(raw, list):
+        raise FeedError("chapters file has no list of chapters")
+    chapters = []
+    for entry in raw:
+        if not isinstance(entry, dict) or entry.get("toc") is False:
+            continue
+        start = entry.get("startTime")
+        if isinstance(start, bool) or not isinstance(start, (int, float)) or not math.isfinite(start) or start < 0:
+            continue
+        chapter: dict = {"start": round(float(start), 3), "title": _clean_title(entry.get("title"))[:300]}
+        for key in ("url", "img"):
+            url = _http_url(entry.get(key)) if isinstance(entry.get(key), str) else None
+            if url:
+                chapter[key] = url
+        chapters.append(chapter)
+    return sorted(chapters, key=lambda c: c["start"])
 
 
 # --------------------------------------------------------------------------- parsing
@@ -171,21 +274,25 @@ def parse_feed_bytes(data: bytes) -> ParsedFeed:
         # Cut off or mangled: importing the items feedparser salvaged would half-import it.
         raise FeedError("malformed feed: " + _describe_exception(parsed.get("bozo_exception"), stripped_lines))
 
-    raw_items = _raw_rss_items(data, len(entries)) if version.startswith("rss") else None
+    raw = _raw_rss(data, len(entries)) if version.startswith("rss") else None
+    raw_items = raw.items if raw is not None else None
 
     feed_title = _clean_title(parsed.feed.get("title")) or "Untitled feed"
     drafts = []
     skipped: list[tuple[str, str]] = []
     for index, entry in enumerate(entries):
-        raw = raw_items[index] if raw_items is not None else None
-        draft = _draft_item(entry, raw)
+        draft = _draft_item(entry, raw_items[index] if raw_items is not None else None)
         if draft is None:
             skipped.append((_clean_title(entry.get("title")) or "(untitled)", "no title and no enclosure"))
             continue
         drafts.append(draft)
 
     items = _assign_identities(drafts, skipped)
-    return ParsedFeed(title=feed_title, items=items, skipped=skipped)
+    if raw is not None:
+        return ParsedFeed(title=feed_title, items=items, skipped=skipped, image_url=raw.image_url,
+                          persons=raw.persons)
+    image = parsed.feed.get("image") or {}
+    return ParsedFeed(title=feed_title, items=items, skipped=skipped, image_url=_http_url(image.get("href")))
 
 
 def _is_broken_xml(exc) -> bool:
@@ -272,8 +379,18 @@ def _inner_xml(element: ET.Element) -> str:
     return text
 
 
-def _raw_rss_items(data: bytes, expected: int) -> list[dict[str, str | None]] | None:
-    """Raw text of description / content:encoded / itunes:summary per RSS item.
+@dataclass
+class _RawRss:
+    """What ElementTree reads of a well-formed RSS document that feedparser merges or drops."""
+    items: list[dict]  # per item: description / content / itunes_summary text, and podcast extras
+    image_url: str | None = None
+    persons: list[FeedPerson] = field(default_factory=list)
+    language: str | None = None
+
+
+def _raw_rss(data: bytes, expected: int) -> _RawRss | None:
+    """Raw text of description / content:encoded / itunes:summary per RSS item, and the
+    Podcasting 2.0 and iTunes tags of the channel and of each item.
 
     Returns None when the document is not well-formed or the item count does not match
     feedparser's (then feedparser's merged values are used instead).
@@ -285,14 +402,17 @@ def _raw_rss_items(data: bytes, expected: int) -> list[dict[str, str | None]] | 
         return None
     if not isinstance(root.tag, str):  # pragma: no cover - defensive
         return None
-    raw_items: list[dict[str, str | None]] = []
+    raw = _RawRss(items=[])
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
         ns, local = _local(element.tag)
+        if local == "channel" and ns in _RSS_ITEM_NAMESPACES:
+            _read_channel(element, raw)
         if local != "item" or ns not in _RSS_ITEM_NAMESPACES:
             continue
-        fields: dict[str, str | None] = {"description": None, "content": None, "itunes_summary": None}
+        fields: dict = {"description": None, "content": None, "itunes_summary": None, "image": None,
+                        "persons": [], "chapters": None, "transcripts": []}
         for child in element:
             if not isinstance(child.tag, str):
                 continue
@@ -303,10 +423,79 @@ def _raw_rss_items(data: bytes, expected: int) -> list[dict[str, str | None]] | 
                 fields["content"] = _inner_xml(child)
             elif clocal == "summary" and cns.lower() == _ITUNES_NS and fields["itunes_summary"] is None:
                 fields["itunes_summary"] = _inner_xml(child)
-        raw_items.append(fields)
-    if len(raw_items) != expected:
+            elif clocal == "image" and cns.lower() == _ITUNES_NS and fields["image"] is None:
+                fields["image"] = _http_url(child.get("href"))
+            elif cns.lower() in _PODCAST_NS:
+                _read_podcast_tag(clocal, child, fields)
+        # The channel (and its <language>) is read before its items: iter() is document order.
+        fields["transcript"] = _best_transcript(fields.pop("transcripts"), raw.language)
+        raw.items.append(fields)
+    if len(raw.items) != expected:
         return None
-    return raw_items
+    return raw
+
+
+def _read_channel(channel: ET.Element, raw: _RawRss) -> None:
+    rss_image = None
+    for child in channel:
+        if not isinstance(child.tag, str):
+            continue
+        cns, clocal = _local(child.tag)
+        if clocal == "image" and cns.lower() == _ITUNES_NS and raw.image_url is None:
+            raw.image_url = _http_url(child.get("href"))
+        elif clocal == "image" and cns in _RSS_ITEM_NAMESPACES:
+            rss_image = _http_url(child.findtext("url"))
+        elif clocal == "language" and cns in _RSS_ITEM_NAMESPACES:
+            raw.language = _attribute(child.text, 35)
+        elif clocal == "person" and cns.lower() in _PODCAST_NS:
+            person = _person(child)
+            if person:
+                raw.persons.append(person)
+    raw.image_url = raw.image_url or rss_image
+
+
+def _read_podcast_tag(local: str, element: ET.Element, fields: dict) -> None:
+    if local == "person":
+        person = _person(element)
+        if person:
+            fields["persons"].append(person)
+    elif local == "chapters" and fields["chapters"] is None:
+        url = _http_url(element.get("url"))
+        if url:
+            fields["chapters"] = (url, _attribute(element.get("type"), 100) or "application/json+chapters")
+    elif local == "transcript":
+        url, mime = _http_url(element.get("url")), _attribute(element.get("type"), 100)
+        if url and mime:
+            fields["transcripts"].append(FeedTranscript(
+                url=url, type=mime.lower(), language=_attribute(element.get("language"), 35),
+                rel=_attribute(element.get("rel"), 30)))
+
+
+def _attribute(value: str | None, limit: int) -> str | None:
+    text = " ".join(strip_controls(value or "").split())
+    return text[:limit] or None
+
+
+def _person(element: ET.Element) -> FeedPerson | None:
+    name = _clean_title(element.text)[:200]
+    if not name:
+        return None  # the spec: the node value cannot be blank
+    return FeedPerson(name=name, role=(_attribute(element.get("role"), 60) or "host").lower(),
+                      group=(_attribute(element.get("group"), 60) or "cast").lower(),
+                      href=_http_url(element.get("href")), img=_http_url(element.get("img")))
+
+
+def _best_transcript(transcripts: list[FeedTranscript], language: str | None) -> FeedTranscript | None:
+    def rank(t: FeedTranscript) -> tuple[int, int]:
+        kind = TRANSCRIPT_PREFERENCE.index(t.type) if t.type in TRANSCRIPT_PREFERENCE else len(TRANSCRIPT_PREFERENCE)
+        return kind, 0 if (t.rel or "").lower() == "captions" else 1
+
+    if not transcripts:
+        return None
+    best = min(transcripts, key=rank)  # min keeps the first of equals: the feed's own order
+    if best.language is None and language:
+        best.language = language  # the spec: no language attribute means the feed's <language>
+    return best
 
 
 # --------------------------------------------------------------------------- items
@@ -320,7 +509,7 @@ class _Draft:
     link: str | None
 
 
-def _draft_item(entry, raw: dict[str, str | None] | None) -> _Draft | None:
+def _draft_item(entry, raw: dict | None) -> _Draft | None:
     title = _clean_title(entry.get("title"))
     enclosures = _enclosures(entry)
     audio_url = _pick_audio(enclosures)
@@ -346,6 +535,8 @@ def _draft_item(entry, raw: dict[str, str | None] | None) -> _Draft | None:
         )
     else:
         notes, summary_source = _feedparser_texts(entry)
+    extras = raw or {}
+    chapters = extras.get("chapters") or (None, None)
 
     item = FeedItem(
         identity="",
@@ -358,6 +549,11 @@ def _draft_item(entry, raw: dict[str, str | None] | None) -> _Draft | None:
         link=link,
         summary=_summarise(summary_source or ""),
         show_notes_html=strip_controls(_normalise_html((notes or "").strip())),
+        image_url=extras.get("image") if raw is not None else _http_url((entry.get("image") or {}).get("href")),
+        persons=extras.get("persons") or [],
+        chapters_url=chapters[0],
+        chapters_type=chapters[1],
+        transcript=extras.get("transcript"),
     )
     return _Draft(item=item, guid=guid, enclosure=any_enclosure, link=link)
 

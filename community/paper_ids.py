@@ -33,6 +33,7 @@ __all__ = [
     "PaperId",
     "PaperIdError",
     "identify",
+    "is_tracking_param",
     "url_for_canonical",
 ]
 
@@ -450,14 +451,40 @@ _register(
 # ---------------------------------------------------------------------------
 # Generic URL handling
 
-# Query parameters that only track the click; dropped so shares of one page dedup.
+# Query parameters that only say who shared a link or where the click came from; dropped so
+# shares of one page dedup and nobody's share tracker is republished. Parameters that say
+# *what* the page is (id, v, p, page, q, ...) are kept: only these names go.
 _TRACKING_PARAMS = frozenset(
     {
-        "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid",
-        "mc_cid", "mc_eid", "ref_src", "igshid", "_hsenc", "_hsmi", "si", "_ga", "_gl",
-        "mkt_tok", "oly_anon_id", "oly_enc_id", "vero_id", "trk", "s_cid",
+        # ad and social click ids
+        "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "ttclid",
+        "li_fat_id", "igshid", "igsh", "epik", "rdt_cid",
+        # newsletters, analytics, marketing suites
+        "mc_cid", "mc_eid", "_hsenc", "_hsmi", "hsctatracking", "_ga", "_gl", "mkt_tok", "oly_anon_id",
+        "oly_enc_id", "vero_id", "vero_conv", "trk", "trkcampaign", "s_cid", "cmpid", "ncid", "ocid",
+        "sr_share", "wt.mc_id", "wt_mc_id", "cvid", "spm",
+        # "shared from" markers: the New York Times' smid/smtyp, ref-style referrers, share ids
+        "smid", "smtyp", "sgrp", "ref", "ref_src", "ref_url", "referrer", "si", "share_id", "fb_ref", "fb_source",
     }
 )
+# Trackers that are content elsewhere: on X/Twitter s= and t= are the share client and a
+# share token (on YouTube t= is the moment, which is kept); YouTube's feature= and pp= are
+# how the link was shared.
+_HOST_TRACKING_PARAMS = {
+    "twitter.com": frozenset({"s", "t"}), "www.twitter.com": frozenset({"s", "t"}),
+    "mobile.twitter.com": frozenset({"s", "t"}), "x.com": frozenset({"s", "t"}),
+    "youtube.com": frozenset({"feature", "pp"}), "www.youtube.com": frozenset({"feature", "pp"}),
+    "youtu.be": frozenset({"feature", "pp"}), "m.youtube.com": frozenset({"feature", "pp"}),
+}
+
+
+def is_tracking_param(name: str, host: str = "") -> bool:
+    """Whether a query parameter (any case) only tracks a share or a click."""
+    name = name.lower()
+    return (name.startswith(("utm_", "pk_", "mtm_")) or name in _TRACKING_PARAMS
+            or name in _HOST_TRACKING_PARAMS.get(host, ()))
+
+
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _HOST_LABEL_RE = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
 # Printable ASCII that may stay as-is in a path or query; the rest (non-ASCII, quotes,
@@ -508,8 +535,7 @@ def _web_paper(parts: SplitResult, host: str, port: int | None) -> PaperId:
     for piece in parts.query.split("&"):
         if not piece:
             continue
-        name = unquote_plus(piece.split("=", 1)[0]).lower()
-        if name.startswith("utm_") or name in _TRACKING_PARAMS:
+        if is_tracking_param(unquote_plus(piece.split("=", 1)[0]), host):
             continue
         kept.append(piece)
     url = f"{scheme}://{netloc}{quote(path, safe=_URL_SAFE)}"

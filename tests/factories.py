@@ -17,13 +17,16 @@ class Factories:
     PASSWORD = "correct horse battery staple"
     _password_hash: str | None = None
 
-    def user(self, username: str | None = None, role: Role | str = Role.member, **fields) -> User:
+    def user(self, username: str | None = None, role: Role | str = Role.member, confirmed: bool = True,
+             **fields) -> User:
+        """confirmed=False: a new account whose address waits for its link (it may not write)."""
         number = next(_counter)
         username = username or f"user{number}"
         if Factories._password_hash is None:  # argon2 is slow on purpose: hash once per run
             Factories._password_hash = accounts.hash_password(self.PASSWORD)
         # Month-old accounts by default: the stricter limits for new accounts are tested on purpose.
         fields.setdefault("created_at", datetime.now(timezone.utc) - timedelta(days=30))
+        fields.setdefault("email_confirmed_at", fields["created_at"] if confirmed else None)
         display_name = fields.get("display_name", "")
         fields["display_name_skeleton"] = identity.name_key(display_name) if display_name else ""
         user = User(
@@ -71,3 +74,25 @@ class Factories:
             setattr(post, key, value)
         db.session.commit()
         return post
+
+
+def move_verifications_back(user_id: int, delta: timedelta) -> None:
+    """Time passes for one account's addresses and verifications: every stored confirmation, link
+    and verification date (and the byline's copy) moves `delta` into the past, as if that much
+    time had gone by since. What the app judges "now" stays the real clock."""
+    from sqlalchemy import select
+
+    from community.models import EmailAddress, Verification
+
+    db.session.commit()
+    db.session.expire_all()  # read what the requests wrote, not this session's older copies
+    for row in db.session.scalars(select(Verification).where(Verification.user_id == user_id)):
+        row.verified_at -= delta
+        row.expires_at = row.expires_at - delta if row.expires_at else None
+    for row in db.session.scalars(select(EmailAddress).where(EmailAddress.user_id == user_id)):
+        row.confirmed_at = row.confirmed_at - delta if row.confirmed_at else None
+        row.sent_at = row.sent_at - delta if row.sent_at else None
+    user = db.session.get(User, user_id)
+    user.verified_since = user.verified_since - delta if user.verified_since else None
+    user.verified_until = user.verified_until - delta if user.verified_until else None
+    db.session.commit()

@@ -2,14 +2,16 @@ from flask import abort, url_for
 from flask_login import current_user
 
 from community.api import bp, choice
-from community.services import discussion, episodes
+from community.services import discussion, episodes, verification
 
 
 def author_json(user, guest_user_ids: set[int]) -> dict:
     badges = [b for b in user.badges if b != "Guest"]
     if user.id in guest_user_ids:
         badges.insert(0, "Guest")
-    return {"username": user.username, "display_name": user.name, "badges": badges}
+    # "verified": how and since when the Researcher badge was verified (None when it is not).
+    return {"username": user.username, "display_name": user.name, "badges": badges,
+            "verified": verification.verified_json(user)}
 
 
 def post_json(node, guest_user_ids: set[int]) -> dict:

@@ -8,10 +8,16 @@ def paper_json(paper) -> dict:
     return {
         "canonical_id": paper.canonical_id,
         "url": paper.url,
-        "title": paper.title,
+        # None until the details land: "metadata" says whether they are coming ("pending").
+        "title": paper.title or None,
         "source": paper.source,
-        "authors": paper.authors or None,
+        "kind": "link" if paper.is_link else "paper",
+        "authors": list(paper.authors),
         "year": paper.year,
+        "venue": paper.venue or None,
+        "doi": paper.doi,
+        "abstract": paper.abstract or None,
+        "metadata": paper.metadata_status.value,
         "page": url_for("papers.show", canonical_id=paper.canonical_id, _external=True),
     }
 
@@ -34,10 +40,11 @@ def episode_papers(slug: str):
 @bp.get("/papers")
 def all_papers():
     sort = choice("sort", tuple(papers.PAPER_SORTS), "episodes")
+    kind = choice("kind", tuple(papers.KINDS), "papers")
     page, per_page = page_args(50)
-    rows, total = papers.graph(sort, page, per_page=per_page)
+    rows, total = papers.graph(sort, page, per_page=per_page, kind=kind)
     return paginated("papers", [paper_json(row.paper) | {
         "votes": row.votes,
         "episodes": [{"slug": c.cited_in.slug, "number": c.cited_in.number, "title": c.cited_in.title,
                       "moment_seconds": c.moment_seconds, "votes": c.score} for c in row.citations],
-    } for row in rows], total, page, per_page, sort=sort)
+    } for row in rows], total, page, per_page, sort=sort, kind=kind)

@@ -6,14 +6,20 @@ from community.models.base import Base
 from community.models.discussion import Post, PostKind, PostStatus, Revision, ThreadVisit, Vote
 from community.models.drafts import Draft, PendingSubmission
 from community.models.episodes import Appearance, AppearanceRole, Episode, Follow, Person
+from community.models.feeds import FeedSource
 from community.models.freshness import ContentVersion, RateCounter
 from community.models.moderation import FLAG_REASON_LABELS, Flag, FlagReason, ModerationAction
 from community.models.notifications import Notification, NotificationKind
-from community.models.papers import Paper
+from community.models.papers import MetadataStatus, Paper
+from community.models.transcripts import TranscriptRevision, TranscriptSegment
+from community.models.verification import (
+    AddressPurpose, EmailAddress, ResearchDomain, Verification, VerificationKind,
+)
 from community.models import search  # noqa: E402,F401  (search indexes and FTS tables join the metadata)
 
 __all__ = [
-    "FLAG_REASON_LABELS", "AdminLogEntry", "Appearance", "AppearanceRole", "Base", "ContentVersion", "Draft", "Flag", "FlagReason", "Follow", "Episode", "ModerationAction", "Notification", "NotificationKind",
+    "FLAG_REASON_LABELS", "AdminLogEntry", "Appearance", "AppearanceRole", "Base", "ContentVersion", "Draft", "Flag", "FlagReason", "Follow", "Episode", "FeedSource", "MetadataStatus", "ModerationAction", "Notification", "NotificationKind",
     "Paper", "PendingSubmission", "Person", "Post", "PostKind", "PostStatus", "RateCounter",
-    "Revision", "Role", "ThreadVisit", "User", "UserSession", "Vote",
+    "Revision", "Role", "ThreadVisit", "TranscriptRevision", "TranscriptSegment", "User", "UserSession", "Vote",
+    "AddressPurpose", "EmailAddress", "ResearchDomain", "Verification", "VerificationKind",
 ]

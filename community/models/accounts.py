@@ -38,6 +38,9 @@ class User(UserMixin, Base):
     username_skeleton: Mapped[str] = mapped_column(String(255), default="", server_default="", index=True)
     email: Mapped[str] = mapped_column(String(254))
     email_key: Mapped[str] = mapped_column(String(254), unique=True)
+    # None until the owner opens the confirmation link: until then the account reads and sets
+    # itself up but writes nothing others see (policy.refuse_unconfirmed_writes).
+    email_confirmed_at: Mapped[datetime | None]
     password_hash: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str] = mapped_column(String(80), default="")
     display_name_skeleton: Mapped[str] = mapped_column(String(255), default="", server_default="", index=True)
@@ -56,6 +59,14 @@ class User(UserMixin, Base):
     # Set when the owner deleted the account (services.privacy): the row stays, anonymised,
     # so votes, flags and moderation history keep their counts and meaning.
     deleted_at: Mapped[datetime | None]
+    # A copy of the account's live researcher verification (models.verification), so that a
+    # byline needs no query: how ("institution_email", "orcid", "moderator"), what
+    # ("cs.stanford.edu"), since when, and until when (None: it does not lapse). Whether it
+    # still holds is decided when read (is_verified_researcher), never by a cron.
+    verified_via: Mapped[str | None] = mapped_column(String(20))
+    verified_detail: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    verified_since: Mapped[datetime | None]
+    verified_until: Mapped[datetime | None]
 
     sessions: Mapped[list[UserSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="raise"
@@ -76,7 +87,26 @@ class User(UserMixin, Base):
     @property
     def badges(self) -> list[str]:
         badge = ROLE_BADGES.get(self.role)
-        return [badge] if badge else []
+        badges = [badge] if badge else []
+        if "Researcher" not in badges and self.is_verified_researcher():
+            badges.append("Researcher")
+        return badges
+
+    def is_verified_researcher(self, now: datetime | None = None) -> bool:
+        return self.verified_via is not None and (self.verified_until is None or self.verified_until > (now or utcnow()))
+
+    @property
+    def verified_hat(self) -> str:
+        """What the byline says after the badge: "verified · cs.stanford.edu", "" when nothing holds."""
+        if not self.is_verified_researcher():
+            return ""
+        if self.verified_via == "institution_email":
+            return f"verified · {self.verified_detail}"
+        return "verified · ORCID" if self.verified_via == "orcid" else "verified by a moderator"
+
+    @property
+    def awaits_confirmation(self) -> bool:
+        return self.email_confirmed_at is None
 
     @property
     def is_moderator(self) -> bool:

@@ -38,6 +38,8 @@ class Episode(Base):
     transcript_url: Mapped[str | None] = mapped_column(String(2000))
     transcript_type: Mapped[str | None] = mapped_column(String(100))
     transcript_language: Mapped[str | None] = mapped_column(String(35))
+    # The number of the transcript revision shown (services.transcripts), None without one.
+    transcript_revision: Mapped[int | None]
     # An unpublished episode is seen only in the console: lists, pages, feeds and the API leave it out.
     is_published: Mapped[bool] = mapped_column(default=True, server_default=true(), index=True)
     # Title, summary, guests and show notes as plain text: what full-text search indexes.

@@ -33,7 +33,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from types import SimpleNamespace
 
-from flask import g
+from flask import g, url_for
 from markupsafe import Markup
 
 from community.models import PostStatus
@@ -172,7 +172,7 @@ class ClassReader:
     nothing of any one reader: as `current_user` (see `as_class`) its personal attributes
     raise PersonalDataInSharedFrame, and to a slot it answers each personal field with
     the field's `usual` value. Frames are never used for suspended readers, so it is not
-    suspended."""
+    suspended (nor for unconfirmed ones)."""
 
     is_active = True
 
@@ -205,6 +205,8 @@ class ClassReader:
 
     def is_suspended(self, now=None) -> bool:
         return False
+
+    awaits_confirmation = False  # nor unconfirmed: its banner is outside every frame (frames.frame_applies)
 
     def view(self, needs: frozenset[str]) -> SimpleNamespace:
         return _View(urls=thread_urls(), **{name: FIELDS[name].usual(self) if FIELDS[name].personal
@@ -381,6 +383,29 @@ def _edit_window(f: PostFacts) -> str:
     hours, minutes = divmod(minutes, 60)
     left = f"{hours} h {minutes} min" if hours else f"{minutes} min"
     return f' <span class="hint edit-window">(you can edit for {left})</span>'
+
+
+def _paper_kind_form(post_id: int, r, is_paper: bool, label: str) -> str:
+    return (f'<form method="post" action="{url_for("papers.set_kind", post_id=post_id)}" class="inline paper-kind-form">'
+            f'<input type="hidden" name="csrf_token" value="{r.csrf}">'
+            f'<input type="hidden" name="is_paper" value="{"1" if is_paper else "0"}">'
+            f'<button type="submit" class="link-button">{label}</button></form>')
+
+
+@slot("P", needs={"own", "moderator", "csrf"}, facts={"author_id", "status"})
+def _mark_paper(post_id: int, f: PostFacts, r) -> str:
+    """On a link: its submitter or a moderator may say it is a paper (then it is exported)."""
+    if (r.own(f) or r.moderator) and f.status == _VISIBLE:
+        return _paper_kind_form(post_id, r, True, "This is a paper")
+    return ""
+
+
+@slot("L", needs={"own", "moderator", "csrf"}, facts={"author_id", "status"})
+def _mark_link(post_id: int, f: PostFacts, r) -> str:
+    """On a link confirmed as a paper: the same people may take that back."""
+    if (r.own(f) or r.moderator) and f.status == _VISIBLE:
+        return _paper_kind_form(post_id, r, False, "Not a paper")
+    return ""
 
 
 def slot_marker(name: str, post_id: int) -> Markup:

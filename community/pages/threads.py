@@ -67,6 +67,8 @@ def _user_link(user, is_guest: bool, urls: ThreadUrls) -> str:
     for badge in user.badges:
         if badge != "Guest":
             parts.append(f' <span class="badge badge-{badge.lower()}">{badge}</span>')
+    if hat := user.verified_hat:  # from the users row: no query
+        parts.append(f' <span class="verified-hat">{escape(hat)}</span>')
     if user.affiliation:
         parts.append(f' <span class="affiliation">{escape(user.affiliation)}</span>')
     return "".join(parts)

@@ -32,6 +32,7 @@ from community.models import (
     FLAG_REASON_LABELS, Appearance, AppearanceRole, Episode, Flag, FlagReason, ModerationAction, Notification,
     NotificationKind, Paper, Person, Post, PostKind, PostStatus, Revision, Role, User, Vote,
 )
+from community.models.papers import MetadataStatus
 from community.models.search import POSTS_SEARCH_INDEX_DDL
 from community.names import person_key, slugify
 from community.services import moderation
@@ -249,7 +250,7 @@ class _Generator:
             username = f"{first.lower()}{last[0].lower()}_{uid}"[:30]
             bio_src, bio_html = rng.choice(self.bodies["bio"])
             display_name = f"{first} {last}" if rng.random() < 0.7 else ""
-            self.user_rows.append({
+            row = {
                 "id": uid, "username": username, "username_key": username.lower(),
                 "username_skeleton": identity.name_key(username),
                 "display_name_skeleton": identity.name_key(display_name) if display_name else "",
@@ -260,7 +261,8 @@ class _Generator:
                 "links": [f"https://example.org/~{username}"] if rng.random() < 0.15 else [],
                 "role": role, "created_at": _dt(BASE_TS - 4 * 365 * DAY + rng.random() * 300 * DAY),
                 "suspended_until": None, "suspension_reason": None, "email_prefs": {},
-            })
+            }
+            self.user_rows.append(row | {"email_confirmed_at": row["created_at"], "verified_detail": ""})
         self.guest_users = [i for i, r in enumerate(roles) if r == Role.guest]
         self.moderators = [self.user_ids[i] for i, r in enumerate(roles) if r in (Role.moderator, Role.admin)]
         # Writers are heavy-tailed: a few prolific accounts, a long tail of occasional ones.
@@ -280,7 +282,7 @@ class _Generator:
                 "password_hash": self.password_hash, "display_name": "Benchmark Bot", "affiliation": "",
                 "bio_source": "", "bio_html": "", "links": [], "role": Role.member,
                 "created_at": _dt(self.bench_created), "suspended_until": None, "suspension_reason": None,
-                "email_prefs": {},
+                "email_prefs": {}, "email_confirmed_at": _dt(self.bench_created), "verified_detail": "",
             })
         self.pool_ids = self.user_ids + [existing]  # voters; the last one is "bench"
         self.bench_index = len(self.pool_ids) - 1
@@ -552,19 +554,22 @@ class _Generator:
         for k in range(pool):
             pid = first_paper + k
             title = f"{rng.choice(ADJECTIVES)} {rng.choice(NOUNS)} for {rng.choice(TASKS)}"
-            authors = " and ".join(f"{f[0]}. {l}" for f, l in (self._name() for _ in range(rng.randint(1, 4))))
+            authors = [f"{f[0]}. {l}" for f, l in (self._name() for _ in range(rng.randint(1, 4)))]
             year = rng.randint(2012, 2026)
             if k not in self.paper_first_use:
                 continue  # no episode cites it: the /papers/ page would never show it
             if rng.random() < 0.8:
                 # A bijection from the id to yymm.nnnnn keeps canonical ids unique across runs.
                 arxiv = f"{15 + pid // 1_200_000 % 10:02d}{pid // 100_000 % 12 + 1:02d}.{pid % 100_000:05d}"
-                canonical, url, source = f"arxiv:{arxiv}", f"https://arxiv.org/abs/{arxiv}", "arXiv"
+                canonical, url, source, doi = f"arxiv:{arxiv}", f"https://arxiv.org/abs/{arxiv}", "arXiv", None
             else:
                 doi = f"10.5555/bench.{pid}"
                 canonical, url, source = f"doi:{doi}", f"https://doi.org/{doi}", "DOI"
             paper_rows.append({"id": pid, "canonical_id": canonical, "url": url, "source": source, "title": title,
-                               "authors": authors, "year": year, "created_at": _dt(self.paper_first_use[k])})
+                               "authors": authors, "year": year, "doi": doi, "venue": "", "abstract": "",
+                               "arxiv_category": "", "metadata_status": MetadataStatus.fetched,
+                               "metadata_attempts": 0, "confirmed_paper": False,
+                               "created_at": _dt(self.paper_first_use[k])})
         _insert(User, self.user_rows)
         _insert(Person, self.people_rows)
         _insert(Episode, self.episode_rows)

@@ -15,6 +15,7 @@ from community.models import Episode, Person, Post, PostKind, Role
 from community.models.base import utcnow
 from community.names import person_key
 from community.services import accounts, discussion, episodes, guests, papers, questions
+from community.services.paper_sources import Metadata
 
 # Sample accounts are for trying the site locally; `flask demo` prints this.
 DEMO_PASSWORD = "generally-intelligent-demo"
@@ -25,17 +26,23 @@ def package_data() -> dict:
     return json.loads(text)
 
 
+def paper_data() -> list[dict]:
+    """The papers each episode links, with verified metadata (data/gi-papers.SOURCES.md)."""
+    return json.loads(resources.files("community").joinpath("data/gi-papers.json").read_text("utf-8"))
+
+
 def load() -> dict[str, int]:
     """Idempotent: running it again adds nothing. Returns new rows per kind."""
     data = package_data()
-    counts = {"episodes": _load_episodes(data)}
+    known_papers = paper_data()
+    counts = {"episodes": _load_episodes(data, known_papers)}
     counts.update(_load_sample(data["sample"]))
-    counts["papers"] = _load_papers(data)
+    counts["papers"] = _load_papers(data, known_papers)
     counts.update(_load_questions_and_suggestions(data))
     return counts
 
 
-def _load_episodes(data: dict) -> int:
+def _load_episodes(data: dict, known_papers: list[dict]) -> int:
     """The real Generally Intelligent episodes from the package's data file; idempotent."""
     hosts_info = {h["name"]: h for h in data["show"]["hosts"]}
     count = 0
@@ -50,7 +57,8 @@ def _load_episodes(data: dict) -> int:
         episode.title = record["title"]
         episode.published_at = datetime.fromisoformat(record["published_at"] + "T12:00:00+00:00")
         episode.summary = record["summary"]
-        episode.show_notes_html = markup.render(_show_notes(record))
+        episode.show_notes_html = markup.render(
+            _show_notes(record, [p for p in known_papers if p["episode"] == record["number"]]))
         episode.source_link = record.get("source_link")
         episode.feed_identity = f"demo:{record['slug']}"
         guests = [episodes.person(g["name"], g.get("affiliation", ""), g.get("links")) for g in record["guests"]]
@@ -61,11 +69,11 @@ def _load_episodes(data: dict) -> int:
     return count
 
 
-def _show_notes(record: dict) -> str:
+def _show_notes(record: dict, papers_linked: list[dict]) -> str:
     """Markdown show notes for a demo episode: summary, then its links."""
     lines = [record["summary"], ""]
-    if record.get("papers"):
-        lines += ["**Papers discussed**", ""] + [f"- [{p['title']}]({p['url']})" for p in record["papers"]] + [""]
+    if papers_linked:
+        lines += ["**Papers discussed**", ""] + [f"- [{p['title']}]({p['url']})" for p in papers_linked] + [""]
     if record.get("links"):
         lines += ["**Links**", ""] + [f"- <{url}>" for url in record["links"]]
     return "\n".join(lines)
@@ -99,19 +107,38 @@ def _load_questions_and_suggestions(data: dict) -> dict[str, int]:
     return counts
 
 
-def _load_papers(data: dict) -> int:
-    """The real paper links of each episode, submitted by the sample researchers.
-    The same submitter each time, so a second run merges into its own entry: no change."""
+def _paper_link(record: dict) -> str:
+    """The identifier of the paper a record describes: its canonical id, with the kind as
+    prefix where the data leaves it out ("2002.08909" is "arxiv:2002.08909")."""
+    canonical = record["canonical_id"]
+    return canonical if ":" in canonical.split("/")[0] else f"{record['kind']}:{canonical}"
+
+
+def _known_metadata(record: dict) -> Metadata:
+    """Exactly the verified fields; a null one stays empty."""
+    return Metadata(title=record["title"], authors=list(record["authors"]), year=record["year"],
+                    venue=record["venue"] or "", bibtex_type=record["bibtex_type"])
+
+
+def _load_papers(data: dict, known_papers: list[dict]) -> int:
+    """The real papers each episode links, with their verified details, submitted by the
+    sample researchers. The same submitter each time, so a second run merges into its own
+    entry: no change. Where the show notes link a blog post or project page, the entry is
+    the paper it presents and its note gives the page."""
     researchers = [u for u in (accounts.find_by_username(r["username"]) for r in data["sample"]["users"]
                                if r["role"] in ("researcher", "moderator")) if u is not None]
-    by_slug = {e.slug: e for e in db.session.scalars(select(Episode).where(Episode.feed_identity.like("demo:%")))}
+    by_number = {e.number: e for e in db.session.scalars(select(Episode).where(Episode.feed_identity.like("demo:%")))}
     created = 0
-    for record in data["episodes"]:
-        for i, paper in enumerate(record.get("papers", [])):
-            submitter = researchers[(record["number"] + i) % len(researchers)]
-            result = papers.submit(submitter, by_slug[record["slug"]], link=paper["url"], title=paper["title"])
-            created += not result.merged
-    by_number = {e.number: e for e in by_slug.values()}
+    position: dict[int, int] = {}
+    for record in known_papers:
+        i = position[record["episode"]] = position.get(record["episode"], -1) + 1
+        link = _paper_link(record)
+        paper = papers.record_known(link, _known_metadata(record))
+        note = "" if papers.identify(record["url"]).canonical_id == paper.canonical_id else \
+            f"Linked in the show notes as <{record['url']}>."
+        submitter = researchers[(record["episode"] + i) % len(researchers)]
+        result = papers.submit(submitter, by_number[record["episode"]], link=link, note=note)
+        created += not result.merged
     for record in data["sample"].get("papers", []):
         result = papers.submit(accounts.find_by_username(record["author"]), by_number[record["episode"]],
                                link=record["url"], title=record["title"], note=record.get("note", ""))
@@ -126,7 +153,7 @@ def _load_sample(sample: dict) -> dict[str, int]:
     users = {}
     for record in sample["users"]:
         user = accounts.register(record["username"], f"{record['username']}@demo.invalid", DEMO_PASSWORD,
-                                 role=Role(record["role"]))
+                                 role=Role(record["role"]), confirmed=True)
         user.display_name = identity.clean_display_name(record.get("display_name", ""))
         user.display_name_skeleton = identity.name_key(user.display_name) if user.display_name else ""
         user.affiliation = record.get("affiliation", "")

@@ -15,8 +15,9 @@ from sqlalchemy import delete, or_, select
 
 from community import identity, markup
 from community.extensions import db
-from community.models import Role, User, UserSession
+from community.models import EmailAddress, Role, User, UserSession
 from community.models.accounts import hash_token
+from community.models.base import utcnow
 from community.services import DomainError, PermissionDenied
 from community.services.sessions import end_all_sessions, start_session
 
@@ -105,10 +106,15 @@ def display_name_problem(user: User, display_name: str) -> str | None:
 
 
 def email_problem(email: str, exclude: User | None = None) -> str | None:
-    query = select(User.id).where(User.email_key == email.strip().lower())
+    """An address belongs to one account: another account's own, or an institutional one it
+    confirmed (services.emails), is refused."""
+    key = email.strip().lower()
+    query = select(User.id).where(User.email_key == key)
+    confirmed = select(EmailAddress.id).where(EmailAddress.email_key == key, EmailAddress.confirmed_at.is_not(None))
     if exclude is not None:
         query = query.where(User.id != exclude.id)
-    if db.session.scalar(query):
+        confirmed = confirmed.where(EmailAddress.user_id != exclude.id)
+    if db.session.scalar(query) or db.session.scalar(confirmed):
         return "An account with this email already exists."
     return None
 
@@ -127,7 +133,9 @@ def _check_password(user: User | None, password: str) -> bool:
     return ok and user is not None
 
 
-def register(username: str, email: str, password: str, role: Role = Role.member) -> User:
+def register(username: str, email: str, password: str, role: Role = Role.member, confirmed: bool = False) -> User:
+    """confirmed=True for accounts an operator makes (the command line, the demo): their address
+    needs no link. Any other new account waits for services.emails' confirmation link."""
     for problem in (username_problem(username, role), email_problem(email), password_problem(password)):
         if problem:
             raise DomainError(problem)
@@ -142,6 +150,7 @@ def register(username: str, email: str, password: str, role: Role = Role.member)
         display_name_skeleton="",
         role=role,
         links=[],
+        email_confirmed_at=utcnow() if confirmed else None,
     )
     db.session.add(user)
     db.session.flush()

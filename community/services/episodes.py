@@ -1,15 +1,17 @@
-"""Reading episodes, and writing them from a podcast feed (the demo data: community/seed/demo.py)."""
+"""Reading episodes and their people (written by services/feeds.py from a podcast feed, and by the demo data)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from community import markup
 from community.extensions import db
-from community.feed_parser import FeedItem, ParsedFeed
 from community.models import Appearance, AppearanceRole, Episode, Follow, NotificationKind, Person, Post, PostStatus, User
 from community.names import person_key, slugify
 from community.services import discussion, notifications, papers, questions
@@ -32,6 +34,14 @@ def get_by_slug(slug: str) -> Episode | None:
     """With its appearances and people, in one query: every episode page starts here."""
     query = select(Episode).where(Episode.slug == slug).options(joinedload(Episode.appearances))
     return db.session.scalars(query).unique().first()
+
+
+@cache
+def show_listen_links() -> tuple[dict, ...]:
+    """Where the show can be followed ("Listen on" on every episode page): facts shipped in
+    the package (community/data/show.json; show.SOURCE.md says where they come from)."""
+    data = json.loads(resources.files("community").joinpath("data/show.json").read_text("utf-8"))
+    return tuple({"label": link["label"], "url": link["url"]} for link in data["listen"])
 
 
 def get_by_number(number: int) -> Episode | None:
@@ -98,10 +108,10 @@ def set_people(episode: Episode, guests: list[Person], hosts: list[Person]) -> N
     new_guests = [p for p in guests if (p.id, AppearanceRole.guest) not in before]
     if new_guests:
         db.session.flush()
-        _tell_followers(episode, new_guests)
+        tell_followers(episode, new_guests)
 
 
-def _tell_followers(episode: Episode, guests: list[Person]) -> None:
+def tell_followers(episode: Episode, guests: list[Person]) -> None:
     for guest in guests:
         followers = db.session.scalars(select(Follow.user_id).where(Follow.person_id == guest.id)).all()
         notifications.notify(followers, NotificationKind.episode, actor=None, event_key=f"episode:{episode.id}",
@@ -130,68 +140,6 @@ def person_page(person_id: int) -> tuple[Person, list[Episode]] | None:
     query = (select(Episode).join(Appearance, Appearance.episode_id == Episode.id).where(Appearance.person_id == person.id)
              .options(selectinload(Episode.appearances)).order_by(*NEWEST_FIRST))
     return person, list(db.session.scalars(query))
-
-@dataclass
-class ImportReport:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-
-    def summary(self) -> str:
-        return (f"created {self.created}, updated {self.updated}, "
-                f"unchanged {self.unchanged}, skipped {len(self.skipped)}")
-
-
-def _fields_from_item(item: FeedItem) -> dict:
-    return {
-        "number": item.number,
-        "title": item.title.strip()[:500],
-        "published_at": item.published_at,
-        "summary": item.summary,
-        "show_notes_html": markup.render_feed_html(item.show_notes_html),
-        "audio_url": item.audio_url,
-        "duration_seconds": item.duration_seconds,
-        "feed_guid": item.guid,
-        "source_link": item.link,
-    }
-
-
-def import_feed(feed: ParsedFeed, progress=None) -> ImportReport:
-    """Create or update one episode per item, keyed by the item's identity.
-
-    Flushes only: the command commits once, so a failure leaves the database as it was.
-    `progress(item)` is called after each item (the command's progress bar).
-    """
-    report = ImportReport(skipped=list(feed.skipped))
-    identities = [i.identity for i in feed.items]
-    existing = {
-        e.feed_identity: e
-        for e in db.session.scalars(select(Episode).where(Episode.feed_identity.in_(identities))
-                                    .options(selectinload(Episode.appearances)))
-    }
-    for item in feed.items:
-        values = _fields_from_item(item)
-        episode = existing.get(item.identity)
-        if episode is None:
-            episode = Episode(feed_identity=item.identity, slug=_unique_slug(episode_slug(item.number, values["title"])),
-                              appearances=[], **values)
-            db.session.add(episode)
-            refresh_search_text(episode)
-            db.session.flush()
-            report.created += 1
-        elif any(getattr(episode, key) != value for key, value in values.items()):
-            for key, value in values.items():
-                setattr(episode, key, value)
-            refresh_search_text(episode)
-            report.updated += 1
-        else:
-            report.unchanged += 1
-        if progress:
-            progress(item)
-    db.session.flush()
-    return report
-
 
 @dataclass
 class EpisodeContent:

@@ -77,7 +77,9 @@ SHOWN: dict[str, Shown] = {
     "episodes": Shown(everything=True, ignore=frozenset({"search_text", "updated_at"})),
     "people": Shown(everything=True),  # guest and host names, and which user is a guest
     # Names, handles, affiliations and role badges show next to every post.
-    "users": Shown(everything=True, only=frozenset({"username", "display_name", "affiliation", "role", "deleted_at"}),
+    # and the verified affiliation ("verified · cs.stanford.edu", services.verification).
+    "users": Shown(everything=True, only=frozenset({"username", "display_name", "affiliation", "role", "deleted_at",
+                                                    "verified_via", "verified_detail", "verified_until"}),
                    new_rows=False),  # a new account has written nothing yet
 }
 

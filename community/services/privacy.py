@@ -24,8 +24,8 @@ from sqlalchemy import delete, func, select, update
 from community import identity
 from community.extensions import db
 from community.models import (
-    Episode, Flag, Follow, ModerationAction, Notification, NotificationKind, Person, Post, PostStatus, Revision,
-    Role, ThreadVisit, User, UserSession, Vote,
+    EmailAddress, Episode, Flag, Follow, ModerationAction, Notification, NotificationKind, Person, Post, PostStatus,
+    Revision, Role, ThreadVisit, User, UserSession, Verification, Vote,
 )
 from community.models.base import utcnow
 from community.services import DomainError, accounts
@@ -174,6 +174,9 @@ def export_data(user: User) -> dict[str, Any]:
                                .order_by(ModerationAction.id))
     about = db.session.scalars(select(ModerationAction).where(ModerationAction.target_user_id == uid)
                                .order_by(ModerationAction.id))
+    addresses = db.session.scalars(select(EmailAddress).where(EmailAddress.user_id == uid).order_by(EmailAddress.id))
+    verifications = db.session.scalars(select(Verification).where(Verification.user_id == uid)
+                                       .order_by(Verification.id))
 
     account = {
         "format": EXPORT_FORMAT,
@@ -184,7 +187,13 @@ def export_data(user: User) -> dict[str, Any]:
             "role": user.role.value, "created_at": _iso(user.created_at),
             "url": url_for("accounts.profile", username=user.username, _external=True),
             "suspended_until": _iso(user.suspended_until), "suspension_reason": user.suspension_reason,
+            "email_confirmed_at": _iso(user.email_confirmed_at),
         },
+        # Addresses waiting for their link and institutional ones; what was verified, how, since when.
+        "email_addresses": [{"email": a.email, "purpose": a.purpose.value, "created_at": _iso(a.created_at),
+                             "confirmed_at": _iso(a.confirmed_at)} for a in addresses],
+        "verifications": [{"kind": v.kind.value, "detail": v.detail, "verified_at": _iso(v.verified_at),
+                           "expires_at": _iso(v.expires_at), "revoked_at": _iso(v.revoked_at)} for v in verifications],
         # The choice for every kind, defaults included: what the settings page shows.
         "email_notifications": {kind.value: email_mode(user, kind) for kind in EMAIL_DEFAULTS},
         "sessions": [{"device": device_label(s.user_agent), "user_agent": s.user_agent, "network": s.network,
@@ -212,9 +221,10 @@ def export_data(user: User) -> dict[str, Any]:
 README = """GI Community: your data
 =======================
 
-account.json   your profile, email and notification settings, login sessions (browser,
-               network, when), the votes you cast and flags you made (by post id and
-               link), the guests you follow, your notifications, moderation records.
+account.json   your profile, email addresses and what they verified, notification
+               settings, login sessions (browser, network, when), the votes you cast and
+               flags you made (by post id and link), the guests you follow, your
+               notifications, moderation records.
 posts.json     every post you wrote (comments, paper links, questions, guest
                suggestions), whatever its status, with every field and earlier versions.
 posts/         the same posts as Markdown files, one per post: front matter (kind,
@@ -263,6 +273,9 @@ def delete_account(actor: User, password: str, *, remove_posts: bool) -> None:
     db.session.execute(delete(Notification).where(Notification.user_id == uid))
     db.session.execute(delete(Follow).where(Follow.user_id == uid))
     db.session.execute(delete(ThreadVisit).where(ThreadVisit.user_id == uid))
+    # Addresses are personal; what they verified goes with them.
+    db.session.execute(delete(Verification).where(Verification.user_id == uid))
+    db.session.execute(delete(EmailAddress).where(EmailAddress.user_id == uid))
     # A guest's Person (the public record of their appearances) stays; the link to the account goes.
     db.session.execute(update(Person).where(Person.user_id == uid).values(user_id=None))
     end_all_sessions(actor)
@@ -277,6 +290,7 @@ def delete_account(actor: User, password: str, *, remove_posts: bool) -> None:
     actor.bio_source = actor.bio_html = ""
     actor.links = []
     actor.role = Role.member  # no badge, and no moderator rights left on the row
+    actor.verified_via, actor.verified_detail, actor.verified_since, actor.verified_until = None, "", None, None
     actor.email_prefs = {kind.value: "none" for kind in EMAIL_DEFAULTS}
     actor.deleted_at = utcnow()
     _reset_look_alike_keys(actor)

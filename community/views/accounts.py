@@ -15,9 +15,11 @@ from community.forms.accounts import (
     ResetForm,
     ResetRequestForm,
 )
-from community.services import DomainError, NotFound, PermissionDenied, accounts, login_budgets, mail, privacy, sessions
+from community.services import (
+    DomainError, NotFound, PermissionDenied, accounts, emails, login_budgets, mail, privacy, sessions, verification,
+)
 from community.views.drafts import PENDING, claim_after_login
-from community.views.helpers import form_error, next_page
+from community.views.helpers import form_error, is_safe_next, next_page
 
 bp = Blueprint("accounts", __name__)
 
@@ -45,12 +47,15 @@ def register():
             form_error(form.username, error)
         else:
             _login(user)
+            emails.start_account_confirmation(user)
             db.session.commit()
             back = next_page()
             if back:  # they signed up to do something: back to it (the profile can wait)
-                flash(f"Welcome, {user.username}! You are back where you were.", "success")
+                flash(f"Welcome, {user.username}! You are back where you were. We sent a link to "
+                      f"{emails.mask(user.email)}: open it to confirm your address and start posting.", "success")
                 return redirect(back)
-            flash(f"Welcome, {user.username}! Tell people who you are on your profile.", "success")
+            flash(f"Welcome, {user.username}! We sent a link to {emails.mask(user.email)}: open it to confirm your "
+                  "address and start posting. Meanwhile, tell people who you are on your profile.", "success")
             return redirect(url_for("accounts.edit_profile"))
     return render_template("accounts/register.html", form=form), 422 if form.errors else 200
 
@@ -149,7 +154,7 @@ def profile(username: str):
     user = accounts.find_by_username(username)
     if user is None:
         abort(404)
-    return render_template("accounts/profile.html", user=user)
+    return render_template("accounts/profile.html", user=user, verifications=verification.badges_of(user))
 
 
 @bp.route("/settings/profile", methods=["GET", "POST"])

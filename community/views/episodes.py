@@ -1,13 +1,16 @@
+import re
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 
+from community import markup
 from community.extensions import db
 from community.forms.discussion import CommentForm
 from community.forms.papers import PaperForm
 from community.forms.questions import QuestionForm
 from community.forms import ActionForm
-from community.markup import timestamp_seconds
 from community.pages import frames, threads
 from community.pages.cache import cached_for_anonymous
 from community.pages.readers import Reader
@@ -15,6 +18,27 @@ from community.services import discussion, episodes, freshness
 from community.views.helpers import with_drafts
 
 bp = Blueprint("episodes", __name__)
+bp.add_app_template_global(episodes.show_listen_links, "show_listen_links")
+
+
+@bp.app_template_filter("after_summary")
+def after_summary(notes_html: str, summary: str) -> Markup:
+    """The show notes without a first paragraph that only repeats the summary shown above
+    them (feeds and the demo often open the notes with it). Texts are compared normalised:
+    case, spacing, and a summary cut short with "…" still match."""
+    match = _FIRST_PARAGRAPH.match(notes_html or "")
+    if match and summary:
+        first, lead = _normalised(markup.plain_text(match.group(1))), _normalised(summary)
+        if first and lead and (first == lead or (summary.rstrip().endswith("…") and first.startswith(lead))):
+            notes_html = notes_html[match.end():]
+    return Markup(notes_html)  # nosec B704: stored show notes, sanitised when imported
+
+
+_FIRST_PARAGRAPH = re.compile(r"\s*<p(?:\s[^<>]*)?>(.*?)</p>", re.DOTALL | re.IGNORECASE)
+
+
+def _normalised(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.rstrip().removesuffix("…").casefold()).split())
 
 
 @bp.get("/episodes/")
@@ -78,7 +102,9 @@ def render_episode(episode, comment_form=None, preview_html=None, paper_form=Non
 
 
 def _start() -> int | None:
-    return request.args.get("t", type=int) or timestamp_seconds(request.args.get("t", ""))
+    """?t=90 or ?t=1:23:45 (what "copy link at this moment" and seek links give): where the audio starts."""
+    start = request.args.get("t", type=int) or markup.timestamp_seconds(request.args.get("t", ""))
+    return start if start and start > 0 else None
 
 
 @bp.get("/people/<int:person_id>", endpoint="person")

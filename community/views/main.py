@@ -5,7 +5,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from community import shared_state
 from community.extensions import csrf, db
 from community.pages.cache import cached_for_anonymous
-from community.services import episodes, freshness
+from community.services import activity, discussion, episodes, freshness
 
 bp = Blueprint("main", __name__)
 
@@ -13,7 +13,9 @@ bp = Blueprint("main", __name__)
 @bp.get("/")
 @cached_for_anonymous(lambda: (freshness.LISTS,))
 def home():
-    return render_template("main/home.html", latest_episodes=episodes.latest(6))
+    latest = episodes.latest(6)
+    counts = discussion.counts_by_episode([e.id for e in latest])
+    return render_template("main/home.html", front=activity.front_page(latest, counts), counts=counts)
 
 
 @bp.get("/favicon.ico")

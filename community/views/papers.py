@@ -4,12 +4,13 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
 from community.extensions import db, limiter
-from community.forms.papers import PaperForm
+from community.forms.papers import PaperForm, PaperKindForm
 from community.pages.cache import cached_for_anonymous
 from community.services import DomainError, discussion, episodes, freshness, papers
 from community.views.discussion import posting_limited
 from community.views.episodes import render_episode
-from community.views.helpers import composes, form_error, refusal
+from community.views.helpers import composes, form_error, is_safe_next, press, refusal, visible_post
+from community.models import PostKind
 
 bp = Blueprint("papers", __name__)
 
@@ -39,10 +40,29 @@ def submit(slug: str):
     db.session.commit()
     if result.merged:
         flash("That paper is already on this episode's reading list, so your vote went to it instead.", "info")
+    elif result.post.paper.is_link:
+        flash("Link added to the reading list, among the links: it is not a paper identifier. "
+              "If it is a paper, say so with “This is a paper”.", "success")
     else:
-        papers.enrich_in_background(result.post.paper_id)
         flash("Paper added to the reading list.", "success")
     return redirect(url_for("episodes.show", slug=slug, _anchor=f"c{result.post.id}"))
+
+
+@bp.post("/posts/<int:post_id>/paper-kind")
+@login_required
+def set_kind(post_id: int):
+    entry = visible_post(post_id, PostKind.paper)
+    form = PaperKindForm()
+    if not form.validate_on_submit():
+        abort(400)
+    is_paper = form.is_paper.data == "1"
+    # Back to the page the button was on (the episode's reading list, or the entry's own page).
+    referrer = (request.referrer or "").removeprefix(request.host_url.rstrip("/"))
+    back = referrer.split("#")[0] + f"#c{entry.id}" if is_safe_next(referrer) else \
+        url_for("discussion.permalink", post_id=entry.id)
+    return press(lambda: papers.confirm_paper(current_user, entry, is_paper),
+                 "Marked as a paper: it is in the BibTeX export now." if is_paper else "Marked as a link, not a paper.",
+                 back)
 
 
 @bp.get("/papers/")
@@ -50,10 +70,12 @@ def submit(slug: str):
 def index():
     sort = request.args.get("sort", "episodes")
     sort = sort if sort in papers.PAPER_SORTS else "episodes"
+    kind = request.args.get("kind", "papers")
+    kind = kind if kind in papers.KINDS else "papers"
     page = max(request.args.get("page", 1, type=int), 1)
-    rows, total = papers.graph(sort, page)
+    rows, total = papers.graph(sort, page, kind=kind)
     return render_template("papers/index.html", rows=rows, total=total, sort=sort, page=page, per_page=30,
-                           sorts=papers.PAPER_SORTS)
+                           sorts=papers.PAPER_SORTS, kind=kind, kinds=papers.KINDS)
 
 
 @bp.get("/papers/<path:canonical_id>")

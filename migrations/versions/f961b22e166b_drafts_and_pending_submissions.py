@@ -1,7 +1,7 @@
 """drafts and pending submissions; when a post was deleted (undo)
 
 Revision ID: f961b22e166b
-Revises: b5fdd32f19bc
+Revises: ce3f682c6b7f
 Create Date: 2026-11-30 20:37:20.991750
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f961b22e166b'
-down_revision = 'b5fdd32f19bc'
+down_revision = 'ce3f682c6b7f'
 branch_labels = None
 depends_on = None
 

@@ -22,14 +22,60 @@
     return true;
   }
   const hashT = /#t=([\d:]+)/.exec(location.hash);
+  const queryT = new URLSearchParams(location.search).get("t");
   if (hashT) seek(seconds(hashT[1]), false);
+  else if (queryT) seek(seconds(queryT), false);
+
+  // --- The mini-player: once started, the player docks at the bottom of the window while
+  // its place is scrolled away. The same <audio> element only changes class: it keeps playing.
+  const player = $("#player");
+  if (player && $("audio", player) && "IntersectionObserver" in window) {
+    const audio = $("audio", player);
+    const slot = player.parentElement;
+    let away = false;
+    const started = () => !audio.paused || audio.currentTime > 0;
+    const update = () => {
+      const dock = away && started();
+      if (dock === player.classList.contains("is-mini")) return;
+      if (dock) slot.style.minHeight = `${slot.offsetHeight}px`;  // the page does not jump
+      else slot.style.minHeight = "";
+      player.classList.toggle("is-mini", dock);
+      document.body.classList.toggle("has-mini-player", dock);
+    };
+    new IntersectionObserver((entries) => {
+      const entry = entries[entries.length - 1];
+      away = !entry.isIntersecting && entry.boundingClientRect.top < 0;  // scrolled past, not yet reached
+      update();
+    }).observe(slot);
+    audio.addEventListener("play", update);
+    audio.addEventListener("seeked", update);
+
+    // "Copy link at this moment": the page's address with ?t= at the current second.
+    const copy = $("[data-copy-moment]", player);
+    if (copy) {
+      copy.parentElement.hidden = false;
+      copy.addEventListener("click", async () => {
+        const url = new URL(copy.dataset.copyMoment);
+        const at = Math.floor(audio.currentTime || 0);
+        if (at > 0) url.searchParams.set("t", String(at));
+        const note = $("output", copy.parentElement);
+        try {
+          await navigator.clipboard.writeText(url.href);
+          note.textContent = `Copied: ${url.href}`;
+        } catch (error) {
+          note.textContent = url.href;  // no clipboard access: the link to copy by hand
+        }
+        copy.dataset.copied = url.href;
+      });
+    }
+  }
   document.addEventListener("click", (event) => {
     const link = event.target.closest("a.seek");
     if (!link || !$("#player audio")) return;
     const t = new URL(link.href, location.href).searchParams.get("t");
     if (seek(seconds(t), true)) {
       event.preventDefault();
-      $("#player").scrollIntoView({ behavior: "smooth", block: "nearest" });
+      if (!$("#player").classList.contains("is-mini")) $("#player").scrollIntoView({ behavior: "smooth", block: "nearest" });
     }
   });
 

@@ -36,6 +36,7 @@ PAGES = {
     "login": ("/auth/login", ("anonymous",)),
     "register": ("/auth/register", ("anonymous",)),
     "notifications": ("/notifications/", ("member",)),
+    "emails": ("/settings/emails", ("member",)),
     "moderation": ("/moderation/", ("moderator",)),
     "queue": ("/moderation/queue", ("moderator",)),
     "log": ("/moderation/log", ("anonymous", "moderator")),

@@ -34,6 +34,12 @@ def watch_errors(page) -> list[str]:
     return errors
 
 
+def url_for_confirmation(emails, username: str) -> str:
+    """The path of the link the account's confirmation mail carries."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    return f"/auth/confirm/{emails.make_token(emails.pending_account_address(user))}"
+
+
 def post_by_text(fragment: str) -> Post:
     fresh()
     post = db.session.scalar(select(Post).where(Post.body_source.contains(fragment)))
@@ -93,6 +99,17 @@ def test_listener_finds_episode_signs_up_discusses_and_hears_back(new_page, data
     page.get_by_role("button", name="Create account").click()
     expect(page.locator(".flash", has_text="Welcome, quiet_listener!")).to_be_visible()
     expect(page.locator(".site-header")).to_contain_text("quiet_listener")
+
+    # Opens the confirmation link mailed to the address (tests/e2e/test_verification_journey.py
+    # takes it from a real inbox), which lets the new account post.
+    from community.services import emails
+
+    with as_request():
+        fresh()
+        link = url_for_confirmation(emails, "quiet_listener")
+    page.goto(link)
+    page.get_by_role("button", name="Confirm quiet_listener@example.org").click()
+    expect(page.locator(".flash", has_text="quiet_listener@example.org is confirmed")).to_be_visible()
 
     # Comments with math: $x^2$ becomes MathML on the server.
     page.goto(f"/episodes/{slug}")

@@ -64,8 +64,47 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class MailInbox:
+    """A local SMTP server (aiosmtpd) the servers we start mail to: new accounts read their
+    confirmation link here, as a person reads it in their inbox. One per test process."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.messages: list = []
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's API)
+        import email
+
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def confirmation_path(self, address: str) -> str:
+        """The path of the last confirmation link mailed to `address` (sent before the sign-up answered)."""
+        for message in reversed(list(self.messages)):
+            if message["To"] == address:
+                found = re.search(r"https?://[^/\s]+(/auth/confirm/\S+)", message.get_payload(decode=True).decode())
+                if found:
+                    return found.group(1)
+        raise AssertionError(f"no confirmation mail to {address}")
+
+
+_inbox: MailInbox | None = None
+
+
+def mail_inbox() -> MailInbox:
+    global _inbox
+    if _inbox is None:
+        _inbox = MailInbox()
+    return _inbox
+
+
 def app_env(tmp_path: Path, database_url: str) -> dict:
-    """The environment of a deployed app, as the README's Deployment section sets it."""
+    """The environment of a deployed app, as the README's Deployment section sets it, with
+    mail going to this process's local SMTP server (mail_inbox)."""
     env = {k: v for k, v in os.environ.items() if k not in _STRIPPED_ENV}
     instance = tmp_path / "instance"
     instance.mkdir(exist_ok=True)
@@ -75,6 +114,8 @@ def app_env(tmp_path: Path, database_url: str) -> dict:
         RATELIMIT_ENABLED="false",
         INSTANCE_PATH=str(instance),
         PYTHONUNBUFFERED="1",
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=str(mail_inbox().port),
     )
     return env
 
@@ -351,8 +392,9 @@ class Client:
         self.token = csrf_token_in(page.text)
         return self.token
 
-    def register(self, username: str, password: str = PASSWORD) -> None:
-        """Sign up through the real form (which also logs in)."""
+    def register(self, username: str, password: str = PASSWORD, confirm: bool = True) -> None:
+        """Sign up through the real form (which also logs in), then (confirm=True) open the
+        confirmation link mailed to the address (see mail_inbox), so that the account may write."""
         token = self.fetch_token("/auth/register")
         response = self.post("/auth/register", {
             "csrf_token": token, "username": username, "email": f"{username}@example.org",
@@ -360,6 +402,11 @@ class Client:
         })
         assert response.status == 302, f"register {username}: {response.status}\n{response.message()[:1000]}"
         self.username = username
+        if not confirm:
+            return
+        link = mail_inbox().confirmation_path(f"{username}@example.org")
+        confirmed = self.post(link, {"csrf_token": self.fetch_token(link)})
+        assert confirmed.status == 302, f"confirm {username}: {confirmed.status}\n{confirmed.message()[:1000]}"
 
     def login(self, username: str, password: str = PASSWORD) -> None:
         token = self.fetch_token("/auth/login")

@@ -36,6 +36,7 @@ FAMILIES = {
     "public":              _family(anonymous=200, suspended=200, moderator=200, others=200),
     "login required":      _family(anonymous=LOGIN, suspended=200, moderator=200, others=200),
     "moderators only":     _family(anonymous=LOGIN, suspended=403, moderator=200, others=403),
+    "admins only":         _family(anonymous=LOGIN, suspended=403, moderator=403, others=403, admin=200),
     "logged-out only":     _family(anonymous=200, suspended=302, moderator=302, others=302),  # login/register forms
     "own notification":    _family(anonymous=LOGIN, suspended=302, moderator=302, others=302),  # marks read, redirects
     "author or moderator": _family(anonymous=LOGIN, suspended=403, moderator=200, others=403),  # someone else's post
@@ -50,13 +51,19 @@ FAMILIES = {
     "account upkeep":      _family(anonymous=LOGIN, suspended=OK_WRITE, moderator=OK_WRITE, others=OK_WRITE),
     # One's own data, downloaded (200, a ZIP): a suspended user may take it away too.
     "own download":        _family(anonymous=LOGIN, suspended=200, moderator=200, others=200),
+    # The podcast's team (hosts) and admins: the console's feed page; moderators are not the show.
+    "show team only":      _family(anonymous=LOGIN, suspended=403, moderator=403, others=403, admin=200,
+                                   **({"host": 200} if "host" in ROLES else {})),
+    "show team write":     _family(anonymous=LOGIN, suspended=403, moderator=403, others=403, admin=OK_WRITE,
+                                   **({"host": OK_WRITE} if "host" in ROLES else {})),
 }
 
 # Every GET endpoint of url_map, classified.
 ROUTE_FAMILY = {
     "main.home": "public", "main.healthz": "public", "prometheus_metrics": "operators' network",
     "crawlers.robots": "public", "crawlers.sitemap_index": "public", "crawlers.sitemap_page": "public",
-    "api.openapi": "public", "main.favicon": "permanent redirect", "static": "public",
+    "api.openapi": "public",
+    "transcripts.show": "public", "transcripts.webvtt": "public", "transcripts.podcast_json": "public", "main.favicon": "permanent redirect", "static": "public",
     "accounts.login": "logged-out only", "accounts.register": "logged-out only",
     "accounts.reset_request": "public", "accounts.reset": "public", "accounts.profile": "public",
     "accounts.edit_profile": "login required", "accounts.change_password": "login required",
@@ -76,6 +83,8 @@ ROUTE_FAMILY = {
     "api.list_episodes": "public", "api.get_episode": "public", "api.episode_thread": "public",
     "api.episode_papers": "public", "api.episode_questions": "public", "api.all_papers": "public",
     "api.all_questions": "public", "api.suggestions": "public", "api.search": "public",
+    "verification.settings": "login required", "verification.confirm": "public", "verification.domains": "admins only",
+    "admin_feeds.index": "show team only",
 }
 
 # Key POST routes: (endpoint, family, form, extra request options). The target of a write is
@@ -96,6 +105,9 @@ POST_ROUTES = [
     ("guests.set_status", "moderator write", lambda w: {"stage": "contacted", "note": "", "episode": "0"}, {}),
     ("moderation.act", "moderator write", lambda w: {"action": "dismiss", "reason": "Looks fine"}, {}),
     ("questions.decline", "moderator write", lambda w: {"reason": "Out of scope"}, {}),
+    ("admin_feeds.add", "show team write", lambda w: {"url": "http://127.0.0.1:9/another-feed.rss"}, {}),
+    ("admin_feeds.refresh", "show team write", lambda w: {}, {}),
+    ("admin_feeds.deactivate", "show team write", lambda w: {}, {}),
     ("episodes.follow", "account upkeep", lambda w: {"on": "1"}, {}),
     ("notifications.settings", "account upkeep", lambda w: {"reply": "none"}, {}),
     ("accounts.export_data", "own download", lambda w: {}, {}),

@@ -111,7 +111,11 @@ DOM_AUDIT = """
     }
     if (["iframe", "frame", "frameset", "object", "embed", "applet", "base", "portal", "fencedframe"].includes(tag))
       found.push(describe(el));
-    if (tag === "script" && !(el.src && el.src.startsWith(origin + "/static/"))) found.push("script " + (el.src || "(inline)"));
+    // The episode page's JSON-LD is a data block (never executed): allowed in <head> only,
+    // outside user content, when its text is JSON (so nothing closed it early).
+    const dataBlock = tag === "script" && !el.src && el.type === "application/ld+json" && el.parentElement
+      && el.parentElement.tagName === "HEAD" && (() => { try { JSON.parse(el.textContent); return true; } catch (e) { return false; } })();
+    if (tag === "script" && !dataBlock && !(el.src && el.src.startsWith(origin + "/static/"))) found.push("script " + (el.src || "(inline)"));
     if (tag === "meta" && (el.getAttribute("http-equiv") || "").toLowerCase() === "refresh") found.push("meta refresh");
     if (inContentOnly.has(tag) && el.closest(userContent)) found.push(describe(el) + " inside user content");
   }

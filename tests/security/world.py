@@ -14,7 +14,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from community.extensions import db
-from community.models import Base, Notification, NotificationKind, Person, Post, Role, User
+from community.models import (
+    AddressPurpose, Base, EmailAddress, Notification, NotificationKind, Person, Post, ResearchDomain, Role, User,
+)
 from community.models.base import utcnow
 
 # Every role the access matrix knows; "suspended" is a member suspended for a week.
@@ -36,13 +38,16 @@ class World:
     suggestion: Post                  # by users["author"]
     own_posts: dict[str, Post] = field(default_factory=dict)          # a comment per role user
     notifications: dict[str, Notification] = field(default_factory=dict)  # one per role user
+    addresses: dict[str, EmailAddress] = field(default_factory=dict)  # an institutional address waiting, per role user
+    lab_domain: ResearchDomain | None = None  # a research lab's domain an admin added
+    feed_source: object = None        # a feed at a local port nothing listens on: a refresh records its error
 
     def user(self, role: str) -> User | None:
         return None if role == "anonymous" else self.users[role]
 
 
 def build_world(factories) -> World:
-    from community.services import guests, notifications, papers, questions
+    from community.services import guests, notifications, papers, questions, transcripts
 
     users = {role: factories.user(f"{role}_user", role=Role.member if role == "suspended" else Role(role))
              for role in ROLES if role != "anonymous"}
@@ -66,11 +71,19 @@ def build_world(factories) -> World:
                           note="The paper discussed at 12:00.").post
     suggestion = guests.suggest(users["author"], name="Chelsea Finn", affiliation="Stanford", links=[],
                                 why="Meta-learning and robots.", papers=[], disclosure="neither").post
+    # A transcript (a fictional speaker, not the guest) so the transcript pages have something to show.
+    transcripts.add_revision(None, episode, "WEBVTT\n\n00:00:00.000 --> 00:00:03.000\n<v Test Speaker>A sample line.\n",
+                             "vtt")
     db.session.commit()
 
+    from community.models import FeedSource
+
+    feed_source = FeedSource(url="http://127.0.0.1:9/feed.rss", last_counts={})
+    db.session.add(feed_source)
+    db.session.commit()
     world = World(users=users, episode=episode, other_episode=other_episode, person=person, comment=comment,
                   reply=reply, question=question, other_question=other_question, paper=paper,
-                  suggestion=suggestion)
+                  suggestion=suggestion, feed_source=feed_source)
     for role in ROLES:
         if role == "anonymous":
             continue
@@ -81,6 +94,15 @@ def build_world(factories) -> World:
     # Suspended last: the suspended user's older posts and notifications predate it, as in life.
     users["suspended"].suspended_until = utcnow() + timedelta(days=7)
     users["suspended"].suspension_reason = "Spam"
+    db.session.commit()
+    for role in ROLES:
+        if role != "anonymous":
+            world.addresses[role] = EmailAddress(user_id=users[role].id, email=f"{role}@cs.stanford.edu",
+                                                 email_key=f"{role}@cs.stanford.edu",
+                                                 purpose=AddressPurpose.institutional)
+            db.session.add(world.addresses[role])
+    world.lab_domain = ResearchDomain(domain="lab.example.org", name="An example lab", added_by_id=users["admin"].id)
+    db.session.add(world.lab_domain)
     db.session.commit()
     for role in ROLES:
         if role != "anonymous":
@@ -97,7 +119,7 @@ def url_values(world: World, rule, role: str) -> dict:
     """Real values for every variable of `rule`, as `role` would use them: its own post for
     edit/delete/appeal (so that ownership checks would pass), its own notification, the
     question for question routes, the suggestion for suggestion routes."""
-    from community.services import accounts, notifications
+    from community.services import accounts, emails, notifications
 
     endpoint = rule.endpoint
     actor = world.user(role) or world.users["member"]
@@ -116,12 +138,20 @@ def url_values(world: World, rule, role: str) -> dict:
                 values[name] = world.comment.id
         elif name == "person_id":
             values[name] = world.person.id
+        elif name == "source_id":
+            values[name] = world.feed_source.id
         elif name == "notification_id":
             values[name] = (world.notifications.get(role) or world.notifications["member"]).id
         elif name == "token" and endpoint == "accounts.reset":
             values[name] = accounts.make_reset_token(actor)
         elif name == "token" and endpoint == "notifications.unsubscribe":
             values[name] = notifications.unsubscribe_token(actor, NotificationKind.reply)
+        elif name == "token" and endpoint == "verification.confirm":
+            values[name] = emails.make_token(world.addresses[role if role in world.addresses else "member"])
+        elif name == "address_id":
+            values[name] = world.addresses[role if role in world.addresses else "member"].id
+        elif name == "domain_id":
+            values[name] = world.lab_domain.id
         elif name == "username":
             values[name] = actor.username
         elif name == "page":  # a sitemap page

@@ -36,7 +36,7 @@ MIGRATE_UNIT = "gi-community-migrate.service"
 TIMED_JOBS = {  # timer name -> the command its service runs
     "gi-community-digests": "notifications send-digests",
     "gi-community-prune": "sessions prune",
-    "gi-community-feed": "import-feed",
+    "gi-community-feed": "feeds refresh",
 }
 UNITS = sorted(p for p in DEPLOY.iterdir() if p.suffix in (".service", ".timer"))
 SERVICES = [p for p in UNITS if p.suffix == ".service"]
@@ -95,8 +95,8 @@ def test_the_units_shipped():
         service = DEPLOY / f"{job}.service"
         assert values(service, "Type") == ["oneshot"], service.name
         assert f"/bin/flask --app community {command}" in values(service, "ExecStart")[0], service.name
-    # ${FEED_URL} braced: one argument, from the env file (a bare $FEED_URL is split on spaces).
-    assert values(DEPLOY / "gi-community-feed.service", "ExecStart")[0].endswith(" import-feed ${FEED_URL}")
+    # The feeds are rows (flask feeds add, /admin/feeds), not an environment variable.
+    assert values(DEPLOY / "gi-community-feed.service", "ExecStart")[0].endswith(" feeds refresh")
     for timer in (p for p in UNITS if p.suffix == ".timer"):
         assert timer.with_suffix(".service").name in names, f"{timer.name} has no service to start"
         assert values(timer, "OnCalendar", "Timer"), timer.name
@@ -140,7 +140,7 @@ def test_commands_are_absolute_and_exist(tmp_path, monkeypatch):
                     command = command.get_command(click.Context(command), words[0])
                     assert command is not None, f"{service.name}:{number}: no `flask {' '.join(argv[3:])}` command"
                     ran.add(words.pop(0))
-    assert {"db", "upgrade", "send-digests", "prune", "import-feed"} <= ran
+    assert {"db", "upgrade", "send-digests", "prune", "refresh"} <= ran
 
 
 def test_migrations_run_once_not_on_every_app_start():

@@ -511,3 +511,74 @@ def test_real_feed_se_radio():
     assert oldest.number == 0
     assert oldest.published_at == datetime(2006, 1, 21, 0, 0, tzinfo=UTC)  # 16:00 PST
     _assert_sane(feed)
+
+
+# --------------------------------------------------------------------------- Podcasting 2.0 and iTunes tags
+
+
+def test_podcast_namespace_people_images_chapters_and_transcripts():
+    feed = parse_fixture("podcast-namespace.xml")
+    assert feed.image_url == "https://img.example.org/gdd/show.jpg"
+    assert [(p.name, p.role, p.group, p.href) for p in feed.persons] == [
+        ("Mara Quell", "host", "cast", "https://example.org/people/mara-quell"),  # no role: host, as the spec says
+        ("Theo Brandt", "co-host", "cast", "https://example.org/people/theo-brandt"),  # role is case-insensitive
+    ]
+    first, second, third = feed.items
+    assert first.image_url == "https://img.example.org/gdd/ep1.jpg" and second.image_url is None
+    assert [(p.name, p.role) for p in first.persons] == [
+        ("Mara Quell", "host"), ("Iris Okafor-Lind", "guest"), ("Sam Varga", "guest"), ("Pim Roelofs", "audio editor")]
+    assert first.persons[1].img == "https://img.example.org/people/iris.jpg"
+    assert first.persons[3].group == "audio post-production"
+    assert second.persons == []  # the channel's people apply (the importer's business)
+    assert [p.name for p in third.persons][1] == "IRIS OKAFOR-LIND"  # spacing folded, case kept
+    assert (first.chapters_url, first.chapters_type) == ("http://127.0.0.1:9/chapters/ep1.json",
+                                                         "application/json+chapters")
+    assert second.chapters_url is None
+    # WebVTT beats SubRip and HTML; no language attribute means the channel's <language>.
+    assert (first.transcript.url, first.transcript.type, first.transcript.language) == (
+        "http://127.0.0.1:9/transcripts/ep1.vtt", "text/vtt", "en")
+    assert second.transcript.language == "de" and third.transcript is None
+
+
+def test_the_github_address_of_the_namespace_counts_as_the_namespace():
+    data = (FIXTURES / "podcast-namespace.xml").read_bytes().replace(
+        b"https://podcastindex.org/namespace/1.0", b"https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md")
+    assert [p.name for p in parse_feed_bytes(data).persons] == ["Mara Quell", "Theo Brandt"]
+
+
+def test_blank_people_and_transcripts_without_type_are_ignored():
+    data = b"""<?xml version="1.0"?><rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0">
+<channel><title>T</title><item><title>One</title><guid>1</guid>
+<podcast:person role="guest">   </podcast:person>
+<podcast:transcript url="https://example.org/t.txt"/>
+<podcast:transcript url="javascript:alert(1)" type="text/html"/>
+<podcast:chapters url="ftp://example.org/c.json" type="application/json+chapters"/>
+</item></channel></rss>"""
+    item = parse_feed_bytes(data).items[0]
+    assert item.persons == [] and item.transcript is None and item.chapters_url is None
+
+
+def test_atom_feeds_still_parse_without_the_podcast_tags():
+    feed = parse_fixture("atom.xml")
+    assert feed.items and all(i.persons == [] and i.transcript is None for i in feed.items)
+
+
+def test_json_chapters_are_sorted_and_silent_ones_left_out():
+    from community.feed_parser import parse_chapters
+
+    data = b'''{"version": "1.2.0", "chapters": [
+        {"startTime": 90, "title": "Second", "url": "https://example.org/a", "img": "javascript:x"},
+        {"startTime": 0, "title": "First"},
+        {"startTime": 30, "toc": false, "title": "Silent"},
+        {"startTime": -1, "title": "Negative"}, {"startTime": "12", "title": "A string"}, {"title": "No start"}]}'''
+    assert parse_chapters(data) == [{"start": 0.0, "title": "First"},
+                                     {"start": 90.0, "title": "Second", "url": "https://example.org/a"}]
+
+
+@pytest.mark.parametrize("data", [b"not json", b"[]", b'{"version": "1.2.0"}', b"\xff\xfe"])
+def test_bad_chapters_files_raise_one_line_errors(data):
+    from community.feed_parser import parse_chapters
+
+    with pytest.raises(FeedError) as error:
+        parse_chapters(data)
+    assert "\n" not in str(error.value) and "chapters" in str(error.value)

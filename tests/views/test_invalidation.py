@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from community.extensions import cache, db
 from community.models import ContentVersion, User
 from community.models.base import utcnow
-from community.services import discussion, freshness, moderation, questions
+from community.services import discussion, emails, freshness, moderation, papers, questions
 from community.services.freshness import EVERYTHING, LISTS
 from tests.factories import Factories
 from tests.security.world import STATE_CHANGING, build_url, build_world, rules_with, snapshot, written
@@ -80,6 +80,11 @@ CHANGES_PAGES: dict[str, Case] = {
     "discussion.vote": Case("member", EPISODE, lambda w, m: {"up": "1"}),
     "papers.submit": Case("member", EPISODE, lambda w, m: {"link": "1706.03762", "title": "Attention Is All You Need",
                                                             "moment": "3:00", "note": ""}),
+    # A link said to be a paper: its entry on the episode, and the papers' lists.
+    "papers.set_kind": Case("member", EPISODE, lambda w, m: {"is_paper": "1"},
+                            lambda w: {"post_id": papers.submit(w.users["member"], w.episode,
+                                                                link="https://example.org/an-essay",
+                                                                title="An essay").post.id}),
     "questions.ask": Case("member", EPISODE, lambda w, m: {"body": "What would you do differently now?"}),
     "questions.answer": Case("guest", EPISODE, lambda w, m: {"body": "Here is my answer."}, _question),
     "questions.on_air": Case("moderator", EPISODE, lambda w, m: {"episode": str(w.other_episode.id), "moment": "1:00"},
@@ -104,6 +109,11 @@ CHANGES_PAGES: dict[str, Case] = {
                                                                "affiliation": "Somewhere Else", "bio": "", "links": ""}),
     "accounts.delete_account": Case("researcher", ALL, lambda w, m: {"password": Factories.PASSWORD,
                                                                      "posts": "keep"}),
+    # A verified researcher: the badge and "verified · domain" next to every post of the account.
+    "verification.confirm": Case("member", ALL, make=lambda w: {"token": emails.make_token(
+        emails.add_institutional(w.users["member"], "member.fresh@cs.stanford.edu"))}),
+    "verification.researcher": Case("moderator", ALL, lambda w, m: {"grant": "1", "note": "Known researcher"},
+                                    lambda w: {"username": w.users["member"].username}),
 }
 
 # Routes that write nothing a cached page shows, and why. They must bump no version.
@@ -124,6 +134,19 @@ PAGE_NEUTRAL: dict[str, str] = {
     "notifications.read_all": "notifications are personal pages, never cached",
     "notifications.settings": "e-mail preferences",
     "notifications.unsubscribe": "e-mail preferences",
+    "verification.change_account_address": "an address waiting for its link: no page shows it",
+    "verification.add_institutional": "an address waiting for its link: no page shows it",
+    "verification.resend": "mails the link again (the address waits as before)",
+    "verification.resend_address": "mails the link again (the address waits as before)",
+    "verification.remove_address": "an address that verified nothing (one that did changes users.verified_*, "
+                                   "which every page shows)",
+    "verification.domains": "a research lab's domain: it verifies addresses confirmed later; no page lists it",
+    "verification.remove_domain": "a research lab's domain: verifications it gave stay until they lapse",
+    "admin_feeds.add": "a feed source and an admin-log row, shown only on /admin/feeds (never cached)",
+    "admin_feeds.deactivate": "a feed source and an admin-log row, shown only on /admin/feeds (never cached)",
+    # The episodes a refresh imports are writes to `episodes`/`people`/`appearances`, which bump
+    # every page through the listener like any other (tests/views/test_admin_feeds.py shows it).
+    "admin_feeds.refresh": "the source's last result, shown only on /admin/feeds; its imports bump pages themselves",
 }
 
 # Routes that end what later ones need (the session, the account) go last.
@@ -131,8 +154,11 @@ LAST = ("accounts.logout", "accounts.change_password", "accounts.reset", "accoun
         "accounts.end_other_sessions", "accounts.delete_account")
 
 NEUTRAL_ROLES = {"accounts.login": "anonymous", "accounts.register": "anonymous", "accounts.reset_request": "anonymous",
-                 "accounts.reset": "anonymous", "moderation.appeal": "member"}
+                 "accounts.reset": "anonymous", "moderation.appeal": "member", "verification.domains": "admin",
+                 "verification.remove_domain": "admin",
+                 "admin_feeds.add": "admin", "admin_feeds.deactivate": "admin", "admin_feeds.refresh": "admin"}
 NEUTRAL_FORMS = {
+    "admin_feeds.add": lambda w: {"url": "http://127.0.0.1:9/another-feed.rss"},
     "accounts.login": lambda w: {"login": w.users["other"].username, "password": Factories.PASSWORD},
     "accounts.register": lambda w: {"username": "newcomer", "email": "newcomer@example.org",
                                     "password": "a completely different passphrase",
@@ -147,6 +173,9 @@ NEUTRAL_FORMS = {
     "episodes.follow": lambda w: {"on": "1"},
     "moderation.appeal": lambda w: {"text": "Please look again."},
     "notifications.settings": lambda w: {"reply": "none", "mention": "none"},
+    "verification.change_account_address": lambda w: {"new_email": "member.new@example.org"},
+    "verification.add_institutional": lambda w: {"institutional_email": "member.second@mit.edu"},
+    "verification.domains": lambda w: {"domain": "newlab.example.com", "name": "A new lab"},
 }
 
 

@@ -38,6 +38,9 @@ def page(app, factories):
         post.created_at = utcnow() - timedelta(days=3)  # old: ada may no longer edit `first`
     questions.ask(bob, episode, "What would you do differently?")
     papers.submit(ada, episode, link="1803.03635", title="The Lottery Ticket Hypothesis")
+    # Links: their submitter (ada) and moderators say whether each is a paper.
+    papers.submit(ada, episode, link="https://example.org/essay", title="An essay")
+    papers.submit(ada, episode, link="https://example.org/preprint", title="A preprint").post.paper.confirmed_paper = True
     discussion.set_vote(ada, late, True)
     db.session.commit()
     with app.test_request_context():

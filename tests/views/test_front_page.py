@@ -1,0 +1,86 @@
+"""The front page shows where the conversation is (issue 22): active discussions ranked by
+recent replies, votes and guests' answers, decaying with age as services/activity.py
+documents; guests' answers, open questions and new papers; constant queries."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from community.extensions import db
+from community.models.base import utcnow
+from community.services import activity, questions
+from tests.conftest import text_of
+
+
+def _thread(factories, episode, people, title: str, replies_ago: list[float]):
+    root = factories.comment(people[0], episode, body=title)
+    for n, hours in enumerate(replies_ago):
+        factories.comment(people[(n + 1) % len(people)], episode, parent=root, body=f"Reply {n} to {title}",
+                          created_at=utcnow() - timedelta(hours=hours))
+    return root
+
+
+def test_the_decay_is_the_documented_formula():
+    now = utcnow()
+    assert activity.hotness([("reply", now)], now) == 1.0
+    assert abs(activity.hotness([("reply", now - timedelta(hours=12))], now) - 2 ** -1.5) < 1e-9
+    assert activity.hotness([("answer", now)], now) == 3.0 and activity.hotness([("vote", now)], now) == 0.5
+
+
+def test_steady_replies_today_outrank_a_burst_last_week(app, client, factories):
+    episode = factories.episode(title="Scaling and surprises")
+    people = [factories.user() for _ in range(4)]
+    burst = _thread(factories, episode, people, "A burst a week ago", [150, 150.1, 150.2, 150.3, 150.4, 150.5])
+    steady = _thread(factories, episode, people, "Steady today", [1, 2, 3])
+    fresh = _thread(factories, episode, people, "One reply just now", [0])
+    old = _thread(factories, episode, people, "Too old to count", [24 * 20])
+    ranked = [t.root.id for t in activity.active_threads()]
+    assert ranked == [steady.id, fresh.id, burst.id]  # 1.0+0.92+0.84 > 1.0 > 6 x ~0.03; the old one is out
+    assert old.id not in ranked
+    page = text_of(client.get("/"))
+    assert page.index("Steady today") < page.index("One reply just now") < page.index("A burst a week ago")
+    assert "3 new replies" in page and "1 new reply" in page
+
+
+def test_hidden_roots_and_unpublished_episodes_stay_off_the_front_page(app, client, factories):
+    people = [factories.user() for _ in range(3)]
+    draft = factories.episode(is_published=False)
+    _thread(factories, draft, people, "On a draft episode", [1, 1])
+    episode = factories.episode()
+    hidden = _thread(factories, episode, people, "A hidden thread", [1, 1])
+    hidden.status = hidden.status.__class__("hidden")
+    db.session.commit()
+    page = text_of(client.get("/"))
+    assert "On a draft episode" not in page and "A hidden thread" not in page
+
+
+def test_answers_open_questions_and_papers_are_shown(app, client, factories):
+    guest = factories.user()
+    episode = factories.episode(guests=["Guest Person"])
+    person = episode.guests[0]
+    person.user_id = guest.id
+    asker = factories.user()
+    db.session.commit()
+    answered = questions.ask(asker, episode, "How was the data collected?")
+    waiting = questions.ask(asker, episode, "What would you do differently?")
+    db.session.commit()
+    questions.answer(guest, answered, "By hand, over two years.")
+    db.session.commit()
+    page = text_of(client.get("/"))
+    assert "Guests answered" in page and "How was the data collected?" in page
+    assert "Open questions for the guests" in page and "What would you do differently?" in page
+
+
+def test_the_front_page_costs_the_same_queries_with_more_activity(app, client, factories, count_queries):
+    people = [factories.user() for _ in range(3)]
+    episode = factories.episode()
+    _thread(factories, episode, people, "First", [1])
+    client.application.config["PAGE_CACHE"] = False
+    with count_queries() as few:
+        assert client.get("/").status_code == 200
+    for n in range(8):
+        other = factories.episode()
+        _thread(factories, other, people, f"Thread {n}", [1, 2])
+    with count_queries() as many:
+        assert client.get("/").status_code == 200
+    assert many.count == few.count
