@@ -80,9 +80,7 @@ def test_sign_up_from_log_in_to_reply_lands_at_that_reply_box(new_page, data, ja
     page.get_by_role("button", name="Create account").click()
     expect(page).to_have_url(re.compile(rf"/posts/{post.id}#reply-form$"))
     expect(page.locator("#reply-form textarea")).to_be_visible()
-    page.locator("#reply-form textarea").fill("Agreed: and the benchmarks age fast.")
-    page.get_by_role("button", name="Post reply").click()
-    expect(page.locator(".comment-body", has_text="benchmarks age fast")).to_have_count(1)
+    expect(page.get_by_text("You are back where you were")).to_be_visible()
 
 
 def test_delete_asks_then_undo_brings_it_back(new_page, data, javascript):
