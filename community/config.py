@@ -111,6 +111,8 @@ DEFAULTS = {
     "EPISODES_PER_PAGE": 20,
     "COMMENT_RATE_LIMIT": "5 per minute",
     "COMMENT_RATE_LIMIT_NEW_ACCOUNT": "2 per minute;20 per day",
+    "PAPER_RATE_LIMIT": "30 per 10 minutes",  # a reading list of 20 papers in one sitting
+    "PAPER_RATE_LIMIT_NEW_ACCOUNT": "10 per 10 minutes;30 per day",
     "PREVIEW_RATE_LIMIT": "60 per minute",  # the live preview asks at most once per 400 ms pause
     "NEW_ACCOUNT_HOURS": 24,
     "NEW_ACCOUNT_MAX_LINKS": 2,  # links per post from members younger than NEW_ACCOUNT_HOURS (spam)

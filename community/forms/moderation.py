@@ -1,6 +1,6 @@
-from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from community.forms import Form
 from community.models import FLAG_REASON_LABELS
@@ -8,8 +8,9 @@ from community.services.moderation import ACTION_CHOICES, REASONS
 
 
 class FlagForm(Form):
-    reason = SelectField("Why are you flagging this?",
-                         choices=[SelectChoice(r.value, label) for r, label in FLAG_REASON_LABELS.items()])
+    # No default: a flag says what the flagger chose, never what a click-through left selected.
+    reason = RadioField("Why are you flagging this?", validators=[InputRequired("Choose why you are flagging it.")],
+                        choices=[SelectChoice(r.value, label) for r, label in FLAG_REASON_LABELS.items()])
     note = StringField("Note (required for Other)", validators=[Optional(), Length(max=500)], id="flag-note")
     submit = SubmitField("Flag for moderators", id="flag-submit")
 
@@ -33,6 +34,12 @@ class AppealForm(Form):
     text = TextAreaField("Why should the moderators look again?", validators=[DataRequired("Say briefly why."), Length(max=1000)],
                          id="appeal-text")
     submit = SubmitField("Send appeal", id="appeal-submit")
+
+
+class ReviseForm(Form):
+    body = TextAreaField("Your post, revised (the moderators see it again)",
+                         validators=[DataRequired("Write something first."), Length(max=20000)], id="revise-body")
+    submit = SubmitField("Send for review", id="revise-submit")
 
 
 class BulkForm(Form):

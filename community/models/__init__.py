@@ -4,6 +4,7 @@ from community.models.accounts import Role, User, UserSession
 from community.models.admin import AdminLogEntry, SiteSetting
 from community.models.base import Base
 from community.models.discussion import Post, PostKind, PostStatus, Revision, ThreadVisit, Vote
+from community.models.drafts import Draft, PendingSubmission
 from community.models.episodes import Appearance, AppearanceRole, Episode, Follow, Person
 from community.models.feeds import FeedSource
 from community.models.freshness import ContentVersion, RateCounter
@@ -19,8 +20,8 @@ from community.models.verification import (
 from community.models import search  # noqa: E402,F401  (search indexes and FTS tables join the metadata)
 
 __all__ = [
-    "FLAG_REASON_LABELS", "AdminLogEntry", "Appearance", "AppearanceRole", "Base", "ContentVersion", "Flag", "FlagReason", "Follow", "Episode", "FeedSource", "Invitation", "Job", "JobStatus", "MetadataStatus", "ModerationAction", "Notification", "NotificationKind",
-    "Paper", "Person", "Post", "PostKind", "PostStatus", "RateCounter",
+    "FLAG_REASON_LABELS", "AdminLogEntry", "Appearance", "AppearanceRole", "Base", "ContentVersion", "Draft", "Flag", "FlagReason", "Follow", "Episode", "FeedSource", "Invitation", "Job", "JobStatus", "MetadataStatus", "ModerationAction", "Notification", "NotificationKind",
+    "Paper", "PendingSubmission", "Person", "Post", "PostKind", "PostStatus", "RateCounter",
     "Revision", "Role", "SiteSetting", "ThreadVisit", "TranscriptRevision", "TranscriptSegment", "User", "UserSession",
     "Vote", "AddressPurpose", "EmailAddress", "ResearchDomain", "Verification", "VerificationKind",
 ]

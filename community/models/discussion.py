@@ -69,6 +69,7 @@ class Post(Base):
     reply_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     edited_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]  # the author's delete, which they may undo for a few seconds
     # Kind paper: which paper, and the moment in the episode where it comes up.
     paper_id: Mapped[int | None] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), index=True)
     # A paper's moment in its episode; for a question answered on air, the moment in linked_episode.

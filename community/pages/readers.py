@@ -364,14 +364,25 @@ def _actions(post_id: int, f: PostFacts, r) -> str:
         parts.append(f'<a href="#c{f.parent_id}" class="parent-link">parent</a> '
                      f'<a href="{urls.permalink.format(f.parent_id)}#c{post_id}">context</a>')
     if r.can_edit(f):
-        parts.append(f'<a href="{urls.edit.format(post_id)}">edit</a>')
+        parts.append(f'<a href="{urls.edit.format(post_id)}">edit</a>' + (_edit_window(f) if own else ""))
     if r.logged_in and not own and visible:
         parts.append(f'<a href="{urls.flag.format(post_id)}" class="flag-link">flag</a>')
-    if own:
-        parts.append(f'<form method="post" action="{urls.delete.format(post_id)}" class="inline delete-form">'
+    if own and not f.is_tombstone:
+        # A second step before deleting: a disclosure without JavaScript, a dialog with it (site.js).
+        parts.append(f'<details class="inline confirm-delete"><summary>delete</summary>'
+                     f'<form method="post" action="{urls.delete.format(post_id)}" class="inline delete-form">'
                      f'<input type="hidden" name="csrf_token" value="{r.csrf}">'
-                     '<button type="submit" class="link-button">delete</button></form>')
+                     'Delete this post? <button type="submit" class="link-button danger">Yes, delete</button>'
+                     '</form></details>')
     return "\n".join(parts)
+
+
+def _edit_window(f: PostFacts) -> str:
+    """"(you can edit for 1 h 52 min)": the author's window while it lasts."""
+    minutes = max(1, int(discussion.edit_time_left(f.created_at).total_seconds() // 60))
+    hours, minutes = divmod(minutes, 60)
+    left = f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    return f' <span class="hint edit-window">(you can edit for {left})</span>'
 
 
 def _paper_kind_form(post_id: int, r, is_paper: bool, label: str) -> str:

@@ -45,7 +45,8 @@ def _build() -> ThreadUrls:
         delete=post("discussion.delete"),
         vote=post("discussion.vote"),
         answer=post("questions.answer"),
-        login_to_reply=_template(url_for("accounts.login", next=url_for("discussion.permalink", post_id=_ID)), _ID),
+        login_to_reply=_template(url_for("accounts.login", next=url_for("discussion.permalink", post_id=_ID,
+                                                                                _anchor="reply-form")), _ID),
         profile=_template(url_for("accounts.profile", username=_NAME), _NAME),
     )
 

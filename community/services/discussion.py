@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import defer, joinedload
 
@@ -73,9 +74,12 @@ def new_account_until(user: User) -> datetime:
     return user.created_at + timedelta(hours=site_settings.value("NEW_ACCOUNT_HOURS"))
 
 
-def posting_rate_limit(user: User | None, now: datetime | None = None) -> str:
-    """The posting rate limit for this user, in flask-limiter's syntax: stricter for new accounts."""
+def posting_rate_limit(user: User | None, kind: str = "comments", now: datetime | None = None) -> str:
+    """The posting rate limit for this user, in flask-limiter's syntax: stricter for new accounts.
+    Papers have their own, looser one: a reading list is built in a burst of ten or twenty."""
     young = user is not None and user.is_authenticated and (now or utcnow()) < new_account_until(user)
+    if kind == "papers":
+        return current_app.config["PAPER_RATE_LIMIT_NEW_ACCOUNT" if young else "PAPER_RATE_LIMIT"]
     return site_settings.value("COMMENT_RATE_LIMIT_NEW_ACCOUNT" if young else "COMMENT_RATE_LIMIT")
 
 
@@ -178,16 +182,27 @@ def can_edit_facts(actor: User | None, author_id: int, created_at: datetime, is_
     return author_id == actor.id and (now or utcnow()) - created_at <= EDIT_WINDOW
 
 
+def edit_time_left(created_at: datetime, now: datetime | None = None) -> timedelta:
+    """How long the author may still edit a post written at `created_at` (zero once closed)."""
+    return max(timedelta(0), created_at + EDIT_WINDOW - (now or utcnow()))
+
+
 def edit_post(actor: User, post: Post, body: str) -> Post:
     ensure_can_write(actor)
     if not can_edit(actor, post):
         if post.author_id == actor.id and not post.is_tombstone:
+            closed = post.created_at + EDIT_WINDOW
             raise PermissionDenied(
-                f"You can edit a post for {EDIT_WINDOW.total_seconds() / 3600:g} hours after posting; this one was "
-                f"posted at {post.created_at:%H:%M} UTC on {post.created_at:%Y-%m-%d}.")
+                f"The edit window closed at {closed:%H:%M} UTC on {closed:%Y-%m-%d} (posts can be edited for "
+                f"{EDIT_WINDOW.total_seconds() / 3600:g} hours). You can still reply to add to it, or delete it.")
         raise PermissionDenied("You cannot edit this post: " + (
             "a moderator removed it." if post.status == PostStatus.removed else "it is deleted." if post.is_tombstone
             else f"only its author (for {EDIT_WINDOW.total_seconds() / 3600:g} hours) and the moderators can."))
+    return replace_body(actor, post, body)
+
+
+def replace_body(actor: User, post: Post, body: str) -> Post:
+    """A post's new text, the old one kept as a Revision; the caller checked the right."""
     body = _check_body(body)
     if body == post.body_source:
         return post
@@ -208,7 +223,25 @@ def delete_post(actor: User, post: Post) -> None:
         raise PermissionDenied("Only the author can delete a post.")
     if post.status == PostStatus.deleted:
         return
+    # Only a public post's delete can be undone: undoing must never publish a post that a
+    # moderator held or hid.
+    post.deleted_at = utcnow() if post.status == PostStatus.visible else None
     post.status = PostStatus.deleted
+    db.session.flush()
+
+
+UNDO_WINDOW = timedelta(seconds=10)
+
+
+def undelete_post(actor: User, post: Post, now: datetime | None = None) -> None:
+    """The author's "Undo" right after deleting: the post is back as it was, for UNDO_WINDOW."""
+    if post.author_id != actor.id:
+        raise PermissionDenied("Only the author can undo deleting a post.")
+    if post.status != PostStatus.deleted or post.deleted_at is None:
+        raise DomainError("This post is not one you have just deleted.")
+    if (now or utcnow()) - post.deleted_at > UNDO_WINDOW:
+        raise DomainError(f"Deleting can be undone for {UNDO_WINDOW.seconds} seconds; that time has passed.")
+    post.status, post.deleted_at = PostStatus.visible, None
     db.session.flush()
 
 

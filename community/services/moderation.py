@@ -67,7 +67,8 @@ def ensure_can_flag(user: User) -> None:
     if user.role == Role.member:
         min_age = timedelta(hours=site_settings.value("FLAG_MIN_ACCOUNT_AGE_HOURS"))
         if utcnow() - user.created_at < min_age:
-            raise PermissionDenied("New accounts can flag after their first day. Thanks for looking out, though!")
+            raise PermissionDenied(f"New accounts can flag after their first day: you can from "
+                                   f"{user.created_at + min_age:%Y-%m-%d %H:%M} UTC. Thanks for looking out, though!")
 
 
 def flag(actor: User, post: Post, reason: FlagReason, note: str = "") -> Flag:
@@ -279,6 +280,21 @@ def appeal(actor: User, post: Post, text: str) -> None:
         raise DomainError("Say briefly why the decision should change.")
     post.appeal_note = text[:1000]
     post.appealed_at = utcnow()
+    db.session.flush()
+
+
+def revise_for_review(actor: User, post: Post, body: str) -> None:
+    """The author of a hidden or removed post rewrites it (adds the source a moderator asked
+    for, say): the old text is kept in its history and the post goes back to the moderators'
+    queue, as an appeal with the new text, still unpublished until one of them restores it."""
+    discussion.ensure_can_write(actor)
+    if post.author_id != actor.id:
+        raise PermissionDenied("Only the author can revise a post for review.")
+    if post.status not in (PostStatus.hidden, PostStatus.removed):
+        raise DomainError("Only a hidden or removed post goes back for review; edit a public one directly.")
+    discussion.replace_body(actor, post, body)
+    post.appeal_note = "Revised by the author for review."
+    post.appealed_at, post.appeal_resolved_at = utcnow(), None
     db.session.flush()
 
 

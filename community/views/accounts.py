@@ -20,23 +20,27 @@ from community.services import (
     site_settings,
     verification,
 )
-from community.views.helpers import form_error, is_safe_next
+from community.views.drafts import PENDING, claim_after_login
+from community.views.helpers import form_error, is_safe_next, next_page
 
 bp = Blueprint("accounts", __name__)
 
 
 def _login(user, remember: bool = False) -> None:
-    """Fresh cookie state at every login (no fixation), then a server-side session."""
+    """Fresh cookie state at every login (no fixation), then a server-side session. What this
+    browser sent while logged out comes back as the user's draft (views/drafts.py)."""
+    pending = session.get(PENDING)
     session.clear()
     sessions.start_session(user, request.user_agent.string or "", request.remote_addr or "")
     login_user(user, remember=remember)
+    claim_after_login(user, pending)
 
 
 @bp.route("/auth/register", methods=["GET", "POST"])
 @limiter.limit(lambda: site_settings.value("REGISTER_RATE_LIMIT"), methods=["POST"])
 def register():
     if current_user.is_authenticated:
-        return redirect(url_for("main.home"))
+        return redirect(next_page() or url_for("main.home"))
     form = RegisterForm()
     if form.validate_on_submit():
         try:
@@ -47,6 +51,11 @@ def register():
             _login(user)
             emails.start_account_confirmation(user)
             db.session.commit()
+            back = next_page()
+            if back:  # they signed up to do something: back to it (the profile can wait)
+                flash(f"Welcome, {user.username}! You are back where you were. We sent a link to "
+                      f"{emails.mask(user.email)}: open it to confirm your address and start posting.", "success")
+                return redirect(back)
             flash(f"Welcome, {user.username}! We sent a link to {emails.mask(user.email)}: open it to confirm your "
                   "address and start posting. Meanwhile, tell people who you are on your profile.", "success")
             # Back to what sent them here (an invitation, say), else to their profile.
@@ -57,9 +66,9 @@ def register():
 
 @bp.route("/auth/login", methods=["GET", "POST"])
 def login():
-    next_url = request.args.get("next")
+    next_url = next_page()
     if current_user.is_authenticated:
-        return redirect(url_for("main.home"))
+        return redirect(next_url or url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
         attempt = login_budgets.attempt(form.login.data, request.remote_addr or "",
@@ -115,7 +124,7 @@ def reset_request():
     if form.validate_on_submit():
         user = accounts.find_by_login(form.email.data)
         if user is not None and user.email_key == form.email.data.strip().lower():
-            link = url_for("accounts.reset", token=accounts.make_reset_token(user), _external=True)
+            link = url_for("accounts.reset", token=accounts.make_reset_token(user), next=next_page(), _external=True)
             mail.send(
                 user.email,
                 "Reset your GI Community password",
@@ -126,7 +135,7 @@ def reset_request():
             db.session.commit()  # the mail is a job: it leaves once this commits
         # The same answer whether or not the address has an account: no account probing.
         flash("If an account uses that address, a reset link is on its way. It works for one hour.", "info")
-        return redirect(url_for("accounts.login"))
+        return redirect(url_for("accounts.login", next=next_page()))
     return render_template("accounts/reset_request.html", form=form), 422 if form.errors else 200
 
 
@@ -149,7 +158,7 @@ def reset(token: str):
             db.session.commit()
             login_budgets.clear_account(user.id)  # the owner's way back in, whatever was guessed
             flash("Your password is changed and every other session is logged out.", "success")
-            return redirect(url_for("main.home"))
+            return redirect(next_page() or url_for("main.home"))
     return render_template("accounts/reset.html", form=form, user=user), 422 if form.errors else 200
 
 

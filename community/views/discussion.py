@@ -1,15 +1,21 @@
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from functools import wraps
+
+from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required
 
 from community.extensions import db, limiter
 from community.forms import ActionForm, episode_choices
 from community.forms.discussion import CommentForm, EditForm, ReplyForm, VoteForm
 from community.forms.guests import StageForm
+from community.forms.moderation import ReviseForm
 from community.forms.questions import AnswerForm, DeclineForm, MergeForm, OnAirForm
-from community.models import PostKind
+from community.models import PostKind, PostStatus
 from community.services import DomainError, discussion, episodes, moderation, questions
 from community.views.episodes import render_episode
-from community.views.helpers import form_error, is_safe_next, status_for, visible_post
+from community.views.helpers import (
+    composes, form_error, is_safe_next, press, refusal, status_for, visible_post, with_drafts,
+)
 
 bp = Blueprint("discussion", __name__)
 
@@ -39,27 +45,62 @@ def _preview_limit() -> str:
 previews_limited = limiter.shared_limit(_preview_limit, "previews", key_func=_user_key, methods=["POST"])
 
 
-def posting_limited(scope: str):
-    """The per-user posting rate limit; comments and replies share one bucket, papers,
-    questions and suggestions have their own. A Preview press counts as a preview."""
-    posting = limiter.limit(_posting_limit, key_func=_user_key, scope=scope, methods=["POST"],
-                            exempt_when=_previewing)
+def accepted(response) -> bool:
+    """A compose view answers an accepted post with a redirect (POST/redirect/GET): only that
+    spends the budget. A form shown again to fix, or a refusal, costs nothing."""
+    return response.status_code in (302, 303)
+
+
+def note_breach(request_limit) -> None:
+    g.limit_refused = request_limit  # the view says it beside the form (helpers.over_limit)
+
+
+def budgeted(*limits):
+    """Rate limits on a compose view that never throw the text away: when one is spent the
+    view itself runs again with g.limit_refused set, and re-renders its form with the text,
+    the wait (helpers.over_limit) and status 429, saving nothing."""
+    def decorate(view):
+        limited = view
+        for limit in reversed(limits):
+            limited = limit(limited)
+
+        @wraps(view)
+        def guarded(**kwargs):
+            try:
+                return limited(**kwargs)
+            except RateLimitExceeded:
+                response = make_response(view(**kwargs))
+                if g.get("retry_after"):
+                    response.headers["Retry-After"] = str(g.retry_after)
+                return response
+        return guarded
+    return decorate
+
+
+def posting_limited(scope: str, limit=_posting_limit):
+    """The per-user posting rate limit, counting accepted posts only; comments and replies
+    share one bucket, papers, questions and suggestions have their own. A Preview press
+    counts as a preview."""
+    posting = limiter.limit(limit, key_func=_user_key, scope=scope, methods=["POST"], exempt_when=_previewing,
+                            deduct_when=accepted, on_breach=note_breach)
     previewing = limiter.shared_limit(_preview_limit, "previews", key_func=_user_key, methods=["POST"],
-                                      exempt_when=lambda: not _previewing())
-    return lambda view: posting(previewing(view))
+                                      exempt_when=lambda: not _previewing(), on_breach=note_breach)
+    return budgeted(posting, previewing)
 
 
 comment_limited = posting_limited("comments")
 
 
 @bp.post("/episodes/<slug>/comments")
+@composes(lambda slug: url_for("episodes.show", slug=slug, _anchor="comment-form"))
 @login_required
 @comment_limited
 def comment(slug: str):
     episode = episodes.get_by_slug(slug) or abort(404)
     form = CommentForm()
-    if not form.validate_on_submit():
-        return render_episode(episode, form, status=422)
+    refused = refusal(form, form.body)
+    if refused:
+        return render_episode(episode, form, status=refused)
     if form.preview.data:
         return render_episode(episode, form, preview_html=discussion.preview_html(form.body.data))
     try:
@@ -67,16 +108,21 @@ def comment(slug: str):
     except DomainError as error:
         return render_episode(episode, form, status=form_error(form.body, error))
     db.session.commit()
+    flash(_posted(post), "posted")
     return redirect(url_for("episodes.show", slug=slug, _anchor=f"c{post.id}"))
 
 
 @bp.get("/posts/<int:post_id>")
 def permalink(post_id: int):
     post = visible_post(post_id)
-    return _render_permalink(post, ReplyForm())
+    key = url_for("discussion.reply", post_id=post.id)
+    return render_permalink(post, with_drafts({key: ReplyForm(formdata=None)})[key])
 
 
-def _render_permalink(post, form, preview_html=None, status=200):
+def render_permalink(post, form=None, preview_html=None, status=200, manage=None, appeal_form=None, revise_form=None):
+    """The permalink page; also re-rendered, with what was typed, by a refused form on it
+    (`form` the reply, `manage` a guest's or moderator's, `appeal_form` the author's appeal)."""
+    form = form or ReplyForm(formdata=None)
     sort = request.args.get("sort", "oldest")
     sort = sort if sort in discussion.SORTS else "oldest"
     ancestors, roots = discussion.post_context(post, current_user, sort)
@@ -90,9 +136,19 @@ def _render_permalink(post, form, preview_html=None, status=200):
     return render_template(
         "discussion/permalink.html", post=post, ancestors=ancestors, roots=roots, episode=episode, sort=sort,
         voted=discussion.user_votes(current_user, shown), form=form, preview_html=preview_html,
-        manage=_manage_forms(post), linked=episodes.linked_episodes([post]),
+        manage={**_manage_forms(post), **(manage or {})}, linked=episodes.linked_episodes([post]), appeal_form=appeal_form,
+        revise_form=revise_form or _revise_form(post),
         max_depth=discussion.MAX_DEPTH, guest_user_ids=episode.guest_user_ids if episode else set(),
     ), status
+
+
+def _revise_form(post):
+    """The author's own hidden or removed post, in a box to revise it for review."""
+    if not current_user.is_authenticated or current_user.id != post.author_id or post.status not in (
+            PostStatus.hidden, PostStatus.removed):
+        return None
+    key = url_for("moderation.revise", post_id=post.id)
+    return with_drafts({key: ReviseForm(formdata=None, data={"body": post.body_source})})[key]
 
 
 def _manage_forms(post) -> dict:
@@ -116,21 +172,30 @@ def _manage_forms(post) -> dict:
 
 
 @bp.post("/posts/<int:post_id>/reply")
+@composes(lambda post_id: url_for("discussion.permalink", post_id=post_id, _anchor="reply-form"))
 @login_required
 @comment_limited
 def reply(post_id: int):
     parent = visible_post(post_id)
     form = ReplyForm()
-    if not form.validate_on_submit():
-        return _render_permalink(parent, form, status=422)
+    refused = refusal(form, form.body)
+    if refused:
+        return render_permalink(parent, form, status=refused)
     if form.preview.data:
-        return _render_permalink(parent, form, preview_html=discussion.preview_html(form.body.data))
+        return render_permalink(parent, form, preview_html=discussion.preview_html(form.body.data))
     try:
         post = discussion.create_post(current_user, episode=None, body=form.body.data, parent=parent)
     except DomainError as error:
-        return _render_permalink(parent, form, status=form_error(form.body, error))
+        return render_permalink(parent, form, status=form_error(form.body, error))
     db.session.commit()
+    flash(_posted(post), "posted")
     return redirect(_location(post))
+
+
+def _posted(post) -> str:
+    if post.status != PostStatus.visible:
+        return "Posted: it shows to others once a moderator has approved it."
+    return f"Posted. You can edit it for the next {discussion.EDIT_WINDOW.total_seconds() / 3600:g} hours."
 
 
 def _location(post) -> str:
@@ -142,6 +207,7 @@ def _location(post) -> str:
 
 
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
+@composes(lambda post_id: url_for("discussion.edit", post_id=post_id, _anchor="edit-form"))
 @login_required
 def edit(post_id: int):
     post = visible_post(post_id)
@@ -150,7 +216,10 @@ def edit(post_id: int):
         # why (the window closed at ..., a suspension, a removed post): the handler's 403 page.
         discussion.edit_post(current_user, post, post.body_source)
         abort(403)
-    form = EditForm(data={"body": post.body_source} if request.method == "GET" else None)
+    if request.method == "GET":
+        form = with_drafts({request.path: EditForm(formdata=None, data={"body": post.body_source})})[request.path]
+    else:
+        form = EditForm()
     preview_html, refused = None, None
     if form.validate_on_submit():
         if form.preview.data:
@@ -177,8 +246,34 @@ def delete(post_id: int):
         abort(400)
     discussion.delete_post(current_user, post)
     db.session.commit()
-    flash("Deleted. Replies to it stay in place under a [deleted] marker.", "info")
-    return redirect(_location(post))
+    # base.html turns this flash into the message with its Undo button (discussion.UNDO_WINDOW).
+    flash("Deleted. Replies to it stay in place under a [deleted] marker." if post.reply_count else "Deleted.",
+          f"undo:{post.id}" if post.deleted_at else "info")
+    return redirect(where_it_was(post))
+
+
+def where_it_was(post) -> str:
+    """Where a post that left the page was read: its own place while it still shows (a
+    deleted one, as [deleted] above its replies), else its parent's, else its section of
+    the episode page."""
+    if post.reply_count:
+        return _location(post)
+    if post.parent_id:
+        return _location(discussion.get_post_or_none(post.parent_id))
+    if post.episode_id:
+        section = {PostKind.paper: "papers", PostKind.question: "questions"}.get(post.kind, "discussion")
+        return url_for("episodes.show", slug=episodes.get_by_id(post.episode_id).slug, _anchor=section)
+    return url_for("guests.suggestions")
+
+
+@bp.post("/posts/<int:post_id>/undelete")
+@login_required
+def undelete(post_id: int):
+    post = discussion.get_post_or_none(post_id) or abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return press(lambda: discussion.undelete_post(current_user, post), "Restored: your post is back.",
+                 _location(post), refused_back=where_it_was(post))
 
 
 @bp.get("/posts/<int:post_id>/history")

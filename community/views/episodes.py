@@ -7,11 +7,15 @@ from markupsafe import Markup
 
 from community import markup, policy
 from community.extensions import db
+from community.forms.discussion import CommentForm
+from community.forms.papers import PaperForm
+from community.forms.questions import QuestionForm
 from community.forms import ActionForm
 from community.pages import frames, threads
 from community.pages.cache import cached_for_anonymous
 from community.pages.readers import Reader
 from community.services import discussion, episodes, freshness
+from community.views.helpers import with_drafts
 
 bp = Blueprint("episodes", __name__)
 bp.add_app_template_global(episodes.show_listen_links, "show_listen_links")
@@ -80,6 +84,13 @@ def render_episode(episode, comment_form=None, preview_html=None, paper_form=Non
     db.session.commit()  # the visit mark
     reader = Reader(viewer, voted=voted, last_visit=last_visit, csrf=generate_csrf(), is_guest=is_guest)
     plain = (comment_form, preview_html, paper_form, question_form, status) == (None, None, None, None, 200)
+    if plain:  # the reader's drafts of this page's forms (a refusal, a logout, another device)
+        restored = with_drafts({url_for("discussion.comment", slug=episode.slug): CommentForm(formdata=None),
+                                url_for("papers.submit", slug=episode.slug): PaperForm(formdata=None),
+                                url_for("questions.ask", slug=episode.slug): QuestionForm(formdata=None)})
+        if any(getattr(form, "draft_restored", False) for form in restored.values()):
+            plain = False
+            comment_form, paper_form, question_form = restored.values()
     if plain and sections.key and frames.frame_applies():
         frame = frames.episode_frame(episode, sections, is_guest)
         filled = threads.personal_bytes(sections.thread, reader, html=frame.tail)

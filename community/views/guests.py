@@ -9,7 +9,7 @@ from community.pages.cache import cached_for_anonymous
 from community.policy import moderator_required
 from community.services import DomainError, discussion, episodes, freshness, guests
 from community.views.discussion import posting_limited
-from community.views.helpers import form_error, press, visible_post
+from community.views.helpers import composes, form_error, press, refusal, visible_post, with_drafts
 
 bp = Blueprint("guests", __name__, url_prefix="/guests")
 
@@ -30,12 +30,14 @@ def suggestions():
 
 
 @bp.route("/suggestions/new", methods=["GET", "POST"])
+@composes(lambda: url_for("guests.suggest"))
 @login_required
 @posting_limited("suggestions")
 def suggest():
-    form = SuggestionForm()
+    form = SuggestionForm() if request.method == "POST" else with_drafts({request.path: SuggestionForm(formdata=None)})[request.path]
     duplicate = None
-    if form.validate_on_submit():
+    refused = refusal(form, form.why) if request.method == "POST" else 422
+    if not refused:
         try:
             result = guests.suggest(
                 current_user, name=form.name.data, affiliation=form.affiliation.data or "",
@@ -50,7 +52,7 @@ def suggest():
             db.session.commit()
             flash(f"Thanks! {result.post.title} is on the board. Others can endorse the suggestion.", "success")
             return redirect(url_for("discussion.permalink", post_id=result.post.id))
-    status = 409 if duplicate else (422 if form.errors else 200)
+    status = 409 if duplicate else (refused if form.errors else 200)
     return render_template("guests/suggest.html", form=form, duplicate=duplicate), status
 
 

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urljoin, urlsplit
 
-from flask import Flask, flash, redirect, request, url_for
+from flask import Flask, flash, g, redirect, request, url_for
 from wtforms.form import BaseForm
 
 from community import markup
@@ -24,6 +25,62 @@ def is_safe_next(target: str | None) -> bool:
         return False
     parts = urlsplit(urljoin(request.host_url, target))
     return parts.netloc == urlsplit(request.host_url).netloc and parts.scheme in ("http", "https")
+
+
+def next_page() -> str | None:
+    """Where the person was going before logging in, signing up, confirming an address or
+    resetting a password (`?next=` on the address, or a `next` form field), when it is a
+    page of this site; pass it on with `url_for(..., next=next_page())` to keep it."""
+    target = request.args.get("next") or request.form.get("next")
+    return target if is_safe_next(target) else None
+
+
+def safe_referrer() -> str | None:
+    """The page of this site the request came from (path, query and anchor), if any."""
+    ref = request.referrer or ""
+    host = request.host_url.rstrip("/")
+    if not ref.startswith(host + "/"):
+        return None
+    path = ref[len(host):]
+    return path if is_safe_next(path.split("#")[0]) else None
+
+
+def composes(page):
+    """Declares a compose view and the page its form is on (`page(**view_args)`, a URL one
+    can GET, with the form's anchor): a refused submission keeps the text as the writer's
+    draft, an accepted one discards it, and a logged-out writer's submission is kept and
+    given back on that page after login (views/drafts.py)."""
+    def mark(view):
+        view.compose_page = page
+        return view
+    return mark
+
+
+def compose_page() -> str | None:
+    """The page of the compose form this request was sent from, when it is one."""
+    from flask import current_app
+
+    view = current_app.view_functions.get(request.endpoint or "")
+    page = getattr(view, "compose_page", None)
+    return page(**(request.view_args or {})) if page else None
+
+
+def with_drafts(forms: dict):
+    """Forms shown fresh on a page (not a submission being fixed), keyed by their action
+    path, filled from the reader's drafts of them: the text written before a refusal, a
+    logout or on another device comes back. One query for the page."""
+    from flask_login import current_user
+
+    from community.services import drafts
+
+    if not current_user.is_authenticated:
+        return forms
+    saved = drafts.of_forms(current_user, list(forms))
+    for key, fields in saved.items():
+        form = forms[key]
+        form.process(formdata=None, data={name: value for name, value in fields.items() if name in form})
+        form.draft_restored = True
+    return forms
 
 
 def visible_post(post_id: int, kind: PostKind | None = None) -> Post:
@@ -61,6 +118,20 @@ def form_error(target, error: DomainError) -> int:
     errors = target.form_errors if isinstance(target, BaseForm) else target.errors
     errors.append(str(error))
     return status_for(error)
+
+
+def refusal(form, field) -> int | None:
+    """Why a compose form cannot be taken as sent, as the status to re-render it with: 422
+    when it does not validate, 429 when the writer's budget is spent (discussion.budgeted),
+    said beside `field` with the wait; None when it may go ahead. The text stays in the form."""
+    valid = form.validate_on_submit()
+    spent = g.get("limit_refused")
+    if spent is not None:
+        g.retry_after = wait = max(1, spent.reset_at - int(time.time()))
+        field.errors = [*field.errors, f"Too many requests (the limit is {spent.limit}). Your text is kept here: "
+                                       f"you can send it in {wait} s."]
+        return 429
+    return None if valid else 422
 
 
 def flash_refusal(error: DomainError) -> None:

@@ -3,12 +3,13 @@ from flask_login import current_user, login_required
 
 from community.extensions import db, limiter
 from community.forms import ActionForm
-from community.forms.moderation import AppealForm, BulkForm, FlagForm, ModerationActionForm
+from community.forms.moderation import AppealForm, BulkForm, FlagForm, ModerationActionForm, ReviseForm
 from community.models import FLAG_REASON_LABELS, FlagReason, PostKind
 from community.policy import moderator_required
 from community.services import DomainError, PermissionDenied, discussion, moderation, site_settings
 from community.views import charts
-from community.views.helpers import flash_refusal, form_error, press, visible_post
+from community.views.discussion import accepted, budgeted, note_breach, render_permalink, where_it_was
+from community.views.helpers import composes, flash_refusal, form_error, press, refusal, visible_post, with_drafts
 
 bp = Blueprint("moderation", __name__)
 
@@ -18,14 +19,22 @@ def _wants_json() -> bool:
 
 
 @bp.route("/posts/<int:post_id>/flag", methods=["GET", "POST"])
+@composes(lambda post_id: url_for("moderation.flag", post_id=post_id))
 @login_required
-@limiter.limit(lambda: site_settings.value("FLAG_RATE_LIMIT"), methods=["POST"],
-               key_func=lambda: f"user:{current_user.id}", scope="flags")
+@budgeted(limiter.limit(lambda: site_settings.value("FLAG_RATE_LIMIT"), methods=["POST"],
+                        key_func=lambda: f"user:{current_user.id}", scope="flags", deduct_when=accepted,
+                        on_breach=note_breach))
 def flag(post_id: int):
     post = visible_post(post_id)
-    form = FlagForm()
+    form = FlagForm() if request.method == "POST" else with_drafts({request.path: FlagForm(formdata=None)})[request.path]
     existing = moderation.my_flag(current_user, post)
-    if form.validate_on_submit():
+    if request.method == "GET":
+        try:
+            moderation.ensure_can_flag(current_user)
+        except PermissionDenied as error:  # said before anything is filled in, with until when
+            return render_template("moderation/flag.html", form=None, post=post, existing=None, cannot=str(error))
+    refused = refusal(form, form.note) if request.method == "POST" else None
+    if request.method == "POST" and not refused:
         try:
             moderation.flag(current_user, post, FlagReason(form.reason.data), form.note.data or "")
         except PermissionDenied as error:  # not about the note: said at the top, the form kept
@@ -35,9 +44,13 @@ def flag(post_id: int):
             form_error(form.note, error)
         else:
             db.session.commit()
-            flash("Thanks: the moderators will take a look. Only they see who flagged.", "success")
-            return redirect(url_for("discussion.permalink", post_id=post.id))
-    return render_template("moderation/flag.html", form=form, post=post, existing=existing), 422 if form.errors else 200
+            if discussion.visible_to(current_user, post):
+                flash("Thanks: the moderators will take a look. Only they see who flagged.", "success")
+                return redirect(url_for("discussion.permalink", post_id=post.id))
+            # This flag hid it: its page is gone for the flagger, so back to where it was.
+            flash("Thanks: it is hidden pending review. Only the moderators see who flagged.", "success")
+            return redirect(where_it_was(post))
+    return render_template("moderation/flag.html", form=form, post=post, existing=existing), refused or (422 if form.errors else 200)
 
 
 @bp.post("/posts/<int:post_id>/unflag")
@@ -51,15 +64,34 @@ def unflag(post_id: int):
 
 
 @bp.post("/posts/<int:post_id>/appeal")
+@composes(lambda post_id: url_for("discussion.permalink", post_id=post_id, _anchor="appeal-heading"))
 @login_required
 def appeal(post_id: int):
     post = visible_post(post_id)
     form = AppealForm()
     if not form.validate_on_submit():
-        flash("Say briefly why the moderators should look again.", "error")
-        return redirect(url_for("discussion.permalink", post_id=post.id))
+        return render_permalink(post, status=422, appeal_form=form)
     return press(lambda: moderation.appeal(current_user, post, form.text.data),
                  "Appeal sent: the post is back in the moderators' queue.", url_for("discussion.permalink", post_id=post.id))
+
+
+@bp.post("/posts/<int:post_id>/revise")
+@composes(lambda post_id: url_for("discussion.permalink", post_id=post_id, _anchor="revise-form"))
+@login_required
+def revise(post_id: int):
+    post = visible_post(post_id)
+    form = ReviseForm()
+    if not form.validate_on_submit():
+        return render_permalink(post, status=422, revise_form=form)
+    try:
+        moderation.revise_for_review(current_user, post, form.body.data)
+    except PermissionDenied:
+        raise
+    except DomainError as error:
+        return render_permalink(post, status=form_error(form.body, error), revise_form=form)
+    db.session.commit()
+    flash("Revised: it is back in the moderators' queue, and stays unpublished until they decide.", "success")
+    return redirect(url_for("discussion.permalink", post_id=post.id))
 
 
 @bp.get("/moderation/")
@@ -83,6 +115,7 @@ def queue():
 
 
 @bp.post("/moderation/posts/<int:post_id>/act")
+@composes(lambda post_id: url_for("moderation.queue", _anchor=f"q{post_id}"))
 @moderator_required
 def act(post_id: int):
     post = visible_post(post_id)

@@ -6,26 +6,28 @@ from sqlalchemy.exc import IntegrityError
 from community.extensions import db, limiter
 from community.forms.papers import PaperForm, PaperKindForm
 from community.pages.cache import cached_for_anonymous
-from community.services import DomainError, episodes, freshness, papers
+from community.services import DomainError, discussion, episodes, freshness, papers
 from community.views.discussion import posting_limited
 from community.views.episodes import render_episode
-from community.views.helpers import form_error, is_safe_next, press, visible_post
+from community.views.helpers import composes, form_error, is_safe_next, press, refusal, visible_post
 from community.models import PostKind
 
 bp = Blueprint("papers", __name__)
 
 
 @bp.post("/episodes/<slug>/papers")
+@composes(lambda slug: url_for("episodes.show", slug=slug, _anchor="paper-form"))
 @login_required
-@posting_limited("papers")
+@posting_limited("papers", lambda: discussion.posting_rate_limit(current_user, "papers"))
 def submit(slug: str):
     episode = episodes.get_by_slug(slug) or abort(404)
     form = PaperForm()
-    if not form.validate_on_submit():
-        return render_episode(episode, paper_form=form, status=422)
+    refused = refusal(form, form.link)
+    if refused:
+        return render_episode(episode, paper_form=form, status=refused)
     def submit_once():
         return papers.submit(current_user, episode, link=form.link.data, title=form.title.data,
-                             moment=form.moment.data, note=form.note.data or "")
+                             moment=form.moment.data, note=(form.note.data or "").strip())
 
     try:
         try:

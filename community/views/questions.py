@@ -8,9 +8,9 @@ from community.markup import timestamp_seconds
 from community.models import PostKind
 from community.pages.cache import cached_for_anonymous
 from community.services import DomainError, discussion, episodes, freshness, questions
-from community.views.discussion import posting_limited
+from community.views.discussion import posting_limited, render_permalink
 from community.views.episodes import render_episode
-from community.views.helpers import form_error, is_safe_next, press, visible_post
+from community.views.helpers import composes, form_error, is_safe_next, press, refusal, visible_post
 
 bp = Blueprint("questions", __name__)
 
@@ -28,13 +28,15 @@ def _act(question, action, success: str, back: str | None = None):
 
 
 @bp.post("/episodes/<slug>/questions")
+@composes(lambda slug: url_for("episodes.show", slug=slug, _anchor="question-form"))
 @login_required
 @posting_limited("questions")
 def ask(slug: str):
     episode = episodes.get_by_slug(slug) or abort(404)
     form = QuestionForm()
-    if not form.validate_on_submit():
-        return render_episode(episode, question_form=form, status=422)
+    refused = refusal(form, form.body)
+    if refused:
+        return render_episode(episode, question_form=form, status=refused)
     try:
         question = questions.ask(current_user, episode, form.body.data)
     except DomainError as error:
@@ -45,6 +47,7 @@ def ask(slug: str):
 
 
 @bp.post("/questions/<int:post_id>/answer")
+@composes(lambda post_id: url_for("discussion.permalink", post_id=post_id, _anchor="manage-heading"))
 @login_required
 def answer(post_id: int):
     question = visible_post(post_id, PostKind.question)
@@ -54,8 +57,7 @@ def answer(post_id: int):
     # The guest's inbox sends its answers back to itself.
     back = request.form.get("next") if is_safe_next(request.form.get("next")) else None
     if not form.validate_on_submit():
-        flash("Write your answer first.", "error")
-        return redirect(back or url_for("discussion.permalink", post_id=question.id))
+        return render_permalink(question, status=422, manage={"answer": form})
     return _act(question, lambda: questions.answer(current_user, question, form.body.data),
                 "Answer posted. Everyone who asked or upvoted is told.", back)
 
@@ -75,6 +77,7 @@ def on_air(post_id: int):
 
 
 @bp.post("/questions/<int:post_id>/decline")
+@composes(lambda post_id: url_for("discussion.permalink", post_id=post_id, _anchor="manage-heading"))
 @login_required
 def decline(post_id: int):
     question = visible_post(post_id, PostKind.question)
@@ -82,8 +85,7 @@ def decline(post_id: int):
     if not current_user.is_moderator:
         abort(403)
     if not form.validate_on_submit():
-        flash("Give a reason: the asker will see it.", "error")
-        return redirect(url_for("discussion.permalink", post_id=question.id))
+        return render_permalink(question, status=422, manage={"decline": form})
     return _act(question, lambda: questions.decline(current_user, question, form.reason.data), "Question declined.")
 
 

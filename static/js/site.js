@@ -168,10 +168,11 @@
     $("textarea", form).focus();
   });
 
-  // --- Ask before leaving a half-written comment.
+  // --- Ask before leaving a half-written comment (unless this browser keeps drafts: see below).
   let submitting = false;
   document.addEventListener("submit", () => { submitting = true; });
   window.addEventListener("beforeunload", (event) => {
+    if (document.documentElement.dataset.draftsKept) return;
     const unsaved = $$(".compose textarea").some((t) => t.value.trim() && t.value !== t.defaultValue);
     if (unsaved && !submitting) { event.preventDefault(); event.returnValue = ""; }
   });
@@ -302,5 +303,188 @@
     }
     const used = field.value.length;
     counter.textContent = used > max * 0.8 ? `${used.toLocaleString()} / ${max.toLocaleString()} characters` : "";
+  });
+})();
+
+// --- Nothing typed is lost (issue 21): drafts in this browser and, logged in, on the server;
+// waits counted down; a dialog before deleting; the Undo button while it lasts.
+(function () {
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+  const store = (() => { try { return window.localStorage; } catch (error) { return null; } })();
+  const PREFIX = "draft:";
+  if (store) document.documentElement.dataset.draftsKept = "1";  // leaving loses nothing: no prompt
+
+  // What the writer typed in a form: its text fields by name (no token, no trap).
+  const textFields = (form) => $$("textarea[name], input[type=text][name], input[type=url][name], input:not([type])[name]", form)
+    .filter((el) => el.name !== "website" && el.name !== "csrf_token");
+  const keyOf = (form) => new URL(form.getAttribute("action") || location.pathname, location.href).pathname;
+  const draftable = (form) => form.method.toLowerCase() === "post" && textFields(form).some((el) => el.tagName === "TEXTAREA");
+
+  function read(form) {
+    const values = {};
+    textFields(form).forEach((el) => { values[el.name] = el.value; });
+    return values;
+  }
+  function fill(form, values, note) {
+    let filled = false;
+    textFields(form).forEach((el) => {
+      const value = values[el.name];
+      if (typeof value === "string" && value.trim() && el.value === el.defaultValue && value !== el.value) {
+        el.value = value;
+        filled = true;
+      }
+    });
+    if (filled && !$(".draft-note", form)) {
+      const p = document.createElement("p");
+      p.className = "hint draft-note";
+      p.setAttribute("role", "status");
+      p.textContent = note;
+      form.prepend(p);
+    }
+    return filled;
+  }
+
+  // Sent forms: their local drafts go once the next page shows the form empty again (accepted),
+  // and stay when it shows the text again (refused: fix and resend).
+  let sent = [];
+  try { sent = JSON.parse(sessionStorage.getItem("drafts-sent") || "[]"); sessionStorage.removeItem("drafts-sent"); } catch (error) { sent = []; }
+  const forms = $$("form").filter(draftable);
+  sent.forEach((key) => {
+    const again = forms.find((form) => keyOf(form) === key);
+    const refused = again && textFields(again).some((el) => el.value.trim() && el.value !== "" && $(".error", again));
+    if (!refused && store) store.removeItem(PREFIX + key);
+  });
+
+  const token = $("input[name=csrf_token]");
+  const pending = new Map();  // form key -> form, waiting for the next server save
+  async function saveOnServer(leaving) {
+    if (!token || !pending.size) return;
+    const waiting = Array.from(pending.values());
+    pending.clear();
+    for (const form of waiting) {
+      const body = new FormData();
+      body.append("csrf_token", ($("input[name=csrf_token]", form) || token).value);
+      body.append("draft_form", keyOf(form));
+      body.append("draft_page", location.pathname + location.search + (form.id ? "#" + form.id : ""));
+      const values = read(form);
+      Object.entries(values).forEach(([name, value]) => body.append(name, value));
+      // Leaving the page: keepalive lets the request outlive it.
+      try {
+        const response = await fetch("/drafts", { method: "POST", body, credentials: "same-origin", keepalive: leaving === true });
+        // Synced: from now on the server's copy decides (it is gone once posted from any device).
+        if (response.ok && store && store.getItem(PREFIX + keyOf(form))) store.setItem(PREFIX + keyOf(form), JSON.stringify({ values, synced: true }));
+      } catch (error) { /* kept locally */ }
+    }
+  }
+  setInterval(saveOnServer, 15000);
+  window.addEventListener("pagehide", () => saveOnServer(true));
+
+  function watch(form) {
+    if (form.dataset.drafts) return;
+    form.dataset.drafts = "on";
+    const key = keyOf(form);
+    if (store) {
+      try {
+        const local = JSON.parse(store.getItem(PREFIX + key) || "null");
+        if (local && !(local.synced && token)) fill(form, local.values || {}, "Your unsent text from this browser is back.");
+      } catch (error) { store.removeItem(PREFIX + key); }
+    }
+    form.addEventListener("input", () => {
+      const values = read(form);
+      if (store) {
+        if (Object.values(values).some((v) => v.trim())) store.setItem(PREFIX + key, JSON.stringify({ values, synced: false }));
+        else store.removeItem(PREFIX + key);
+      }
+      pending.set(key, form);
+    });
+    form.addEventListener("submit", () => {
+      try {
+        const list = JSON.parse(sessionStorage.getItem("drafts-sent") || "[]");
+        sessionStorage.setItem("drafts-sent", JSON.stringify(list.concat([key])));
+      } catch (error) { /* no session storage: the draft stays until the writer clears it */ }
+      pending.delete(key);
+    });
+  }
+  forms.forEach(watch);
+  // Logging out forgets this browser's drafts: the next person at this computer must not see them
+  // (a logged-in writer's drafts stay on the server, for their next login).
+  document.addEventListener("submit", (event) => {
+    if (!store || !/\/auth\/logout$/.test(new URL(event.target.action, location.href).pathname)) return;
+    Object.keys(store).filter((key) => key.startsWith(PREFIX)).forEach((key) => store.removeItem(key));
+  });
+  // The inline reply form is made by the script above when "reply" is clicked.
+  new MutationObserver(() => $$("form.compose").filter(draftable).forEach((form) => {
+    if (!form.dataset.drafts) { watch(form); restoreFromServer([form]); }
+  })).observe(document.body, { childList: true, subtree: true });
+
+  // A draft written on another device: asked for once per page, for the forms still empty.
+  async function restoreFromServer(list) {
+    const empty = list.filter((form) => textFields(form).every((el) => el.value === el.defaultValue));
+    if (!token || !empty.length) return;
+    const query = empty.map((form) => "form=" + encodeURIComponent(keyOf(form))).join("&");
+    try {
+      const response = await fetch("/drafts?" + query, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (!response.ok || !(response.headers.get("Content-Type") || "").includes("json")) return;
+      const saved = (await response.json()).drafts || {};
+      empty.forEach((form) => {
+        if (saved[keyOf(form)]) fill(form, saved[keyOf(form)], "Your draft is back (saved from another visit).");
+        else if (store) {  // a synced local copy the server no longer has was posted or discarded elsewhere
+          try { if ((JSON.parse(store.getItem(PREFIX + keyOf(form)) || "null") || {}).synced) store.removeItem(PREFIX + keyOf(form)); } catch (error) { /* ignore */ }
+        }
+      });
+    } catch (error) { /* the form still works */ }
+  }
+  restoreFromServer(forms);
+
+  // "You can send it in 38 s": counted down where a limit was reached.
+  $$(".error").forEach((el) => {
+    const match = /send it in (\d+) s/.exec(el.textContent);
+    if (!match) return;
+    let left = parseInt(match[1], 10);
+    const tick = setInterval(() => {
+      left -= 1;
+      el.textContent = el.textContent.replace(/send it in \d+ s/, left > 0 ? `send it in ${left} s` : "send it now");
+      if (left <= 0) clearInterval(tick);
+    }, 1000);
+  });
+
+  // "Posted": said at the new comment itself (the link's target), not only at the top.
+  const posted = $(".flash-posted");
+  const target = /^#c\d+$/.test(location.hash) && document.getElementById(location.hash.slice(1));
+  if (posted && target) {
+    const body = $(":scope > details > .comment-body", target) || $(".comment-body", target);
+    if (body) { posted.classList.add("posted-note"); body.after(posted); }
+  }
+
+  // Undo after deleting: the button goes when its time is up.
+  $$("form.undo[data-undo-seconds]").forEach((form) => {
+    let left = parseInt(form.dataset.undoSeconds, 10);
+    const hint = $(".hint", form);
+    const tick = setInterval(() => {
+      left -= 1;
+      if (hint) hint.textContent = `(for ${left} s)`;
+      if (left <= 0) { clearInterval(tick); const b = $("button", form); if (b) b.remove(); if (hint) hint.remove(); }
+    }, 1000);
+  });
+
+  // Deleting asks in a dialog (without JavaScript the disclosure is the second step).
+  document.addEventListener("click", (event) => {
+    const summary = event.target.closest(".confirm-delete > summary");
+    if (!summary) return;
+    event.preventDefault();
+    const form = $("form", summary.parentNode);
+    const dialog = document.createElement("dialog");
+    dialog.className = "confirm-dialog";
+    dialog.setAttribute("aria-labelledby", "confirm-delete-title");
+    dialog.innerHTML = `<h2 id="confirm-delete-title">Delete this post?</h2>
+      <p>You can undo it for 10 seconds afterwards.</p>
+      <form method="dialog"><button value="delete" class="danger">Delete</button> <button value="cancel" class="secondary">Cancel</button></form>`;
+    document.body.append(dialog);
+    dialog.addEventListener("close", () => {
+      if (dialog.returnValue === "delete") form.submit();
+      dialog.remove();
+    });
+    dialog.showModal();
   });
 })();

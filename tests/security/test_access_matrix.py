@@ -88,7 +88,7 @@ ROUTE_FAMILY = {
     "guests.suggestions": "public", "guests.suggest": "login required",
     "discussion.permalink": "public", "discussion.history": "public", "discussion.edit": "author or moderator",
     "moderation.log": "public", "moderation.dashboard": "moderators only", "moderation.queue": "moderators only",
-    "moderation.flag": "login required",
+    "moderation.flag": "login required", "drafts.mine": "login required",
     "notifications.index": "login required", "notifications.settings": "login required",
     "notifications.open_one": "own notification", "notifications.unsubscribe": "public",
     "api.list_episodes": "public", "api.get_episode": "public", "api.episode_thread": "public",

@@ -40,6 +40,8 @@ FORMS = {
     "discussion.reply": lambda w, role: {"body": "Replied by a forged request."},
     "discussion.edit": lambda w, role: {"body": "Edited by a forged request."},
     "discussion.delete": lambda w, role: {},
+    "discussion.undelete": lambda w, role: {},
+    "moderation.revise": lambda w, role: {"body": "Revised by a forged request."},
     "discussion.vote": lambda w, role: {"up": "1"},
     "discussion.preview": lambda w, role: {"body": "*preview*"},
     "papers.submit": lambda w, role: {"link": "1706.03762", "title": "Attention Is All You Need", "moment": "3:00",

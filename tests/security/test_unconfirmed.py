@@ -14,6 +14,7 @@ from community.extensions import db
 from community.models import User
 from tests.conftest import text_of
 from tests.factories import Factories
+from tests.oidc_provider import oidc_app_config, oidc_provider  # noqa: F401 (a fixture)
 from tests.security.test_access_matrix import FAMILIES, ROUTE_FAMILY, outcome
 from tests.security.world import STATE_CHANGING, build_url, build_world, rules_with, send, snapshot, written
 
@@ -40,10 +41,15 @@ SETUP = {
     "notifications.read_all": {},
     "discussion.preview": {"body": "*preview*"},
     "invitations.accept": {},
-    # Signing in with ORCID, and linking it, are account set-up (under /auth/ and /settings/);
-    # unconfigured here, they answer 404 and write nothing.
+    # Signing in with ORCID, and linking it, are account set-up (under /auth/ and /settings/).
     "orcid.start": {}, "orcid.new_account": {}, "orcid.link": {}, "orcid.unlink": {},
 }
+@pytest.fixture
+def app_config(oidc_provider):
+    # ORCID set up against a real local provider, as in the access matrix: its routes answer as deployed.
+    return {"PROPAGATE_EXCEPTIONS": False, **oidc_app_config(oidc_provider)}
+
+
 # Ending the session or the account: sent last, in this order.
 LAST = ("accounts.logout", "accounts.change_password", "accounts.reset", "accounts.end_session",
         "accounts.end_other_sessions", "accounts.delete_account")
@@ -52,11 +58,6 @@ FORM = {"body": "Posted before confirming.", "text": "Please look again.", "reas
         "up": "1", "on": "1", "link": "1706.03762", "title": "Attention Is All You Need", "name": "Yann LeCun",
         "why": "World models.", "disclosure": "neither", "action": "dismiss", "stage": "contacted", "episode": "0",
         "grant": "1", "domain": "lab.example.com"}
-
-
-@pytest.fixture
-def app_config():
-    return {"PROPAGATE_EXCEPTIONS": False}
 
 
 @pytest.fixture

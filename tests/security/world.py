@@ -143,7 +143,7 @@ def url_values(world: World, rule, role: str) -> dict:
                 values[name] = world.question.id
             elif endpoint.startswith("guests."):
                 values[name] = world.suggestion.id
-            elif endpoint in ("discussion.edit", "discussion.delete", "moderation.appeal") and role in world.own_posts:
+            elif endpoint in ("discussion.edit", "discussion.delete", "moderation.appeal", "moderation.revise") and role in world.own_posts:
                 values[name] = world.own_posts[role].id
             else:
                 values[name] = world.comment.id
@@ -235,8 +235,10 @@ def diff(before: dict[str, list[tuple]], after: dict[str, list[tuple]]) -> str:
 
 # Bookkeeping, not content: re-rendering the episode page for a refused form records the
 # visit (for "new since your last visit"), and every attempt counts against its rate
-# limit (counters live in the database when there is no Redis).
-READ_BOOKKEEPING = ("thread_visits", "rate_counters")
+# limit (counters live in the database when there is no Redis). A refused compose form keeps
+# the sender's words (a logged-out browser's as a pending submission, a writer's as a draft):
+# they grant nothing and are shown to nobody else (issue 21).
+READ_BOOKKEEPING = ("thread_visits", "rate_counters", "pending_submissions", "drafts")
 
 
 def written(before: dict[str, list[tuple]], after: dict[str, list[tuple]]) -> str:

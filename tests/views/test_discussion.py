@@ -93,7 +93,7 @@ def test_permalink_shows_context_and_reply_form(client, factories, login, episod
     assert "The top comment" in text and "The middle one" in text and "The leaf" in text
     assert "Log in to reply" in text
     login(factories.user("cy"))
-    assert 'action="/posts/%d/reply"' % middle.id in client.get(f"/posts/{middle.id}").get_data(as_text=True)
+    assert 'action="/posts/%d/reply#reply-form"' % middle.id in client.get(f"/posts/{middle.id}").get_data(as_text=True)
     assert leaf
 
 

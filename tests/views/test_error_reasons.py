@@ -25,7 +25,7 @@ def test_a_closed_edit_window_says_when_the_post_was_written(client, factories, 
     written = datetime(2026, 3, 2, 14, 5, tzinfo=timezone.utc)
     post = factories.comment(ada, episode, body="An old thought.", created_at=written)
     login(ada)
-    reason = "You can edit a post for 2 hours after posting; this one was posted at 14:05 UTC on 2026-03-02."
+    reason = "The edit window closed at 16:05 UTC on 2026-03-02 (posts can be edited for 2 hours)."
     for response in (client.get(f"/posts/{post.id}/edit"),
                      client.post(f"/posts/{post.id}/edit", data={"body": "A new thought."})):
         assert response.status_code == 403 and reason in text_of(response)

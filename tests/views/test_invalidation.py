@@ -45,6 +45,14 @@ def _comment_by(role: str, body: str = "A comment to act on."):
     return lambda w: {"post_id": discussion.create_post(w.users[role], episode=w.episode, body=body).id}
 
 
+def _just_deleted_by(role: str):
+    def make(w):
+        post = discussion.create_post(w.users[role], episode=w.episode, body="Deleted, then undone.")
+        discussion.delete_post(w.users[role], post)
+        return {"post_id": post.id}
+    return make
+
+
 def _question(w):
     return {"post_id": questions.ask(w.users["author"], w.episode, "A fresh question for the guests?").id}
 
@@ -99,6 +107,10 @@ CHANGES_PAGES: dict[str, Case] = {
     "discussion.edit": Case("member", EPISODE, lambda w, m: {"body": "Edited words.", "submit": "Save"},
                             _comment_by("member")),
     "discussion.delete": Case("member", EPISODE, make=_comment_by("member")),
+    "discussion.undelete": Case("member", EPISODE, make=_just_deleted_by("member")),
+    # Moderators' shared lists show hidden posts: the revised text must reach them.
+    "moderation.revise": Case("member", EPISODE, lambda w, m: {"body": "Revised, with the source."},
+                              lambda w: _hidden_own_post(w)),
     "discussion.vote": Case("member", EPISODE, lambda w, m: {"up": "1"}),
     "papers.submit": Case("member", EPISODE, lambda w, m: {"link": "1706.03762", "title": "Attention Is All You Need",
                                                             "moment": "3:00", "note": ""}),
@@ -166,6 +178,7 @@ PAGE_NEUTRAL: dict[str, str] = {
     "accounts.end_other_sessions": "login sessions",
     "accounts.export_data": "reads the account's data into a ZIP; writes nothing",
     "discussion.preview": "renders a preview of what is typed; writes nothing",
+    "drafts.save": "a draft: only its writer sees it, filled into their forms, never on a cached page",
     "episodes.follow": "follows show on the person's page and in notifications, neither cached",
     "moderation.appeal": "the appeal is read on the moderation queue and the post's permalink, neither cached",
     "notifications.read_all": "notifications are personal pages, never cached",
@@ -216,6 +229,7 @@ NEUTRAL_FORMS = {
     "accounts.change_password": lambda w: {"current": Factories.PASSWORD, "password": "a completely different passphrase",
                                            "confirm": "a completely different passphrase"},
     "discussion.preview": lambda w: {"body": "*preview*"},
+    "drafts.save": lambda w: {"draft_form": f"/episodes/{w.episode.slug}/comments", "draft_page": "/", "body": "half a thought"},
     "episodes.follow": lambda w: {"on": "1"},
     "moderation.appeal": lambda w: {"text": "Please look again."},
     "notifications.settings": lambda w: {"reply": "none", "mention": "none"},

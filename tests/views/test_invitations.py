@@ -172,13 +172,18 @@ def test_create_without_an_address_mails_nothing_and_a_bad_address_is_kept(app, 
     assert inbox.messages == [] and rows() == (1, 1)
 
 
-def test_an_unreachable_mail_server_saves_nothing(app, factories, login, show):
+def test_an_unreachable_mail_server_leaves_the_invitation_and_its_mail_waiting(app, factories, login, show):
+    """Mail is a job of the invitation's transaction: the invitation stands, its mail is retried."""
+    from community.models import Job, JobStatus
+
     _, _, kelvin, _ = show
     app.config["MAIL_PORT"] = free_port()  # nobody listens there
     admin = login(factories.user("boss", role=Role.admin), the_client=app.test_client())
     response = admin.post("/admin/invitations/new", data={"person": str(kelvin.id), "email": "kelvin@example.org"})
-    assert response.status_code == 422 and "could not be sent" in text_of(response)
-    assert rows() == (0, 0)
+    assert response.status_code == 302
+    assert rows() == (1, 1)
+    [job] = db.session.scalars(select(Job).where(Job.name == "mail.send")).all()
+    assert job.status == JobStatus.queued and job.attempts == 1 and "refused" in (job.last_error or "")
 
 
 def test_the_team_finds_the_invite_link_on_a_persons_page(app, factories, login, show):
