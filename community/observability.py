@@ -130,10 +130,40 @@ def _metrics_allowed(app: Flask) -> bool:
     return any(address in ipaddress.ip_network(n, strict=False) for n in networks)
 
 
+class JobQueueCollector:
+    """The job queue's depth and failures, read from the outbox table when Prometheus scrapes
+    (it lives in the database, not in any one process)."""
+
+    def describe(self):  # what it will report, without a database (asked when it is registered)
+        from prometheus_client.core import GaugeMetricFamily
+
+        return [GaugeMetricFamily("gi_jobs", "Background jobs by status.", labels=["status"]),
+                GaugeMetricFamily("gi_jobs_retried", "Jobs that needed more than one attempt.")]
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        from community.services import jobs
+
+        if not has_app_context():
+            return
+
+        overview = jobs.overview(limit=0)
+        by_status = GaugeMetricFamily("gi_jobs", "Background jobs by status.", labels=["status"])
+        for status, count in overview.counts.items():
+            by_status.add_metric([status.value], count)
+        yield by_status
+        yield GaugeMetricFamily("gi_jobs_retried", "Jobs that needed more than one attempt.", value=overview.retried)
+
+
+JOB_QUEUE = JobQueueCollector()
+
+
 def init_app(app: Flask) -> None:
     from community.extensions import db
 
     configure_logging(app)
+    metrics.register_collector(JOB_QUEUE)
 
     @app.before_request
     def name_the_endpoint():

@@ -119,3 +119,15 @@ def test_metrics_answer_the_token_from_anywhere(client):
     response = client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"},
                           headers={"Authorization": "Bearer scrape-secret"})
     assert response.status_code == 200 and "gi_request_duration_seconds" in response.get_data(as_text=True)
+
+
+def test_metrics_report_the_job_queue(client, factories):
+    from community.models import Job, JobStatus
+    from community.extensions import db
+
+    db.session.add_all([Job(name="mail.send", args={}, status=JobStatus.failed, attempts=6),
+                        Job(name="mail.send", args={}, status=JobStatus.queued, attempts=1)])
+    db.session.commit()
+    text = client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"}).get_data(as_text=True)
+    assert _metric(text, "gi_jobs", status="failed") == 1 and _metric(text, "gi_jobs", status="queued") == 1
+    assert _metric(text, "gi_jobs_retried") == 2
