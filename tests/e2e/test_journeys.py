@@ -91,7 +91,7 @@ def test_listener_finds_episode_signs_up_discusses_and_hears_back(new_page, data
 
     # Signs up from the header.
     page.locator(".site-header").get_by_role("link", name="Sign up").click()
-    expect(page).to_have_url(re.compile(r"/auth/register$"))
+    expect(page).to_have_url(re.compile(rf"/auth/register\?next=/episodes/{slug}$"))  # back here after signing up
     page.get_by_label("Username").fill("quiet_listener")
     page.get_by_label("Email").fill("quiet_listener@example.org")
     page.get_by_label("Password", exact=True).fill("retrieval beats memorising")
