@@ -1,4 +1,4 @@
-from datetime import datetime
+import re
 
 from flask import abort, request, url_for
 from flask_login import current_user
@@ -13,12 +13,22 @@ def _checked_filters():
     choice("kind", ("", "comment", "paper", "question", "suggestion"), "")
     for name in ("since", "until"):
         value = request.args.get(name)
-        if value:
-            try:
-                datetime.strptime(value, "%Y-%m-%d")
-            except ValueError:
-                abort(400, description=f"`{name}` must be a date like 2024-05-31 (got {value[:40]!r}).")
+        if value and not _full_date(value):
+            abort(400, description=f"`{name}` must be a date like 2024-05-31 (got {value[:40]!r}).")
     return search_service.Filters.from_args(request.args)
+
+
+def _full_date(value: str) -> bool:
+    """RFC 3339 full-date, as the OpenAPI description's `format: date` says: year 0000
+    included (which Python's datetime cannot hold: such a bound filters nothing)."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", value)
+    if not match:
+        return False
+    year, month, day = map(int, match.groups())
+    if not 1 <= month <= 12:
+        return False
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return 1 <= day <= (31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)[month - 1]
 
 
 @bp.get("/search")
