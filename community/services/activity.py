@@ -78,7 +78,7 @@ def active_threads(limit: int = 6, now: datetime | None = None) -> list[ActiveTh
     if not ranked:
         return []
     rows = db.session.execute(select(Post, Episode).join(Episode, Episode.id == Post.episode_id)
-                              .where(Post.id.in_(ranked), Episode.is_published)).all()
+                              .where(Post.id.in_(ranked), Post.status == PostStatus.visible, Episode.is_published)).all()
     found = {post.id: (post, episode) for post, episode in rows}
     return [ActiveThread(found[rid][0], found[rid][1], hotness(events[rid], now), counts[rid],
                          max(when for _, when in events[rid]))
