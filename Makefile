@@ -29,11 +29,12 @@ lock: $(VENV)/.installed-dev
 	  pyproject.toml -o requirements-dev.lock
 
 # The CI matrix (.ci/run): the whole suite on SQLite with another supported Python
-# (`make test-python-3.13`), in a venv of its own from the same lock file.
+# (`make test-python-3.13`), in a venv of its own from the same lock file. pyenv's build
+# first: its python3.X shim exists on PATH but refuses to run an inactive version.
 PYENV_ROOT ?= $(HOME)/.pyenv
 test-python-%: browser nginx
-	test -x .venv-$*/bin/python || { py=$$(command -v python$* || ls -d $(PYENV_ROOT)/versions/$*.*/bin/python$* | tail -n1); \
-	  $$py -m venv .venv-$*; }
+	test -x .venv-$*/bin/python || { py=$$(ls -d $(PYENV_ROOT)/versions/$*.*/bin/python$* 2>/dev/null | tail -n1); \
+	  test -n "$$py" || py=python$*; $$py -m venv .venv-$*; }
 	.venv-$*/bin/python -m pip install -q --upgrade pip
 	.venv-$*/bin/pip install -q -r requirements-dev.lock
 	.venv-$*/bin/pip install -q --no-deps -e .
