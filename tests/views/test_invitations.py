@@ -17,18 +17,7 @@ from community.models.base import utcnow
 from community.services import invitations, questions
 from tests.conftest import text_of
 from tests.factories import Factories
-from tests.views.test_smtp import Inbox, free_port
-
-
-@pytest.fixture
-def smtp():
-    from aiosmtpd.controller import Controller
-
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, inbox
-    controller.stop()
+from tests.views.test_smtp import free_port
 
 
 @pytest.fixture

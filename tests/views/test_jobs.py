@@ -26,17 +26,6 @@ PUBLIC = "http://community.example.org"
 
 
 @pytest.fixture
-def smtp():
-    from aiosmtpd.controller import Controller
-
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, inbox
-    controller.stop()
-
-
-@pytest.fixture
 def app_config(smtp):
     return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp[0].port, "PUBLIC_URL": PUBLIC,
             "HOST_ALIASES": "localhost", "SERVER_NAME": None}

@@ -12,7 +12,6 @@ from community.extensions import db
 from community.models import Notification, NotificationKind, Post
 from community.services import notifications
 from tests.conftest import text_of
-from tests.views.test_smtp import Inbox, free_port  # noqa: F401  (the fixture's helpers)
 
 
 @pytest.fixture
@@ -91,17 +90,6 @@ def test_cannot_open_someone_elses_notification(app, factories, login, episode):
     login(ada, the_client=app.test_client()).post(f"/posts/{top.id}/reply", data={"body": "hi"})
     note = db.session.scalar(select(Notification))
     assert login(factories.user("mallory"), the_client=app.test_client()).get(f"/notifications/{note.id}").status_code == 404
-
-
-@pytest.fixture
-def smtp():
-    from aiosmtpd.controller import Controller
-
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, inbox
-    controller.stop()
 
 
 @pytest.fixture

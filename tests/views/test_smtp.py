@@ -7,7 +7,6 @@ import re
 import socket
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from community.services import accounts
 
@@ -25,17 +24,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield controller, inbox
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
