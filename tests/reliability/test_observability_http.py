@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,11 @@ def _count(metrics: str, name: str, **labels) -> float:
                if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()))
 
 
+def _served(text: str) -> float:
+    return (_count(text, "gi_request_duration_seconds_count", endpoint="episodes.index")
+            + _count(text, "gi_request_duration_seconds_count", endpoint="page_cache"))
+
+
 def test_json_access_lines_with_request_ids_and_metrics_from_every_worker(tmp_path: Path):
     env = app_env(tmp_path, f"sqlite:///{tmp_path / 'observed.sqlite'}")
     env.update(METRICS_ALLOW="127.0.0.0/8", XDG_RUNTIME_DIR=str(tmp_path))  # where the unit's runtime dir would be
@@ -27,15 +33,21 @@ def test_json_access_lines_with_request_ids_and_metrics_from_every_worker(tmp_pa
     server = Server(env, tmp_path / "gunicorn.log", workers=2, config=ROOT / "deploy" / "gunicorn.conf.py").start()
     try:
         ids = [Client(server.port).get("/episodes/").headers["X-Request-ID"] for _ in range(12)]
-        metrics = Client(server.port).get("/metrics")
+        # A request is counted once its body has gone out, just after the client has it:
+        # scrape until the last one is in (bounded), as Prometheus's next scrape would see it.
+        deadline = time.monotonic() + 10
+        while True:
+            metrics = Client(server.port).get("/metrics")
+            if _served(metrics.text) >= 12 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
     finally:
         server.stop()
     assert metrics.status == 200
     # Twelve reads of the episode list, answered by two workers (a miss each at most, then
     # hits from the page cache), counted once each in the sum over both workers.
-    served = (_count(metrics.text, "gi_request_duration_seconds_count", endpoint="episodes.index")
-              + _count(metrics.text, "gi_request_duration_seconds_count", endpoint="page_cache"))
-    assert served == 12
+    served = _served(metrics.text)
+    assert served == 12, [l for l in metrics.text.splitlines() if l.startswith("gi_request_duration_seconds_count")]
 
     lines = [json.loads(line) for line in server.log_text().splitlines() if line.startswith("{")]
     access = {line["request_id"]: line for line in lines if line["logger"] == "community.access"}
