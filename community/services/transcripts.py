@@ -1,18 +1,20 @@
-"""Transcripts of episodes: revisions added from a file (an upload, a flask command, later
-the feed's podcast:transcript), speakers matched to the episode's people, and the
+"""Transcripts of episodes: revisions added from a file (an upload in the console, a flask
+command, the feed's podcast:transcript fetched by a job), speakers matched to the episode's people, and the
 formats they go back out in (WebVTT with voice tags, Podcasting 2.0 JSON)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import func, select
 
+from community import feed_parser
 from community import transcripts as formats
 from community.extensions import db
 from community.models import Episode, Person, TranscriptRevision, TranscriptSegment, User
 from community.names import person_key, without_initials
-from community.services import DomainError, admin_log
+from community.services import DomainError, admin_log, episodes, jobs
 
 
 @dataclass
@@ -118,3 +120,66 @@ def as_podcast_json(transcript: Transcript) -> dict:
         {key: value for key, value in (("speaker", speaker_name(transcript, s) or None), ("startTime", s.start),
                                        ("endTime", s.end), ("body", s.text)) if value is not None}
         for s in transcript.segments]}
+
+
+# ---------------------------------------------------------------- from the feed (podcast:transcript)
+
+FETCH_ACCEPT = "text/vtt, application/json;q=0.9, application/x-subrip;q=0.9, text/html;q=0.8"
+
+
+def request_fetch(episodes: list[Episode]) -> int:
+    """After a feed import: a fetch job for each episode whose podcast:transcript address has
+    not given a revision yet. An address already fetched is not asked for again at every
+    hourly refresh; `flask transcripts fetch` asks again (a corrected file, same address)."""
+    wanted = [e for e in episodes if e.transcript_url and formats.FORMATS.get(e.transcript_type or "")]
+    if not wanted:
+        return 0
+    fetched = {tuple(row) for row in db.session.execute(
+        select(TranscriptRevision.episode_id, TranscriptRevision.source_url)
+        .where(TranscriptRevision.episode_id.in_([e.id for e in wanted]),
+               TranscriptRevision.source_url.is_not(None)))}
+    count = 0
+    for episode in wanted:
+        if (episode.id, episode.transcript_url) not in fetched:
+            enqueue_fetch(episode)
+            count += 1
+    return count
+
+
+def enqueue_fetch(episode: Episode) -> None:
+    jobs.enqueue("transcripts.fetch", unique_key=f"transcripts.fetch:{episode.id}", episode_id=episode.id)
+
+
+@jobs.handler("transcripts.fetch", max_attempts=4)
+def fetch_job(episode_id: int) -> str:
+    """A failure (unreachable, refused address, a file that does not parse) raises: the queue
+    retries it with backoff and /admin/jobs shows why."""
+    return fetch_from_feed(episodes.get_by_id(episode_id))
+
+
+def fetch_from_feed(episode: Episode | None) -> str:
+    """Fetch the episode's podcast:transcript and add a revision only when its words or
+    timings differ from the current revision: "added", "unchanged" or "none"."""
+    if episode is None or not episode.transcript_url:
+        return "none"
+    kind = formats.FORMATS.get(episode.transcript_type or "")
+    if kind is None:
+        return "none"
+    config = current_app.config
+    data = feed_parser.fetch_public(episode.transcript_url, config["TRANSCRIPT_FETCH_TIMEOUT"], FETCH_ACCEPT,
+                                    formats.MAX_BYTES, tuple(config["FEED_FETCH_ALLOWED_NETWORKS"]))
+    try:
+        parsed = formats.parse(data, kind)
+    except formats.TranscriptError as error:
+        raise DomainError(f"The transcript at {episode.transcript_url} could not be read: {error}") from None
+    latest = current(episode)
+    if latest is not None and _same(parsed, latest.segments):
+        return "unchanged"
+    add_revision(None, episode, data, kind, source_url=episode.transcript_url,
+                 language=episode.transcript_language, note="from the feed's podcast:transcript")
+    return "added"
+
+
+def _same(parsed: list[formats.Segment], stored: list[TranscriptSegment]) -> bool:
+    return [(round(s.start, 3), None if s.end is None else round(s.end, 3), s.speaker[:200], s.text) for s in parsed] \
+        == [(round(s.start, 3), None if s.end is None else round(s.end, 3), s.speaker, s.text) for s in stored]
