@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from community import feed_parser
 from community import transcripts as formats
@@ -15,6 +15,14 @@ from community.extensions import db
 from community.models import Episode, Person, TranscriptRevision, TranscriptSegment, User
 from community.names import person_key, without_initials
 from community.services import DomainError, admin_log, episodes, jobs
+
+
+class UnreadableTranscript(DomainError):
+    """A file refused whole; `problems` names each malformed cue by its line."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(f"The transcript could not be read: {formats.TranscriptError(problems)}")
 
 
 @dataclass
@@ -31,7 +39,7 @@ def add_revision(actor: User | None, episode: Episode, data: bytes | str, kind: 
     try:
         parsed = formats.parse(data, kind)
     except formats.TranscriptError as error:
-        raise DomainError(f"The transcript could not be read: {error}") from None
+        raise UnreadableTranscript(error.problems) from None
     number = (db.session.scalar(select(func.max(TranscriptRevision.number))
                                 .where(TranscriptRevision.episode_id == episode.id)) or 0) + 1
     revision = TranscriptRevision(episode_id=episode.id, number=number, kind=formats.FORMATS.get(kind, kind),
@@ -64,6 +72,73 @@ def _speakers(episode: Episode, labels: set[str]) -> dict[str, int]:
         if len(ids) == 1:
             matched[label] = ids[0]
     return matched
+
+
+# ---------------------------------------------------------------- the console
+
+@dataclass(frozen=True)
+class RevisionRow:
+    revision: TranscriptRevision
+    segments: int
+    speakers: int
+
+
+def revisions(episode: Episode) -> list[RevisionRow]:
+    """Every revision, newest first, with its segment and speaker counts: one query."""
+    rows = db.session.execute(
+        select(TranscriptRevision, func.count(TranscriptSegment.id), func.count(func.distinct(TranscriptSegment.speaker)))
+        .outerjoin(TranscriptSegment, TranscriptSegment.revision_id == TranscriptRevision.id)
+        .where(TranscriptRevision.episode_id == episode.id)
+        .group_by(TranscriptRevision.id).order_by(TranscriptRevision.number.desc()))
+    return [RevisionRow(revision, segments, speakers) for revision, segments, speakers in rows]
+
+
+@dataclass(frozen=True)
+class Speaker:
+    label: str  # as the file names them ("" when it does not)
+    segments: int
+    person_id: int | None  # who it is matched to now (guessed by name at import, or confirmed)
+
+
+def speakers(revision: TranscriptRevision) -> list[Speaker]:
+    """The revision's speaker labels in order of first appearance, each with its person."""
+    rows = db.session.execute(
+        select(TranscriptSegment.speaker, func.count(TranscriptSegment.id), func.min(TranscriptSegment.position),
+               func.max(TranscriptSegment.person_id))
+        .where(TranscriptSegment.revision_id == revision.id).group_by(TranscriptSegment.speaker))
+    return [Speaker(label, count, person_id) for label, count, _, person_id in sorted(rows, key=lambda r: r[2])]
+
+
+def set_speakers(actor: User, episode: Episode, revision: TranscriptRevision, chosen: dict[str, int | None]) -> int:
+    """Confirm or change who each speaker label is: a person of the episode, or no one.
+    Returns how many labels changed; one admin-log row says which."""
+    allowed = {appearance.person_id for appearance in episode.appearances}
+    if any(person_id is not None and person_id not in allowed for person_id in chosen.values()):
+        raise DomainError("Choose people who were on this episode (add them under “Who was on it” first).")
+    before = {s.label: s.person_id for s in speakers(revision)}
+    changed = {label: person_id for label, person_id in chosen.items()
+               if label in before and before[label] != person_id}
+    for label, person_id in changed.items():
+        db.session.execute(update(TranscriptSegment)
+                           .where(TranscriptSegment.revision_id == revision.id, TranscriptSegment.speaker == label)
+                           .values(person_id=person_id).execution_options(synchronize_session=False))
+    if changed:
+        admin_log.record(actor, "transcript.speakers", target_type="episode", target_id=episode.id,
+                         summary=f"Speakers of transcript revision {revision.number} of {episode.title[:200]}: "
+                                 + ", ".join(f"{label or '(unnamed)'} → {_name(episode, person_id)}"
+                                             for label, person_id in changed.items()),
+                         before={label: before[label] for label in changed}, after=changed)
+        db.session.flush()
+    return len(changed)
+
+
+def _name(episode: Episode, person_id: int | None) -> str:
+    return next((a.person.name for a in episode.appearances if a.person_id == person_id), "no one")
+
+
+def get_revision(episode: Episode, number: int) -> TranscriptRevision | None:
+    return db.session.scalar(select(TranscriptRevision).where(TranscriptRevision.episode_id == episode.id,
+                                                              TranscriptRevision.number == number))
 
 
 def current(episode: Episode) -> Transcript | None:
