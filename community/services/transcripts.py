@@ -8,11 +8,13 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
 
 from community import feed_parser
 from community import transcripts as formats
 from community.extensions import db
-from community.models import Episode, Person, TranscriptRevision, TranscriptSegment, User
+from community import models
+from community.models import Episode, Person, Post, PostStatus, TranscriptRevision, TranscriptSegment, User
 from community.names import person_key, without_initials
 from community.services import DomainError, admin_log, episodes, jobs
 
@@ -258,3 +260,122 @@ def fetch_from_feed(episode: Episode | None) -> str:
 def _same(parsed: list[formats.Segment], stored: list[TranscriptSegment]) -> bool:
     return [(round(s.start, 3), None if s.end is None else round(s.end, 3), s.speaker[:200], s.text) for s in parsed] \
         == [(round(s.start, 3), None if s.end is None else round(s.end, 3), s.speaker, s.text) for s in stored]
+
+
+# ---------------------------------------------------------------- outwards: soundbites, annotations
+#
+# Both read the anchors that posts keep on transcript words (the `moments` table of
+# models/moments.py). Until that model exists in this checkout, there are no anchors:
+# both answer empty, and the API, feeds and JSON-LD say so with empty lists.
+
+SOUNDBITE_GAP = 30.0  # anchors closer than this (seconds) are one moment of discussion
+SOUNDBITE_MIN, SOUNDBITE_MAX = 15.0, 120.0  # podcast:soundbite's advised length
+
+
+@dataclass(frozen=True)
+class Soundbite:
+    start: float
+    duration: float
+    title: str  # the words most quoted there
+    posts: int  # anchored posts in this stretch
+
+
+def rank_moments(anchors: list[tuple[float, float | None, str]], limit: int = 3) -> list[Soundbite]:
+    """(time start, time end, quote) of anchored posts -> the stretches with the most of
+    them, most first (earlier first on a tie): anchors within SOUNDBITE_GAP of the previous
+    one join its stretch; each is clamped to SOUNDBITE_MIN..SOUNDBITE_MAX seconds."""
+    stretches: list[list[tuple[float, float, str]]] = []
+    for start, end, quote in sorted((a for a in anchors if a[0] is not None), key=lambda a: a[0]):
+        end = max(end if end is not None else start, start)
+        if stretches and start - max(e for _, e, _ in stretches[-1]) <= SOUNDBITE_GAP:
+            stretches[-1].append((start, end, quote))
+        else:
+            stretches.append([(start, end, quote)])
+    bites = []
+    for stretch in stretches:
+        start = min(s for s, _, _ in stretch)
+        end = max(e for _, e, _ in stretch)
+        quotes = [q for _, _, q in stretch if q]
+        title = max(quotes, key=quotes.count) if quotes else ""
+        duration = min(max(end - start, SOUNDBITE_MIN), SOUNDBITE_MAX)
+        bites.append(Soundbite(round(start, 3), round(duration, 3), " ".join(title.split())[:200], len(stretch)))
+    return sorted(bites, key=lambda b: (-b.posts, b.start))[:limit]
+
+
+def _anchor_model():
+    return getattr(models, "Moment", None)
+
+
+def soundbites(episode_ids: list[int], limit: int = 3) -> dict[int, list[Soundbite]]:
+    """The most discussed moments of each episode (one query for them all); {} when there
+    are no anchors (or no anchor model yet)."""
+    moment = _anchor_model()
+    if moment is None or not episode_ids:
+        return {}
+    rows = db.session.execute(
+        select(moment.episode_id, moment.time_start, moment.time_end, moment.quote)
+        .join(Post, Post.id == moment.post_id)
+        .where(moment.episode_id.in_(episode_ids), moment.drifted.is_(False), moment.time_start.is_not(None),
+               Post.status == PostStatus.visible))
+    by_episode: dict[int, list] = {}
+    for episode_id, start, end, quote in rows:
+        by_episode.setdefault(episode_id, []).append((start, end, quote))
+    return {episode_id: rank_moments(anchors, limit) for episode_id, anchors in by_episode.items()}
+
+
+@dataclass(frozen=True)
+class AnchoredPost:
+    post: Post
+    quote: str
+    prefix: str
+    suffix: str
+    start: int  # character offsets in the transcript's text (anchoring.Text)
+    end: int
+    time_start: float | None
+    time_end: float | None
+    revision: int
+    drifted: bool
+
+
+def anchored_posts(episode: Episode) -> list[AnchoredPost]:
+    """Every visible post anchored to this episode's transcript, in time order; [] without anchors."""
+    moment = _anchor_model()
+    if moment is None:
+        return []
+    rows = db.session.execute(
+        select(Post, moment.quote, moment.prefix, moment.suffix, moment.start, moment.end, moment.time_start,
+               moment.time_end, moment.revision, moment.drifted)
+        .join(Post, Post.id == moment.post_id)
+        .where(moment.episode_id == episode.id, Post.status == PostStatus.visible)
+        .options(joinedload(Post.author)).order_by(moment.time_start, Post.id))
+    return [AnchoredPost(*row) for row in rows]
+
+
+def web_annotations(episode: Episode, transcript_url: str, permalink, audio_url: str | None) -> list[dict]:
+    """The anchored posts as W3C Web Annotations (https://www.w3.org/TR/annotation-model/):
+    the post is the body, the transcript words the target (quote, position), and the
+    audio's media fragment (t=start,end) a second target. `permalink(post_id)` -> URL."""
+    motivations = {"question": "questioning", "paper": "linking"}
+    items = []
+    for anchored in anchored_posts(episode):
+        post = anchored.post
+        selectors = [{"type": "TextQuoteSelector", "exact": anchored.quote, "prefix": anchored.prefix,
+                      "suffix": anchored.suffix},
+                     {"type": "TextPositionSelector", "start": anchored.start, "end": anchored.end}]
+        targets: list[dict] = [{"source": transcript_url, "selector": selectors,
+                                "state": {"type": "HttpRequestState", "value": f"revision={anchored.revision}"}}]
+        if audio_url and anchored.time_start is not None:
+            end = anchored.time_end if anchored.time_end is not None else anchored.time_start
+            targets.append({"source": audio_url, "selector": {
+                "type": "FragmentSelector", "conformsTo": "http://www.w3.org/TR/media-frags/",
+                "value": f"t={anchored.time_start:g},{max(end, anchored.time_start):g}"}})
+        items.append({
+            "id": permalink(post.id), "type": "Annotation",
+            "motivation": motivations.get(post.kind.value, "commenting"),
+            "created": post.created_at.isoformat() + ("" if post.created_at.tzinfo else "Z"),
+            "creator": {"type": "Person", "name": post.author.name},
+            "body": {"type": "TextualBody", "value": post.body_source, "format": "text/markdown"},
+            "target": targets,
+            **({"drifted": True} if anchored.drifted else {}),  # the words changed: the quote is the original
+        })
+    return items
