@@ -248,10 +248,13 @@ def rebake() -> None:
 @click.option("--users", default=2_000, show_default=True)
 @click.option("--episodes", "episode_count", default=60, show_default=True)
 @click.option("--seed", default=42, show_default=True)
-def bench_data_command(posts: int, users: int, episode_count: int, seed: int) -> None:
+@click.option("--transcripts", "transcript_count", default=1, show_default=True,
+              help="Episodes given a synthetic two-hour transcript of 2,000 segments (bench-500 first).")
+def bench_data_command(posts: int, users: int, episode_count: int, seed: int, transcript_count: int) -> None:
     """Generate a deterministic synthetic community for benchmarks (bulk inserts)."""
     with click.progressbar(length=posts, label="Generating posts", file=sys.stderr) as bar:
         counts = bench_seed.generate(posts=posts, users=users, episodes=episode_count, seed=seed, progress=bar.update)
+    counts["transcripts"] = bench_seed.add_transcripts(transcript_count, seed=seed)
     click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
 
 

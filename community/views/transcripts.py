@@ -38,13 +38,12 @@ def podcast_json(slug: str):
 
 @bp.get("/episodes/<slug>/chapters.json")
 def chapters(slug: str):
-    """The JSON chapters format (podcast:chapters, version 1.2) of the episode's chapters."""
+    """The JSON chapters format (podcast:chapters, version 1.2) of the episode's chapters
+    (an empty list when it has none)."""
     episode = episodes.get_by_slug(slug) or abort(404)
-    if not episode.chapters:
-        abort(404)
     response = jsonify({"version": "1.2.0", "chapters": [
         {"startTime": c["start"], "title": c["title"], **{k: c[k] for k in ("url", "img") if c.get(k)}}
-        for c in episode.chapters]})
+        for c in episode.chapters or []]})
     response.mimetype = "application/json+chapters"
     return response
 
