@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 
 from flask import current_app
 from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.orm import joinedload, selectinload
 
 from community import identity, markup
 from community.extensions import db
@@ -167,9 +168,11 @@ def add_transcripts(count: int, segments: int = 2000, seed: int = 42) -> int:
     episodes: the transcript page's load and transcript search at scale."""
     from community.services import transcripts  # the one way a revision is written
 
-    wanted = [e for e in db.session.scalars(select(Episode).where(Episode.slug == "bench-500"))]
+    with_people = selectinload(Episode.appearances).joinedload(Appearance.person)  # speakers are matched to them
+    wanted = list(db.session.scalars(select(Episode).where(Episode.slug == "bench-500").options(with_people)))
     wanted += list(db.session.scalars(select(Episode).where(Episode.slug != "bench-500", Episode.transcript_revision
-                                                            .is_(None)).order_by(Episode.id).limit(max(count - 1, 0))))
+                                                            .is_(None)).order_by(Episode.id)
+                                      .limit(max(count - 1, 0)).options(with_people)))
     for n, episode in enumerate(wanted[:count]):
         transcripts.add_revision(None, episode, synthetic_vtt(segments, seed + n), "vtt", language="en",
                                  note="synthetic sample text for benchmarks")
