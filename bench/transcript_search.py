@@ -76,7 +76,7 @@ def measure(url: str, repeat: int):
     from community import create_app
     from community.services import search
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "PUBLIC_URL": "http://127.0.0.1"})
     rows, everything = [], []
     with app.app_context():
         for q in QUERIES:

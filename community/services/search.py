@@ -284,7 +284,9 @@ _CURRENT_SEGMENT = ("JOIN transcript_revisions r ON r.id = s.revision_id "
 
 
 def _moments(query: ParsedQuery, engine: str, episode_slug: str | None, limit: int = 10) -> list[MomentHit]:
-    """The best-matching sentences of transcripts: one query, then one for their episodes."""
+    """The best-matching sentences of transcripts: ranked among the newest COUNT_CAP
+    matching segments (as posts are, so a word said in every episode costs no more than a
+    rare one), snippets made for the page's rows only; then one query for their episodes."""
     params: dict = {"limit": limit, "candidates": COUNT_CAP}
     only_episode = ""
     if episode_slug:
@@ -292,24 +294,31 @@ def _moments(query: ParsedQuery, engine: str, episode_slug: str | None, limit: i
         params["episode_slug"] = episode_slug
     if engine == "sqlite":
         params["q"] = fts5_query(query)
-        sql = (f"SELECT s.id, s.position, s.start, coalesce(p.name, s.speaker) AS speaker, r.episode_id, "  # nosec B608
-               f"snippet(transcript_segments_fts, 0, '{START}', '{STOP}', '…', 24) AS snippet "
-               f"FROM transcript_segments_fts CROSS JOIN transcript_segments s ON s.id = transcript_segments_fts.rowid "
-               f"{_CURRENT_SEGMENT} WHERE transcript_segments_fts MATCH :q{only_episode} "
-               f"ORDER BY transcript_segments_fts.rank, s.id LIMIT :limit")
+        # FTS5 walks its matches in rowid order and stops at the LIMIT: only those are ranked.
+        ranked = (f"SELECT s.id, s.position, s.start, coalesce(p.name, s.speaker) AS speaker, r.episode_id, "  # nosec B608
+                  f"m.score FROM (SELECT rowid AS id, rank AS score FROM transcript_segments_fts "
+                  f"WHERE transcript_segments_fts MATCH :q ORDER BY rowid DESC LIMIT :candidates) AS m "
+                  f"JOIN transcript_segments s ON s.id = m.id {_CURRENT_SEGMENT} WHERE 1 = 1{only_episode} "
+                  f"ORDER BY m.score, s.id LIMIT :limit")
+        rows = db.session.execute(text(ranked), params).all()
+        snippets = dict(db.session.execute(text(
+            f"SELECT rowid, snippet(transcript_segments_fts, 0, '{START}', '{STOP}', '…', 24) "  # nosec B608
+            f"FROM transcript_segments_fts WHERE transcript_segments_fts MATCH :q "
+            f"AND rowid IN ({','.join(str(int(r.id)) for r in rows) or 'NULL'})"), {"q": params["q"]}).all())
+        rows = [SimpleNamespace(**r._mapping, snippet=snippets.get(r.id)) for r in rows]
     else:
         params["q"] = tsquery(query)
-        # Ranked among the first COUNT_CAP matches, as posts are: a common word costs no more.
-        sql = (f"SELECT found.id, found.position, found.start, found.speaker, found.episode_id, "  # nosec B608
-               f"ts_headline('english', found.text, to_tsquery('english', :q), "
-               f"'StartSel={START},StopSel={STOP},MaxWords=30,MinWords=12') AS snippet FROM "
-               f"(SELECT s.id, s.position, s.start, coalesce(p.name, s.speaker) AS speaker, s.text, r.episode_id "
-               f"FROM transcript_segments s "
-               f"{_CURRENT_SEGMENT} WHERE to_tsvector('english', s.text) @@ to_tsquery('english', :q){only_episode} "
-               f"LIMIT :candidates) AS found "
-               f"ORDER BY ts_rank(to_tsvector('english', found.text), to_tsquery('english', :q)) DESC, found.id "
-               f"LIMIT :limit")
-    rows = db.session.execute(text(sql), params).all()
+        ranked = (f"SELECT found.*, ts_rank(to_tsvector('english', found.text), to_tsquery('english', :q)) AS score "  # nosec B608
+                  f"FROM (SELECT s.id, s.position, s.start, coalesce(p.name, s.speaker) AS speaker, s.text, "
+                  f"r.episode_id FROM transcript_segments s {_CURRENT_SEGMENT} "
+                  f"WHERE to_tsvector('english', s.text) @@ to_tsquery('english', :q){only_episode} "
+                  f"ORDER BY s.id DESC LIMIT :candidates) AS found ORDER BY score DESC, found.id LIMIT :limit")
+        # ts_headline in an outer query: only the page's rows pay for their snippet.
+        rows = db.session.execute(text(
+            f"SELECT page.id, page.position, page.start, page.speaker, page.episode_id, "  # nosec B608
+            f"ts_headline('english', page.text, to_tsquery('english', :q), "
+            f"'StartSel={START},StopSel={STOP},MaxWords=30,MinWords=12') AS snippet "
+            f"FROM ({ranked}) AS page ORDER BY page.score DESC, page.id"), params).all()
     if not rows:
         return []
     found = {e.id: e for e in db.session.scalars(select(Episode).where(Episode.id.in_({r.episode_id for r in rows})))}
