@@ -12,7 +12,7 @@ from community import transcripts as formats
 from community.extensions import db
 from community.models import Episode, Person, TranscriptRevision, TranscriptSegment, User
 from community.names import person_key, without_initials
-from community.services import DomainError, admin_log
+from community.services import DomainError, admin_log, moments
 
 
 @dataclass
@@ -42,9 +42,13 @@ def add_revision(actor: User | None, episode: Episode, data: bytes | str, kind: 
     db.session.add_all([TranscriptSegment(revision_id=revision.id, position=n, start=s.start, end=s.end,
                                           speaker=s.speaker[:200], person_id=people.get(s.speaker), text=s.text)
                         for n, s in enumerate(parsed)])
+    db.session.flush()
+    # Every anchored post and correction is found again on the new words (or marked drifted).
+    found, drifted = moments.follow_revision(episode, number)
     admin_log.record(actor, "transcript.add", target_type="episode", target_id=episode.id,
                      summary=f"Transcript revision {number} of {episode.title[:200]} ({len(parsed)} segments)",
-                     after={"revision": number, "segments": len(parsed), "kind": revision.kind})
+                     after={"revision": number, "segments": len(parsed), "kind": revision.kind,
+                            "moments_found": found, "moments_drifted": drifted})
     db.session.flush()
     return revision
 

@@ -11,7 +11,7 @@ from community.forms.guests import StageForm
 from community.forms.moderation import ReviseForm
 from community.forms.questions import AnswerForm, DeclineForm, MergeForm, OnAirForm
 from community.models import PostKind, PostStatus
-from community.services import DomainError, discussion, episodes, moderation, questions
+from community.services import DomainError, discussion, episodes, moderation, moments, questions
 from community.views.episodes import render_episode
 from community.views.helpers import (
     composes, form_error, is_safe_next, press, refusal, status_for, visible_post, with_drafts,
@@ -104,7 +104,9 @@ def comment(slug: str):
     if form.preview.data:
         return render_episode(episode, form, preview_html=discussion.preview_html(form.body.data))
     try:
+        anchored = moments.resolve(episode, form.anchor())
         post = discussion.create_post(current_user, episode=episode, body=form.body.data)
+        moments.attach(post, episode, anchored)
     except DomainError as error:
         return render_episode(episode, form, status=form_error(form.body, error))
     db.session.commit()
