@@ -118,10 +118,10 @@ def test_screenshots_and_axe_of_the_episode_with_its_transcript_and_moments(new_
 
     for width, height in ((360, 740), (1280, 900)):
         page = new_page(viewport={"width": width, "height": height}, color_scheme=scheme)
-        page.goto(f"/episodes/{episode}#transcript")
+        page.goto(f"/episodes/{episode}")
         expect(page.locator(".density-strip svg")).to_be_visible()
         expect(page.locator("a.discuss.has-posts").first).to_contain_text("2")
-        page.screenshot(path=SCREENSHOTS / f"moments-{width}-{scheme}.png", full_page=False)
+        page.screenshot(path=SCREENSHOTS / f"moments-{width}-{scheme}.png", full_page=True)
         results = run_axe(page, axe_script)
         blocking = [v for v in results["violations"] if v["impact"] in ("serious", "critical")]
         assert not blocking, describe_violations(blocking)

@@ -127,6 +127,7 @@ def test_a_guest_corrects_their_own_words_and_only_their_own(app, client, factor
     host_words = _anchor_fields(client, episode.slug, 3)  # "And the second pass?" is the host's
     refused = client.post(f"/episodes/{episode.slug}/corrections", data={"correction": "Not mine.", **host_words})
     assert refused.status_code == 403 and "only your own words" in text_of(refused)
+    assert "Not mine." in refused.get_data(as_text=True)  # what the guest typed comes back
     other = factories.user()
     client.post("/auth/logout")
     login(other)
