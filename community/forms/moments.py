@@ -1,4 +1,4 @@
-from wtforms import SubmitField, TextAreaField
+from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from community.forms import AnchorFields, HoneypotForm
@@ -16,9 +16,11 @@ class CorrectionForm(AnchorFields, HoneypotForm):
 
 
 class MomentForm(AnchorFields, HoneypotForm):
-    """The box on the transcript: one text, sent as a comment (views.discussion.comment) or
-    a question (views.questions.ask) by the button pressed; those views read it with their
-    own forms, whose field names these are."""
+    """The box on the transcript: one text, sent as a comment (views.discussion.comment), a
+    question (views.questions.ask) or a paper's note with its link (views.papers.submit) by
+    the button pressed; those views read it with their own forms, whose field names these are."""
     body = TextAreaField("Your comment or question", validators=[DataRequired("Write something first."),
                                                                  Length(max=MAX_BODY)],
                          description=BODY_HINT, id="moment-body")
+    link = StringField("Paper link (for “Add paper”)", validators=[Length(max=2000)], id="moment-link",
+                       description="arXiv, OpenReview, DOI... The text above becomes the paper's note.")

@@ -15,6 +15,9 @@ class PaperForm(AnchorFields, HoneypotForm):
                          description="Where it comes up, as mm:ss or h:mm:ss.")
     note = TextAreaField("Note (optional)", validators=[Optional(), Length(max=5000)], description=BODY_HINT,
                          id="paper-note")
+    # The transcript box's one text (forms.moments.MomentForm), sent here by its "Add paper"
+    # button: taken as the note.
+    body = TextAreaField(validators=[Optional(), Length(max=5000)], id="paper-body-from-moment")
     submit = SubmitField("Add paper", id="paper-submit")
 
 

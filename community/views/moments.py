@@ -88,6 +88,8 @@ def _box_forms(sent) -> tuple[MomentForm, CorrectionForm]:
         correction = sent
     elif sent is not None:
         form.body.data, form.body.errors = sent.body.data, list(sent.body.errors)
+        if "link" in sent:  # a paper sent from the box
+            form.link.data, form.link.errors = sent.link.data, list(sent.link.errors)
     return form, correction
 
 

@@ -28,7 +28,7 @@ def submit(slug: str):
     def submit_once():
         anchored = moments.resolve(episode, form.anchor())
         result = papers.submit(current_user, episode, link=form.link.data, title=form.title.data,
-                               moment=form.moment.data, note=(form.note.data or "").strip())
+                               moment=form.moment.data, note=(form.note.data or form.body.data or "").strip())
         if not result.merged:
             moments.attach(result.post, episode, anchored)
         return result

@@ -134,3 +134,30 @@ def test_a_guest_corrects_their_own_words_and_only_their_own(app, client, factor
     assert client.post(f"/episodes/{episode.slug}/corrections",
                        data={"correction": "Impostor.", **fields}).status_code == 403
     assert db.session.scalar(select(Moment.correction).where(Moment.correction == "Impostor.")) is None
+
+
+def test_a_paper_linked_from_the_box_is_anchored_and_the_text_is_its_note(app, client, factories, login):
+    episode = _episode(app, factories)
+    login(factories.user())
+    fields = _anchor_fields(client, episode.slug, 4)
+    response = client.post(f"/episodes/{episode.slug}/papers", data={
+        "link": "2005.11401", "body": "Where the code check comes from.", **fields})
+    assert response.status_code == 302
+    moment = db.session.scalar(select(Moment))
+    assert moment.quote.startswith("The second pass checks every equation") and moment.time_start == 31.0
+    body = client.get(f"/episodes/{episode.slug}").get_data(as_text=True)
+    entry = body[body.index('class="paper-entry"'):]
+    assert f'href="/episodes/{episode.slug}?t=31#moment-{moment.id}"' in entry[:2000]
+    assert "Where the code check comes from." in entry[:3000]
+
+
+def test_a_refused_paper_from_the_box_comes_back_in_the_box_with_its_words(app, client, factories, login):
+    episode = _episode(app, factories)
+    login(factories.user())
+    fields = _anchor_fields(client, episode.slug, 4)
+    response = client.post(f"/episodes/{episode.slug}/papers", data={"link": "", "body": "My careful note.", **fields})
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    box = body[body.index('id="moment-compose"'):body.index('class="transcript-body"')]
+    assert "My careful note." in box and "The second pass checks every equation" in box
+    assert db.session.scalar(select(Moment.id)) is None
