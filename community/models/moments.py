@@ -37,9 +37,10 @@ class Moment(Base):
     drifted: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    # Loaded with the posts in one more query (the episode joined in): chips need the slug.
+    # Post.moment is filled in only where chips are shown (services.moments.load_for: one
+    # query, on episodes that have a transcript); elsewhere it reads None and costs nothing.
     post: Mapped[Post | None] = relationship(
-        Post, backref=backref("moment", uselist=False, lazy="selectin"), lazy="raise")
+        Post, backref=backref("moment", uselist=False, lazy="noload"), lazy="raise")
     episode: Mapped[Episode] = relationship(Episode, lazy="joined", innerjoin=True)
     author: Mapped[User | None] = relationship(User, lazy="joined")  # a correction names its guest
 

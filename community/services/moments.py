@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from bisect import bisect_right
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import attributes, joinedload
 
 from community import anchoring
 from community.extensions import db
@@ -105,7 +105,7 @@ def _row(episode: Episode, anchor: anchoring.Anchor, revision: int, **extra) -> 
 
 def attach(post: Post, episode: Episode, resolved: Resolved | None) -> Moment | None:
     """Anchor a new post (comment, question, paper) to the selected words."""
-    if resolved is None or post.moment is not None:  # a paper merged into an anchored one keeps its own
+    if resolved is None:
         return None
     moment = _row(episode, resolved.anchor, resolved.revision, post_id=post.id, author_id=post.author_id)
     db.session.add(moment)
@@ -185,6 +185,17 @@ def follow_revision(episode: Episode, revision: int) -> tuple[int, int]:
         found += 1
     db.session.flush()
     return found, drifted
+
+
+def load_for(posts: list[Post], episode: Episode | None) -> None:
+    """Fill in Post.moment for these posts of `episode` (what their chips show): one query,
+    none when the episode has no transcript to anchor to."""
+    if episode is None or not episode.transcript_revision or not posts:
+        return
+    found = {m.post_id: m for m in db.session.scalars(
+        select(Moment).where(Moment.post_id.in_([p.id for p in posts])))}
+    for post in posts:
+        attributes.set_committed_value(post, "moment", found.get(post.id))
 
 
 @dataclass

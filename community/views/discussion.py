@@ -129,12 +129,14 @@ def render_permalink(post, form=None, preview_html=None, status=200, manage=None
     sort = sort if sort in discussion.SORTS else "oldest"
     ancestors, roots = discussion.post_context(post, current_user, sort)
     shown = [node.post.id for node in roots]
-    stack = list(roots)
+    posts, stack = [post], list(roots)
     while stack:
         node = stack.pop()
         shown.append(node.post.id)
+        posts.append(node.post)
         stack.extend(node.children)
     episode = episodes.get_by_id(post.episode_id) if post.episode_id else None
+    moments.load_for(list({id(p): p for p in posts}.values()), episode)  # chips of anchored posts
     return render_template(
         "discussion/permalink.html", post=post, ancestors=ancestors, roots=roots, episode=episode, sort=sort,
         voted=discussion.user_votes(current_user, shown), form=form, preview_html=preview_html,
