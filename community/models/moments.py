@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Float, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from community.models.base import Base, utcnow
 from community.models.accounts import User
@@ -37,10 +37,9 @@ class Moment(Base):
     drifted: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    # Post.moment is filled in only where chips are shown (services.moments.load_for: one
-    # query, on episodes that have a transcript); elsewhere it reads None and costs nothing.
-    post: Mapped[Post | None] = relationship(
-        Post, backref=backref("moment", uselist=False, lazy="noload"), lazy="raise")
+    # No backref: a post's moment is set on it only where chips are shown
+    # (services.moments.load_for: one query, on episodes that have a transcript).
+    post: Mapped[Post | None] = relationship(Post, lazy="raise")
     episode: Mapped[Episode] = relationship(Episode, lazy="joined", innerjoin=True)
     author: Mapped[User | None] = relationship(User, lazy="joined")  # a correction names its guest
 

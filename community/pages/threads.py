@@ -26,6 +26,7 @@ from community.pages import readers
 from community.pages.readers import CLASS_FIELDS, CSRF_SLOT, FIELDS, SLOTS, ClassReader, Index, PostFacts, Reader
 from community.pages.urls import ThreadUrls, thread_urls
 from community.services.discussion import Node
+from community.services.moments import moment_of
 
 _C, _N, _A = SLOTS["C"].opening, SLOTS["N"].opening, SLOTS["A"].opening
 
@@ -123,8 +124,8 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
         elif status == "hidden":
             out.append(f'<p class="moderation-note">Hidden from others: {escape(p.status_reason or "under review")}</p>')
         if not p.is_tombstone:
-            if p.moment is not None:
-                out.append(moment_chip(p.moment))
+            if (moment := moment_of(p)) is not None:
+                out.append(moment_chip(moment))
             if header is not None and p.kind.value != "comment":
                 out.append(str(header(p)))
             out.append(f'<div class="comment-body prose">{p.body_html}</div>\n'

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from bisect import bisect_right
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import attributes, joinedload
+from sqlalchemy.orm import joinedload
 
 from community import anchoring
 from community.extensions import db
@@ -188,14 +188,19 @@ def follow_revision(episode: Episode, revision: int) -> tuple[int, int]:
 
 
 def load_for(posts: list[Post], episode: Episode | None) -> None:
-    """Fill in Post.moment for these posts of `episode` (what their chips show): one query,
-    none when the episode has no transcript to anchor to."""
+    """Set `post.moment` (what its chip shows; see moment_of) on these posts of `episode`:
+    one query, none when the episode has no transcript to anchor to."""
     if episode is None or not episode.transcript_revision or not posts:
         return
     found = {m.post_id: m for m in db.session.scalars(
         select(Moment).where(Moment.post_id.in_([p.id for p in posts])))}
     for post in posts:
-        attributes.set_committed_value(post, "moment", found.get(post.id))
+        post.moment = found.get(post.id)  # a plain attribute, not a column: nothing is written
+
+
+def moment_of(post: Post) -> Moment | None:
+    """The moment load_for found for the post; None where it did not look."""
+    return getattr(post, "moment", None)
 
 
 @dataclass

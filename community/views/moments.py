@@ -19,6 +19,7 @@ from community.views.helpers import composes, form_error, refusal
 
 bp = Blueprint("moments", __name__)
 bp.add_app_template_global(moment_chip, "moment_chip")
+bp.add_app_template_global(moments.moment_of, "moment_of")
 
 
 @dataclass
