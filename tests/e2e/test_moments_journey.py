@@ -87,6 +87,15 @@ def test_ask_the_guest_about_a_sentence_then_the_chip_seeks_and_the_guest_answer
         assert "t=12" in reader.url
         expect(reader.locator("#player audio")).to_have_attribute("src", f"{reader.locator('#player audio').get_attribute('src').split('#')[0]}#t=12")
 
+    # The moment's permalink starts the audio there and highlights the words.
+    moment_page = new_page(js=js)
+    moment_page.goto(chip.get_attribute("href"))
+    expect(moment_page.locator("#player audio")).to_have_attribute("data-start", "12")
+    if js:
+        expect(moment_page.locator("mark.moment-words")).to_have_text(FIRST_PASS)
+    else:
+        assert moment_page.evaluate("() => document.querySelector('#m-2:has(:target)') !== null")
+
     guest = new_page(js=js)
     log_in(guest, "samsample")
     mine = guest.locator(".for-you")
