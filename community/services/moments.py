@@ -7,9 +7,9 @@ as drifted with its original quote, never dropped."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
-from bisect import bisect_right
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload

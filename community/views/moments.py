@@ -11,8 +11,8 @@ from flask_login import current_user, login_required
 
 from community import anchoring
 from community.extensions import db
-from community.pages.threads import moment_chip
 from community.forms.moments import CorrectionForm, MomentForm
+from community.pages.threads import moment_chip
 from community.services import DomainError, episodes, moments, transcripts
 from community.views.episodes import render_episode
 from community.views.helpers import composes, form_error, refusal

@@ -96,8 +96,7 @@ def test_a_new_revision_moves_anchors_and_keeps_the_lost_one_as_drifted(app, cli
         fields = _anchor_fields(client, episode.slug, sentence)
         assert client.post(f"/episodes/{episode.slug}/comments", data={"body": body, **fields}).status_code == 302
     assert _import(app, episode.slug, FIXTURES / "moments-revised.vtt").exit_code == 0
-    rows = {m.quote: m for m in db.session.scalars(select(Moment))}
-    db.session.expire_all()
+    db.session.expire_all()  # the command changed the rows in its own session
     rows = {m.quote: m for m in db.session.scalars(select(Moment))}
     assert len(rows) == 3  # none lost
     figures = rows[FIRST_PASS]
@@ -107,7 +106,7 @@ def test_a_new_revision_moves_anchors_and_keeps_the_lost_one_as_drifted(app, cli
     assert rows[THIRD_PASS].drifted is True  # re-worded entirely
     page = client.get(f"/episodes/{episode.slug}")
     text = text_of(page)
-    assert f"Drifted moments" in text and f"drifted “{THIRD_PASS}”" in text
+    assert "Drifted moments" in text and f"drifted “{THIRD_PASS}”" in text
     assert f'href="/episodes/{episode.slug}?t=42#moment-{figures.id}"' in page.get_data(as_text=True)
     assert "On breaking it." in text  # the post itself is still in the thread, its chip says drifted
     assert re.search(r'class="moment-chip is-drifted".*?drifted</span>', page.get_data(as_text=True), re.S)
