@@ -70,6 +70,7 @@ SHOWN: dict[str, Shown] = {
     "votes": Shown(post="post_id"),  # scores and the "best" order
     "flags": Shown(post="post_id"),  # flags weigh on the "best" order; enough of them hide a post
     "appearances": Shown(episode="episode_id"),  # who was on the episode
+    "moments": Shown(episode="episode_id"),  # transcript markers, chips, guests' corrections
     # Titles and authors, in every episode citing the paper; a new paper shows nowhere until
     # a post links it (and that post is listened to).
     "papers": Shown(paper="id", new_rows=False),

@@ -13,10 +13,9 @@ from sqlalchemy.orm import joinedload
 from community import feed_parser
 from community import transcripts as formats
 from community.extensions import db
-from community import models
-from community.models import Episode, Person, Post, PostStatus, TranscriptRevision, TranscriptSegment, User
+from community.models import Episode, Moment, Person, Post, PostStatus, TranscriptRevision, TranscriptSegment, User
 from community.names import person_key, without_initials
-from community.services import DomainError, admin_log, episodes, jobs
+from community.services import DomainError, admin_log, episodes, jobs, moments
 
 
 class UnreadableTranscript(DomainError):
@@ -54,9 +53,13 @@ def add_revision(actor: User | None, episode: Episode, data: bytes | str, kind: 
     db.session.add_all([TranscriptSegment(revision_id=revision.id, position=n, start=s.start, end=s.end,
                                           speaker=s.speaker[:200], person_id=people.get(s.speaker), text=s.text)
                         for n, s in enumerate(parsed)])
+    db.session.flush()
+    # Every anchored post and correction is found again on the new words (or marked drifted).
+    found, drifted = moments.follow_revision(episode, number)
     admin_log.record(actor, "transcript.add", target_type="episode", target_id=episode.id,
                      summary=f"Transcript revision {number} of {episode.title[:200]} ({len(parsed)} segments)",
-                     after={"revision": number, "segments": len(parsed), "kind": revision.kind})
+                     after={"revision": number, "segments": len(parsed), "kind": revision.kind,
+                            "moments_found": found, "moments_drifted": drifted})
     db.session.flush()
     return revision
 
@@ -302,15 +305,11 @@ def rank_moments(anchors: list[tuple[float, float | None, str]], limit: int = 3)
     return sorted(bites, key=lambda b: (-b.posts, b.start))[:limit]
 
 
-def _anchor_model():
-    return getattr(models, "Moment", None)
-
-
 def soundbites(episode_ids: list[int], limit: int = 3) -> dict[int, list[Soundbite]]:
     """The most discussed moments of each episode (one query for them all); {} when there
-    are no anchors (or no anchor model yet)."""
-    moment = _anchor_model()
-    if moment is None or not episode_ids:
+    are no anchors."""
+    moment = Moment
+    if not episode_ids:
         return {}
     rows = db.session.execute(
         select(moment.episode_id, moment.time_start, moment.time_end, moment.quote)
@@ -339,9 +338,7 @@ class AnchoredPost:
 
 def anchored_posts(episode: Episode) -> list[AnchoredPost]:
     """Every visible post anchored to this episode's transcript, in time order; [] without anchors."""
-    moment = _anchor_model()
-    if moment is None:
-        return []
+    moment = Moment
     rows = db.session.execute(
         select(Post, moment.quote, moment.prefix, moment.suffix, moment.start, moment.end, moment.time_start,
                moment.time_end, moment.revision, moment.drifted)

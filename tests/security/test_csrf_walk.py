@@ -48,6 +48,7 @@ FORMS = {
     "papers.submit": lambda w, role: {"link": "1706.03762", "title": "Attention Is All You Need", "moment": "3:00",
                                       "note": "forged"},
     "questions.ask": lambda w, role: {"body": "A forged question?"},
+    "moments.correct": lambda w, role: {"correction": "A forged correction."},
     "questions.answer": lambda w, role: {"body": "A forged answer."},
     "questions.on_air": lambda w, role: {"episode": str(w.episode.id), "moment": "1:00"},
     "questions.decline": lambda w, role: {"reason": "Forged decline"},

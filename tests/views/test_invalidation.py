@@ -59,6 +59,27 @@ def _question(w):
     return {"post_id": questions.ask(w.users["author"], w.episode, "A fresh question for the guests?").id}
 
 
+def _fictional_guest_transcript(w):
+    """The guest's account moved to a fictional guest of the episode who has a (sample)
+    transcript line: a correction may be attached to one's own words only."""
+    from community.models import Appearance, AppearanceRole
+    from community.services import episodes as episode_service, transcripts
+
+    guest = w.users["guest"]
+    for person in w.episode.guests:
+        if person.user_id == guest.id:
+            person.user_id = None
+    db.session.flush()
+    sam = episode_service.person("Sam Sample")
+    sam.user_id = guest.id
+    db.session.add(Appearance(episode=w.episode, person=sam, role=AppearanceRole.guest, position=9))
+    db.session.flush()
+    transcripts.add_revision(None, w.episode, "WEBVTT\n\n00:00:00.000 --> 00:00:04.000\n"
+                                              "<v Sam Sample>A sample sentence, said in 2018.\n", "vtt")
+    db.session.commit()
+    return {"revision": str(w.episode.transcript_revision)}
+
+
 def _two_questions(w):
     first = questions.ask(w.users["author"], w.episode, "Is this a duplicate question?")
     return {"post_id": first.id, "into": questions.ask(w.users["other"], w.episode, "The question it duplicates?").id}
@@ -122,6 +143,10 @@ CHANGES_PAGES: dict[str, Case] = {
                                                                 link="https://example.org/an-essay",
                                                                 title="An essay").post.id}),
     "questions.ask": Case("member", EPISODE, lambda w, m: {"body": "What would you do differently now?"}),
+    # A guest's correction of their own words: inline in the episode's transcript.
+    "moments.correct": Case("guest", EPISODE, lambda w, m: {
+        "correction": "I misspoke: it was 2019.", "anchor_revision": m["revision"], "anchor_start": "0",
+        "anchor_end": "10"}, _fictional_guest_transcript),
     "questions.answer": Case("guest", EPISODE, lambda w, m: {"body": "Here is my answer."}, _question),
     "questions.on_air": Case("moderator", EPISODE, lambda w, m: {"episode": str(w.other_episode.id), "moment": "1:00"},
                              _question),
