@@ -160,3 +160,24 @@ def test_a_refused_paper_from_the_box_comes_back_in_the_box_with_its_words(app, 
     box = body[body.index('id="moment-compose"'):body.index('class="transcript-body"')]
     assert "My careful note." in box and "The second pass checks every equation" in box
     assert db.session.scalar(select(Moment.id)) is None
+
+
+def test_the_discussed_moment_goes_out_as_a_soundbite_and_a_web_annotation(app, client, factories, login):
+    """The exports (API soundbites, the Atom feed, Web Annotation JSON-LD) read real anchors."""
+    episode = _episode(app, factories)
+    login(factories.user())
+    fields = _anchor_fields(client, episode.slug, 2)
+    assert client.post(f"/episodes/{episode.slug}/questions",
+                       data={"body": "Why only the figures?", **fields}).status_code == 302
+    question = db.session.scalar(select(Post).where(Post.kind == PostKind.question))
+    bites = client.get(f"/api/v1/episodes/{episode.slug}").get_json()["soundbites"]
+    atom = client.get("/feeds/episodes.atom").get_data(as_text=True)
+    assert "<podcast:soundbite" in atom and "startTime=\"12" in atom
+    assert len(bites) == 1 and bites[0]["start_time"] == 12.0 and FIRST_PASS[:40] in bites[0]["title"]
+    annotations = client.get(f"/episodes/{episode.slug}/annotations.jsonld").get_json()
+    [item] = annotations["items"] if "items" in annotations else annotations["first"]["items"]
+    assert item["motivation"] == "questioning" and item["id"].endswith(f"/posts/{question.id}")
+    assert item["target"][0]["selector"][0] == {"type": "TextQuoteSelector", "exact": FIRST_PASS,
+                                                "prefix": item["target"][0]["selector"][0]["prefix"],
+                                                "suffix": item["target"][0]["selector"][0]["suffix"]}
+    assert item["target"][1]["selector"]["value"].startswith("t=12")
