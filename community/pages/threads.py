@@ -27,7 +27,7 @@ from community.pages.readers import CLASS_FIELDS, CSRF_SLOT, FIELDS, SLOTS, Clas
 from community.pages.urls import ThreadUrls, thread_urls
 from community.services.discussion import Node
 
-_C, _N, _A = SLOTS["C"].opening, SLOTS["N"].opening, SLOTS["A"].opening
+_C, _N, _A, _M = SLOTS["C"].opening, SLOTS["N"].opening, SLOTS["A"].opening, SLOTS["M"].opening
 
 
 @dataclass
@@ -114,7 +114,7 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
         if p.edited_at and not p.is_tombstone:
             out.append(f' <span class="sep">·</span> <a class="edited" href="{urls.history.format(p.id)}" '
                        f'title="edited {exact_time(p.edited_at)}">edited</a>')
-        out.append(f"{_N}{p.id}-->")
+        out.append(f"{_N}{p.id}-->" + (f"{_M}{p.id}-->" if p.is_tombstone else ""))  # actions' place is gone
         if status in ("hidden", "pending"):
             out.append(f' <span class="badge badge-moderation">{status}</span>')
         out.append("</p>\n")
@@ -126,7 +126,7 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
             if header is not None and p.kind.value != "comment":
                 out.append(str(header(p)))
             out.append(f'<div class="comment-body prose">{p.body_html}</div>\n'
-                       f'<div class="comment-actions">{_A}{p.id}--></div>\n')
+                       f'<div class="comment-actions">{_A}{p.id}-->{_M}{p.id}--></div>\n')
         if n:
             if depth + 1 >= max_depth:
                 out.append(f'<p class="continue"><a href="{permalink}">Continue this thread ({below} more '
