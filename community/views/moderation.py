@@ -108,14 +108,12 @@ def dashboard():
 
 @bp.get("/moderation/queue")
 @moderator_required
-def queue(failed: ModerationActionForm | None = None, failed_post: int | None = None, bulk_form: BulkForm | None = None):
-    """The queue; `failed`: a row's refused form, shown again with what was chosen and typed."""
+def queue(bulk_form: BulkForm | None = None):
     reason = request.args.get("reason") or None
     kind = request.args.get("kind") or None
     rows = moderation.queue(reason=reason, kind=kind)
     return render_template("moderation/queue.html", rows=rows, reason=reason, kind=kind, reasons=FLAG_REASON_LABELS,
-                           kinds=PostKind, bulk=bulk_form or BulkForm(formdata=None), failed=failed,
-                           failed_post=failed_post, choices=moderation.ACTION_CHOICES,
+                           kinds=PostKind, bulk=bulk_form or BulkForm(formdata=None), choices=moderation.ACTION_CHOICES,
                            reason_choices=REASON_CHOICES)
 
 
@@ -150,7 +148,7 @@ def act(post_id: int):
     if message is None:
         if _wants_json():
             return {"error": _errors(form)}, 422
-        return queue(failed=form, failed_post=post.id), 422
+        return _decision_page(post, form, back=url_for("moderation.queue"), status=422)
     if _wants_json():
         return {"ok": True, "message": message, "post": post.id, "status": post.status.value}
     flash(message, "success")
@@ -165,23 +163,27 @@ def moderate(post_id: int):
     """The menu on each post (pages/readers.py) leads here with the action chosen: the
     reason and a confirmation, then back to the post on the page it was read on."""
     post = visible_post(post_id)
-    actions = moderation.applicable_actions(post, moderation.thread_locked(post))
     if request.method == "GET":
-        chosen = request.args.get("action")
-        form = ModerationActionForm(formdata=None, data={"action": chosen if chosen in actions else ""})
-        back = safe_referrer()
-    else:
-        form = ModerationActionForm()
-        back = next_page()
-        message = _decide(post, form)
-        if message is not None:
-            flash(message, "success")
-            return redirect(_back_to_post(post, back))
-        actions = moderation.applicable_actions(post, moderation.thread_locked(post))  # rolled back: as it is now
+        chosen = request.args.get("action", "")
+        form = ModerationActionForm(formdata=None, data={"action": chosen})
+        return _decision_page(post, form, back=safe_referrer(), asked=chosen)
+    form = ModerationActionForm()
+    message = _decide(post, form)
+    if message is None:
+        return _decision_page(post, form, back=next_page(), status=422)
+    flash(message, "success")
+    return redirect(_back_to_post(post, next_page()))
+
+
+def _decision_page(post, form: ModerationActionForm, back: str | None, status: int = 200, asked: str = ""):
+    """One post's decision form: behind the menu on the post, and where a refused decision
+    from the queue is shown again with what was chosen and typed."""
+    actions = moderation.applicable_actions(post, moderation.thread_locked(post))
+    if form.action.data not in actions:
+        form.action.data = ""  # a menu entry that does not apply (any more): nothing chosen
     return render_template("moderation/moderate.html", post=post, form=form, actions=actions,
                            choices=moderation.ACTION_CHOICES, reason_choices=REASON_CHOICES,
-                           back=(back or "").split("#")[0] or None,
-                           asked=request.args.get("action")), 200 if request.method == "GET" else 422
+                           back=(back or "").split("#")[0] or None, asked=asked), status
 
 
 def _back_to_post(post, page: str | None) -> str:
@@ -190,6 +192,8 @@ def _back_to_post(post, page: str | None) -> str:
     place = where_it_was(post) if post.is_tombstone else post_location(post)
     if not page:
         return place
+    if page.startswith("/moderation/"):  # sent from the queue (a refusal shown again)
+        return page
     anchor = place.partition("#")[2]
     return page.split("#")[0] + (f"#{anchor}" if anchor else "")
 
