@@ -114,10 +114,12 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
         if p.edited_at and not p.is_tombstone:
             out.append(f' <span class="sep">·</span> <a class="edited" href="{urls.history.format(p.id)}" '
                        f'title="edited {exact_time(p.edited_at)}">edited</a>')
-        out.append(f"{_N}{p.id}-->" + (f"{_M}{p.id}-->" if p.is_tombstone else ""))  # actions' place is gone
+        out.append(f"{_N}{p.id}-->")
         if status in ("hidden", "pending"):
             out.append(f' <span class="badge badge-moderation">{status}</span>')
         out.append("</p>\n")
+        if p.is_tombstone:  # no actions line: the moderators' menu goes under the placeholder
+            out.append(f"{_M}{p.id}-->")
         if status == "pending":
             out.append('<p class="moderation-note">Waiting for a moderator before others can see it.</p>')
         elif status == "hidden":

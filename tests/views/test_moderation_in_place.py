@@ -73,6 +73,14 @@ def test_the_menu_follows_the_posts_state(app, factories, moderator, episode, sp
     db.session.commit()
     menu = menu_of(moderator.get(f"/episodes/{episode.slug}").get_data(as_text=True), spam.id)
     assert ">restore</a>" in menu and ">remove</a>" in menu and ">hide</a>" not in menu
+    # A removed post with replies stays as a placeholder: its menu is under it, to restore it.
+    thread = db.session.get(Post, spam.parent_id)
+    moderation.act(factories.user("mod3", role=Role.moderator), thread, "remove", "Off-topic")
+    db.session.commit()
+    page = moderator.get(f"/episodes/{episode.slug}").get_data(as_text=True)
+    assert "[removed by moderators: Off-topic]" in page
+    menu = menu_of(page, thread.id)
+    assert ">restore</a>" in menu and ">lock thread</a>" in menu and ">remove</a>" not in menu
 
 
 def test_papers_questions_and_suggestions_have_it_on_their_own_threads(app, factories, moderator, episode):
