@@ -28,7 +28,7 @@ from community.pages.urls import ThreadUrls, thread_urls
 from community.services.discussion import Node
 from community.services.moments import moment_of
 
-_C, _N, _A = SLOTS["C"].opening, SLOTS["N"].opening, SLOTS["A"].opening
+_C, _N, _A, _M = SLOTS["C"].opening, SLOTS["N"].opening, SLOTS["A"].opening, SLOTS["M"].opening
 
 
 @dataclass
@@ -119,6 +119,8 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
         if status in ("hidden", "pending"):
             out.append(f' <span class="badge badge-moderation">{status}</span>')
         out.append("</p>\n")
+        if p.is_tombstone:  # no actions line: the moderators' menu goes under the placeholder
+            out.append(f"{_M}{p.id}-->")
         if status == "pending":
             out.append('<p class="moderation-note">Waiting for a moderator before others can see it.</p>')
         elif status == "hidden":
@@ -129,7 +131,7 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
             if header is not None and p.kind.value != "comment":
                 out.append(str(header(p)))
             out.append(f'<div class="comment-body prose">{p.body_html}</div>\n'
-                       f'<div class="comment-actions">{_A}{p.id}--></div>\n')
+                       f'<div class="comment-actions">{_A}{p.id}-->{_M}{p.id}--></div>\n')
         if n:
             if depth + 1 >= max_depth:
                 out.append(f'<p class="continue"><a href="{permalink}">Continue this thread ({below} more '

@@ -193,7 +193,7 @@ def reply(post_id: int):
         return render_permalink(parent, form, status=form_error(form.body, error))
     db.session.commit()
     flash(_posted(post), "posted")
-    return redirect(_location(post))
+    return redirect(post_location(post))
 
 
 def _posted(post) -> str:
@@ -202,7 +202,7 @@ def _posted(post) -> str:
     return f"Posted. You can edit it for the next {discussion.EDIT_WINDOW.total_seconds() / 3600:g} hours."
 
 
-def _location(post) -> str:
+def post_location(post) -> str:
     """Where a post is read: its place on the episode page when it is shown there."""
     if post.episode_id and post.depth < discussion.MAX_DEPTH:
         episode = episodes.get_by_id(post.episode_id)
@@ -237,7 +237,7 @@ def edit(post_id: int):
             else:
                 db.session.commit()
                 flash("Saved. The earlier version is kept in the post's history.", "success")
-                return redirect(_location(post))
+                return redirect(post_location(post))
     status = refused or (422 if form.errors else 200)
     return render_template("discussion/edit.html", form=form, post=post, preview_html=preview_html), status
 
@@ -261,9 +261,9 @@ def where_it_was(post) -> str:
     deleted one, as [deleted] above its replies), else its parent's, else its section of
     the episode page."""
     if post.reply_count:
-        return _location(post)
+        return post_location(post)
     if post.parent_id:
-        return _location(discussion.get_post_or_none(post.parent_id))
+        return post_location(discussion.get_post_or_none(post.parent_id))
     if post.episode_id:
         section = {PostKind.paper: "papers", PostKind.question: "questions"}.get(post.kind, "discussion")
         return url_for("episodes.show", slug=episodes.get_by_id(post.episode_id).slug, _anchor=section)
@@ -277,7 +277,7 @@ def undelete(post_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     return press(lambda: discussion.undelete_post(current_user, post), "Restored: your post is back.",
-                 _location(post), refused_back=where_it_was(post))
+                 post_location(post), refused_back=where_it_was(post))
 
 
 @bp.get("/posts/<int:post_id>/history")
@@ -301,11 +301,11 @@ def vote(post_id: int):
         if _wants_json():  # the vote button's script shows the message in place
             return {"error": str(error)}, status_for(error)
         flash(str(error), "error")  # the reader stays on the page they voted from
-        return redirect(request.referrer if _safe_referrer() else _location(post))
+        return redirect(request.referrer if _safe_referrer() else post_location(post))
     db.session.commit()
     if _wants_json():
         return {"post": post.id, "score": score, "voted": up}
-    return redirect(request.referrer + f"#c{post.id}" if _safe_referrer() else _location(post))
+    return redirect(request.referrer + f"#c{post.id}" if _safe_referrer() else post_location(post))
 
 
 def _safe_referrer() -> bool:

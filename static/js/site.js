@@ -140,6 +140,47 @@
     }
   });
 
+  // --- A moderator's menu on a post: the decision form opens under the post instead of on
+  // its own page (the same form, fetched from that page); sent, it comes back to this page.
+  document.addEventListener("click", async (event) => {
+    const link = event.target.closest(".mod-menu a");
+    if (!link) return;
+    const comment = link.closest(".comment");
+    if (!comment) return;
+    event.preventDefault();
+    const menu = link.closest("details");
+    try {
+      const response = await fetch(link.href, { credentials: "same-origin" });
+      if (!response.ok) throw new Error(String(response.status));
+      const page = new DOMParser().parseFromString(await response.text(), "text/html");
+      const form = page.querySelector("#moderate-form");
+      if (!form) throw new Error("no form");
+      $(".inline-moderate", comment)?.remove();
+      form.id = "";
+      form.classList.add("inline-moderate");
+      let next = $("input[name=next]", form);
+      if (!next) {
+        next = document.createElement("input");
+        next.type = "hidden";
+        next.name = "next";
+        form.append(next);
+      }
+      next.value = location.pathname + location.search;
+      $$("a.button", form).forEach((el) => el.remove());
+      const cancel = document.createElement("button");
+      cancel.type = "button";
+      cancel.className = "secondary";
+      cancel.textContent = "Cancel";
+      cancel.addEventListener("click", () => { form.remove(); link.focus(); });
+      $(".buttons", form).append(" ", cancel);
+      menu.open = false;
+      (menu.closest(".comment-actions") || menu.parentElement).after(form);
+      ($("select[name=reason]", form) || $("select", form)).focus();
+    } catch (error) {
+      location.href = link.href;
+    }
+  });
+
   // --- Inline reply: the reply link opens a form under the comment.
   document.addEventListener("click", (event) => {
     const link = event.target.closest("a.reply-link");

@@ -91,6 +91,7 @@ ROUTE_FAMILY = {
     "guests.suggestions": "public", "guests.suggest": "login required",
     "discussion.permalink": "public", "discussion.history": "public", "discussion.edit": "author or moderator",
     "moderation.log": "public", "moderation.dashboard": "moderators only", "moderation.queue": "moderators only",
+    "moderation.moderate": "moderators only",
     "moderation.flag": "login required", "drafts.mine": "login required",
     "notifications.index": "login required", "notifications.settings": "login required",
     "notifications.open_one": "own notification", "notifications.unsubscribe": "public",
@@ -126,6 +127,8 @@ POST_ROUTES = [
     ("questions.answer", "guest of the episode write", lambda w: {"body": "End to end."}, {}),
     ("guests.set_status", "moderator write", lambda w: {"stage": "contacted", "note": "", "episode": "0"}, {}),
     ("moderation.act", "moderator write", lambda w: {"action": "dismiss", "reason": "Looks fine"}, {}),
+    # The menu on a post (after the flag and the dismissal above, the post is public again).
+    ("moderation.moderate", "moderator write", lambda w: {"action": "hide", "reason": "Off-topic"}, {}),
     ("questions.decline", "moderator write", lambda w: {"reason": "Out of scope"}, {}),
     ("admin_feeds.add", "show team write", lambda w: {"url": "http://127.0.0.1:9/another-feed.rss"}, {}),
     ("admin_feeds.refresh", "show team write", lambda w: {}, {}),

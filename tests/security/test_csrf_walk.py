@@ -60,6 +60,7 @@ FORMS = {
     "moderation.unflag": lambda w, role: {},
     "moderation.appeal": lambda w, role: {"text": "Please look again (forged)."},
     "moderation.act": lambda w, role: {"action": "remove", "reason": "Spam", "detail": "forged", "days": "7"},
+    "moderation.moderate": lambda w, role: {"action": "remove", "reason": "Spam", "detail": "forged", "days": "7"},
     "moderation.bulk": lambda w, role: {"action": "hide", "reason": "Spam", "post_ids": [str(w.comment.id)]},
     "notifications.read_all": lambda w, role: {},
     "notifications.settings": lambda w, role: {"reply": "none", "mention": "none"},

@@ -32,6 +32,9 @@ WRITES = {
     "moderation.flag": ("member", {"note": MARK}),  # no reason chosen: there is no default
     "moderation.appeal": ("member", {"text": MARK + "x" * 1000}),
     "moderation.revise": ("member", {"body": MARK + "x" * 20_001}),
+    # No action or reason chosen (there is no default): the details typed come back.
+    "moderation.act": ("moderator", {"detail": MARK}),
+    "moderation.moderate": ("moderator", {"detail": MARK}),
     "accounts.edit_profile": ("member", {"bio": MARK, "display_name": "", **TRAP}),
     "accounts.login": ("anonymous", {"login": MARK, "password": ""}),
     "accounts.register": ("anonymous", {"username": "ok_name", "email": MARK, "password": "", "confirm": ""}),
@@ -54,7 +57,6 @@ NO_WORDS = {
     "drafts.save": "saves the words themselves (site.js)",
     "episodes.follow": "a button",
     "moderation.unflag": "a button",
-    "moderation.act": "a moderator's choice of action and reason from lists (JSON on the queue with JavaScript)",
     "moderation.bulk": "check boxes and a choice",
     "guests.set_status": "a status chosen from a list (its note is one line, refused only when forged)",
     "questions.on_air": "an episode chosen from a list and a time",

@@ -156,6 +156,9 @@ CHANGES_PAGES: dict[str, Case] = {
     "moderation.unflag": Case("member", EPISODE, make=_flagged_by_member),
     "moderation.act": Case("moderator", EPISODE, lambda w, m: {"action": "remove", "reason": "Spam", "detail": ""},
                            _comment_by("author")),
+    # The menu on a post: the same decision as the queue's, so the same pages change.
+    "moderation.moderate": Case("moderator", EPISODE, lambda w, m: {"action": "hide", "reason": "Spam", "detail": ""},
+                                _comment_by("author")),
     "moderation.bulk": Case("moderator", EPISODE,
                             lambda w, m: {"action": "hide", "reason": "Spam", "post_ids": [str(m["target"])]},
                             lambda w: {"target": discussion.create_post(w.users["author"], episode=w.episode,
