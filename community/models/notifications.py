@@ -22,6 +22,7 @@ class NotificationKind(str, enum.Enum):
     citation = "citation"  # a "needs citation" flag: a gentle request for a source
     episode = "episode"  # a new episode with a guest you follow
     question = "question"  # a new question on an episode you were a guest on
+    watching = "watching"  # a new post in an episode, thread or paper you watch
 
 
 class Notification(Base):
@@ -55,8 +56,9 @@ class Notification(Base):
         """What to show. Replies and mentions quote the post as first written, but only
         while it is public: a post removed, hidden or deleted since must not live on in
         someone's notifications or mail. Needs `post` loaded."""
-        if self.kind in (NotificationKind.reply, NotificationKind.mention) and not (
+        if self.kind in (NotificationKind.reply, NotificationKind.mention, NotificationKind.watching) and not (
                 self.post is not None and self.post.is_live):
             who = self.actor.name if self.actor else "Someone"
-            return f"{who} replied to your post" if self.kind == NotificationKind.reply else f"{who} mentioned you"
+            return {NotificationKind.reply: f"{who} replied to your post", NotificationKind.mention: f"{who} mentioned you",
+                    }.get(self.kind, f"{who} posted in something you watch")
         return self.message

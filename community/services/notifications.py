@@ -88,6 +88,8 @@ EMAIL_DEFAULTS = {
     NotificationKind.episode: "daily",
     # A guest hears of each new question in the daily digest unless they ask for it at once.
     NotificationKind.question: "daily",
+    # What you watch can be busy: once a day unless asked for at once.
+    NotificationKind.watching: "daily",
 }
 KIND_LABELS = {
     NotificationKind.reply: "Replies to your posts",
@@ -98,6 +100,7 @@ KIND_LABELS = {
     NotificationKind.citation: "Requests for a citation",
     NotificationKind.episode: "New episodes with guests you follow",
     NotificationKind.question: "New questions on episodes you were a guest on",
+    NotificationKind.watching: "New posts in episodes, threads and papers you watch",
 }
 
 
