@@ -114,7 +114,7 @@ def test_reply_email_arrives_with_text_and_html_and_readable_math(app, factories
     assert "\\mathcal{L}(\\theta)" in parts["text/plain"]  # the LaTeX source reads fine as text
     # Most mail clients drop MathML (leaving "L(θ)" run together): the HTML part quotes the source too.
     assert "<math" not in parts["text/html"] and "$\\mathcal{L}(\\theta)$" in parts["text/html"]
-    assert "The loss is $\\mathcal{L}(\\theta)$" in message["Subject"]
+    assert "- ada replied to “A comment.” on #1 An episode: The loss is $\\mathcal{L}(\\theta)$." in parts["text/plain"]
     assert "/notifications/unsubscribe/" in parts["text/plain"]
 
 
