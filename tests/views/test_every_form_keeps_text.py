@@ -52,6 +52,7 @@ NO_WORDS = {
     "discussion.vote": "a button", "discussion.preview": "renders what is typed; keeps nothing",
     "drafts.save": "saves the words themselves (site.js)",
     "episodes.follow": "a button",
+    "watching.episode": "buttons", "watching.thread": "buttons", "watching.paper": "buttons",
     "moderation.unflag": "a button",
     "moderation.act": "a moderator's choice of action and reason from lists (JSON on the queue with JavaScript)",
     "moderation.bulk": "check boxes and a choice",
