@@ -161,11 +161,12 @@ def _notify_new_post(actor: User, post: Post, parent: Post | None, mentioned: se
     not those who muted the thread (services.watching)."""
     if parent is not None:
         notifications.notify(watching.unmuted([parent.author_id], post), NotificationKind.reply, post=post,
-                             actor=actor, message=watching.describe(actor, post, "replied to", parent))
+                             actor=actor, message=watching.describe(actor, post, "replied to", parent), about=parent)
     if mentioned := mentioned - ({parent.author_id} if parent else set()):
+        above = get_post_or_none(post.parent_id) if post.parent_id else None
         notifications.notify(watching.unmuted(mentioned, post), NotificationKind.mention, post=post, actor=actor,
-                             message=watching.describe(actor, post, "mentioned you in a reply to" if post.parent_id
-                                                       else "mentioned you"))
+                             message=watching.describe(actor, post, "mentioned you in a reply to" if above
+                                                       else "mentioned you", above), about=above)
 
 
 def _needs_premoderation(actor: User) -> bool:

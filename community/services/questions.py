@@ -99,7 +99,7 @@ def answer(actor: User, question: Post, body: str) -> Post:
     db.session.flush()
     interested = watching.unmuted(_interested(question), question)
     notifications.notify(interested, NotificationKind.answer, post=question, actor=actor,
-                         message=watching.describe(actor, reply, "answered", question))
+                         message=watching.describe(actor, reply, "answered", question), about=reply)
     watching.tell_watchers(reply, actor, already=interested)
     return reply
 

@@ -134,17 +134,17 @@ def tell_watchers(post: Post, actor: User, *, already: Iterable[int] = ()) -> in
     ids -= set(db.session.scalars(select(Notification.user_id).where(
         Notification.post_id == post.id, Notification.user_id.in_(ids))))
     ids -= _muted(ids, line)
+    about = db.session.get(Post, post.parent_id) if post.parent_id else None
     return notifications.notify(ids, NotificationKind.watching, post=post, actor=actor,
-                                message=describe(actor, post))
+                                message=describe(actor, post, about=about), about=about)
 
 
 # ---------------------------------------------------------------- what a notification says
 
 def describe(actor: User, post: Post, verb: str | None = None, about: Post | None = None) -> str:
     """'Ada replied to “How did you …” on #12 Title: $x^2$ is …': who did what, to which
-    post, on which episode, and a snippet of the new text (Markdown source: math as written)."""
-    if about is None and post.parent_id:
-        about = db.session.get(Post, post.parent_id)
+    post (`about`: the parent, or the question answered), on which episode, and a snippet
+    of the new text (Markdown source: math as written). Pass `about` to notify() too."""
     if verb is None:
         verb = _verb(post, about)
     quoted = f" “{_quote(about)}”" if about is not None and _quote(about) else ""

@@ -223,3 +223,18 @@ def test_buttons_refuse_strangers_bad_input_and_forged_posts(app, client, factor
     # An off-site referrer is not followed back.
     away = carl.post(f"/watch/posts/{top.id}", data={"state": "watch"}, headers={"Referer": "https://evil.example/x"})
     assert away.headers["Location"] == f"/posts/{top.id}"
+
+
+def test_a_post_removed_later_is_quoted_by_no_notification(app, factories, login, episode):
+    from community.services import moderation
+
+    ada, bob, cyd = factories.user("ada"), factories.user("bob"), factories.user("cyd")
+    top = factories.comment(ada, episode, body="Buy cheap pills at spam.example")
+    press(login(bob, the_client=app.test_client()), f"/watch/posts/{top.id}", "watch")
+    reply(login(cyd, the_client=app.test_client()), top, "Is this spam?")
+    page = text_of(login(bob, the_client=app.test_client()).get("/notifications/"))
+    assert "cyd replied to “Buy cheap pills at spam.example” on #12 Kelvin Guu: Is this spam?" in page
+    moderation.act(factories.user("marta", role=Role.moderator), db.session.get(Post, top.id), "remove", "Spam")
+    db.session.commit()
+    page = text_of(login(bob, the_client=app.test_client()).get("/notifications/"))
+    assert "cheap pills" not in page and "cyd posted in something you watch" in page
