@@ -1,7 +1,7 @@
 """watching: episodes, threads and papers watched, threads muted
 
 Revision ID: 932f402a206f
-Revises: f961b22e166b
+Revises: a7c3e9d41b20
 Create Date: 2026-12-01 02:48:28.697887
 
 One migration for issue 22's watching: the watches table, the users' setting for their
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '932f402a206f'
-down_revision = 'f961b22e166b'
+down_revision = 'a7c3e9d41b20'
 branch_labels = None
 depends_on = None
 
