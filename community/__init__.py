@@ -133,12 +133,12 @@ def register_blueprints(app: Flask) -> None:
     from community.views import (
         accounts, admin, admin_feeds, admin_jobs, admin_transcripts, crawlers, discussion, drafts, episodes, feeds,
         guests, invitations, main, moderation, moments, notifications, orcid, papers, questions, search, transcripts,
-        verification,
+        verification, watching,
     )
 
     for module in (main, accounts, episodes, discussion, feeds, papers, questions, guests, moderation, notifications,
                    search, transcripts, moments, crawlers, api, verification, admin, admin_feeds, admin_jobs,
-                   admin_transcripts, orcid, invitations):
+                   admin_transcripts, orcid, invitations, watching):
         app.register_blueprint(module.bp)
     app.register_blueprint(drafts.bp)
     drafts.init_app(app)

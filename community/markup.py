@@ -330,3 +330,22 @@ _TAG = re.compile(r"<[^<>]+>")
 def plain_text(rendered_html: str) -> str:
     """Readable text of stored HTML (for meta descriptions, summaries, email)."""
     return " ".join(html.unescape(_TAG.sub(" ", rendered_html)).split())
+
+
+_MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*\)")
+_KEPT_AS_WRITTEN = re.compile(r"(\$\$.+?\$\$|(?<!\\)\$[^$\n]+?\$|`[^`\n]*`)")  # math and code
+_MD_MARKS = re.compile(r"(?<![\w$\\])(\*\*|__|\*|_|~~)(?=\S)|(?<=\S)(\*\*|__|\*|_|~~)(?![\w$])")
+
+
+def snippet(source: str, limit: int = 80) -> str:
+    """A short plain quote of a post's Markdown source for notifications and their mail:
+    math stays as written (`$x^2$` is text a reader can follow, flattened MathML is not),
+    links keep their text, emphasis marks and line breaks go. Cut at a word, with "…"."""
+    text = " ".join(_MD_LINK.sub(r"\1", (source or "")[:4 * limit + 400]).split())  # enough to cut from
+    pieces = _KEPT_AS_WRITTEN.split(text)  # odd pieces are math or code: their marks are meaning
+    text = "".join(piece if i % 2 else _MD_MARKS.sub("", piece) for i, piece in enumerate(pieces)).lstrip("#> ")
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    at = cut.rfind(" ")
+    return (cut[:at] if at > limit // 2 else cut).rstrip(" ,;:.") + "…"

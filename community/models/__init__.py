@@ -15,6 +15,7 @@ from community.models.moderation import FLAG_REASON_LABELS, Flag, FlagReason, Mo
 from community.models.notifications import Notification, NotificationKind
 from community.models.papers import MetadataStatus, Paper
 from community.models.transcripts import TranscriptRevision, TranscriptSegment
+from community.models.watching import Watch
 from community.models.verification import (
     AddressPurpose, EmailAddress, ResearchDomain, Verification, VerificationKind,
 )
@@ -24,5 +25,5 @@ __all__ = [
     "FLAG_REASON_LABELS", "AdminLogEntry", "Appearance", "AppearanceRole", "Base", "ContentVersion", "Draft", "Flag", "FlagReason", "Follow", "Episode", "FeedSource", "Invitation", "Job", "JobStatus", "MetadataStatus", "Moment", "ModerationAction", "Notification", "NotificationKind",
     "Paper", "PendingSubmission", "Person", "Post", "PostKind", "PostStatus", "RateCounter",
     "Revision", "Role", "SiteSetting", "ThreadVisit", "TranscriptRevision", "TranscriptSegment", "User", "UserSession",
-    "Vote", "AddressPurpose", "EmailAddress", "ResearchDomain", "Verification", "VerificationKind",
+    "Vote", "Watch", "AddressPurpose", "EmailAddress", "ResearchDomain", "Verification", "VerificationKind",
 ]

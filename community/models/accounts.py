@@ -7,7 +7,7 @@ import hashlib
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Enum, ForeignKey, String, Text, func
+from sqlalchemy import JSON, Enum, ForeignKey, String, Text, func, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from community.models.base import Base, utcnow
@@ -56,6 +56,8 @@ class User(UserMixin, Base):
     suspension_reason: Mapped[str | None] = mapped_column(String(500))
     # Email per notification kind: "none", "immediately" or "daily" (see services.notifications).
     email_prefs: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
+    # Replies anywhere under one's own posts notify (services.watching) unless turned off.
+    watch_own_threads: Mapped[bool] = mapped_column(default=True, server_default=true())
     # Set when the owner deleted the account (services.privacy): the row stays, anonymised,
     # so votes, flags and moderation history keep their counts and meaning.
     deleted_at: Mapped[datetime | None]

@@ -81,11 +81,12 @@ def episode_sections(episode, sort: str) -> EpisodeSections:
 
 
 def logged_in_page(episode, sections, personal, is_guest: bool, *, start=None, preview_html=None,
-                   comment_form=None, paper_form=None, question_form=None, account_slot=None) -> str:
+                   comment_form=None, paper_form=None, question_form=None, account_slot=None,
+                   watch_control=None) -> str:
     """show.html with the forms a logged-in reader gets (empty ones unless given)."""
     return render_template(
         "episodes/show.html", episode=episode, sections=sections, personal=personal, is_guest=is_guest,
-        start=start, preview_html=preview_html, account_slot=account_slot,
+        start=start, preview_html=preview_html, account_slot=account_slot, watch_control=watch_control,
         comment_form=comment_form or CommentForm(formdata=None), paper_form=paper_form or PaperForm(formdata=None),
         question_form=question_form or QuestionForm(formdata=None))
 
@@ -105,6 +106,12 @@ class Frame:
 
 
 ACCOUNT_SLOT = "\x00account\x00"
+# The reader's watch button for the episode: one per page, swapped in per request (fill_watch).
+WATCH_SLOT = "\x00watch\x00"
+
+
+def fill_watch(page: bytes, control: str) -> bytes:
+    return page.replace(WATCH_SLOT.encode(), control.encode(), 1)
 
 
 def episode_frame(episode, sections: EpisodeSections, is_guest: bool) -> Frame:
@@ -121,7 +128,8 @@ def episode_frame(episode, sections: EpisodeSections, is_guest: bool) -> Frame:
                     (("papers", sections.papers_html), ("questions", sections.questions_html),
                      ("thread", sections.thread.html))}
         with as_class(ClassReader(logged_in=True, moderator=current_user.is_moderator)):
-            page = logged_in_page(episode, sections, unfilled, is_guest, account_slot=ACCOUNT_SLOT)
+            page = logged_in_page(episode, sections, unfilled, is_guest, account_slot=ACCOUNT_SLOT,
+                                  watch_control=Markup(WATCH_SLOT))  # nosec B704: a fixed marker
         head, tail = page.split(ACCOUNT_SLOT)
         frame = Frame(head.encode(), tail)
         memo.put(key, frame)

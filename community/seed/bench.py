@@ -300,7 +300,7 @@ class _Generator:
                 "affiliation": rng.choice(AFFILIATIONS), "bio_source": bio_src, "bio_html": bio_html,
                 "links": [f"https://example.org/~{username}"] if rng.random() < 0.15 else [],
                 "role": role, "created_at": _dt(BASE_TS - 4 * 365 * DAY + rng.random() * 300 * DAY),
-                "suspended_until": None, "suspension_reason": None, "email_prefs": {},
+                "suspended_until": None, "suspension_reason": None, "email_prefs": {}, "watch_own_threads": True,
             }
             self.user_rows.append(row | {"email_confirmed_at": row["created_at"], "verified_detail": ""})
         self.guest_users = [i for i, r in enumerate(roles) if r == Role.guest]
@@ -323,6 +323,7 @@ class _Generator:
                 "bio_source": "", "bio_html": "", "links": [], "role": Role.member,
                 "created_at": _dt(self.bench_created), "suspended_until": None, "suspension_reason": None,
                 "email_prefs": {}, "email_confirmed_at": _dt(self.bench_created), "verified_detail": "",
+                "watch_own_threads": True,
             })
         self.pool_ids = self.user_ids + [existing]  # voters; the last one is "bench"
         self.bench_index = len(self.pool_ids) - 1

@@ -18,7 +18,9 @@ from community.models import (
     Episode, NotificationKind, Post, PostKind, PostStatus, Revision, Role, ThreadVisit, User, Vote,
 )
 from community.models.base import utcnow
-from community.services import DomainError, NotFound, PermissionDenied, dialect_insert, notifications, site_settings
+from community.services import (
+    DomainError, NotFound, PermissionDenied, dialect_insert, notifications, site_settings, watching,
+)
 
 MAX_DEPTH = 8  # deeper replies continue on the parent's permalink
 MAX_BODY = 20_000
@@ -115,11 +117,13 @@ def _check_body(body: str) -> str:
 
 
 def create_post(actor: User, *, episode: Episode | None, body: str, parent: Post | None = None,
-                kind: PostKind = PostKind.comment, notify_parent: bool = True, **fields) -> Post:
+                kind: PostKind = PostKind.comment, notify_parent: bool = True, tell_watchers: bool = True,
+                **fields) -> Post:
     """A new post, top-level or a reply; rendered once, here.
 
     notify_parent=False when the caller sends a more specific notification for the same
-    event (a guest's answer tells the asker "answered", not also "replied")."""
+    event (a guest's answer tells the asker "answered", not also "replied");
+    tell_watchers=False when it then tells the watchers itself, after that one."""
     ensure_can_write(actor)
     body = _check_body(body) if kind == PostKind.comment or body else ""
     if parent is not None:
@@ -147,17 +151,22 @@ def create_post(actor: User, *, episode: Episode | None, body: str, parent: Post
         db.session.execute(update(Post).where(Post.id == parent.id).values(reply_count=Post.reply_count + 1))
     db.session.flush()
     _notify_new_post(actor, post, parent if notify_parent else None, mentioned)
+    if tell_watchers:
+        watching.tell_watchers(post, actor)  # after the reply and mentions: never told twice
     return post
 
 
 def _notify_new_post(actor: User, post: Post, parent: Post | None, mentioned: set[int]) -> None:
-    """A reply tells the parent's author; a mention tells the one mentioned (once each)."""
-    excerpt = markup.plain_text(post.body_html)[:140]
+    """A reply tells the parent's author; a mention tells the one mentioned (once each);
+    not those who muted the thread (services.watching)."""
     if parent is not None:
-        notifications.notify([parent.author_id], NotificationKind.reply, post=post, actor=actor,
-                             message=f"{actor.name} replied: {excerpt}")
-    notifications.notify(mentioned - ({parent.author_id} if parent else set()), NotificationKind.mention, post=post,
-                         actor=actor, message=f"{actor.name} mentioned you: {excerpt}")
+        notifications.notify(watching.unmuted([parent.author_id], post), NotificationKind.reply, post=post,
+                             actor=actor, message=watching.describe(actor, post, "replied to", parent), about=parent)
+    if mentioned := mentioned - ({parent.author_id} if parent else set()):
+        above = get_post_or_none(post.parent_id) if post.parent_id else None
+        notifications.notify(watching.unmuted(mentioned, post), NotificationKind.mention, post=post, actor=actor,
+                             message=watching.describe(actor, post, "mentioned you in a reply to" if above
+                                                       else "mentioned you", above), about=above)
 
 
 def _needs_premoderation(actor: User) -> bool:

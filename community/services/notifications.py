@@ -15,8 +15,9 @@ from community.services import jobs, mail
 
 
 def notify(recipients: Iterable[User | int], kind: NotificationKind, *, post: Post | None = None,
-           actor: User | None = None, message: str = "", event_key: str = "") -> int:
-    """Notify each recipient once; returns how many new notifications were written."""
+           actor: User | None = None, message: str = "", event_key: str = "", about: Post | None = None) -> int:
+    """Notify each recipient once; returns how many new notifications were written. `about`:
+    the other post the message quotes, if any (Notification.text)."""
     if post is not None and post.status != PostStatus.visible and kind != NotificationKind.moderation:
         return 0
     ids = {r if isinstance(r, int) else r.id for r in recipients}
@@ -38,6 +39,7 @@ def notify(recipients: Iterable[User | int], kind: NotificationKind, *, post: Po
     fresh = sorted(active - already)
     created = [Notification(user_id=user_id, kind=kind, post_id=post.id if post else None,
                             actor_id=actor.id if actor else None, message=message[:500],
+                            about_id=about.id if about else None,
                             event_key=event_key, created_at=now) for user_id in fresh]
     db.session.add_all(created)
     db.session.flush()
@@ -57,7 +59,8 @@ def recent(user: User, page: int, per_page: int = 30):
     # Each post's status only (whether its quote may show): one lookup by primary key.
     query = select(Notification).where(Notification.user_id == user.id).order_by(
         Notification.created_at.desc(), Notification.id.desc()).options(
-        selectinload(Notification.post).load_only(Post.id, Post.status).raiseload("*"))
+        selectinload(Notification.post).load_only(Post.id, Post.status).raiseload("*"),
+        selectinload(Notification.about).load_only(Post.id, Post.status).raiseload("*"))
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 
@@ -88,6 +91,8 @@ EMAIL_DEFAULTS = {
     NotificationKind.episode: "daily",
     # A guest hears of each new question in the daily digest unless they ask for it at once.
     NotificationKind.question: "daily",
+    # What you watch can be busy: once a day unless asked for at once.
+    NotificationKind.watching: "daily",
 }
 KIND_LABELS = {
     NotificationKind.reply: "Replies to your posts",
@@ -98,6 +103,7 @@ KIND_LABELS = {
     NotificationKind.citation: "Requests for a citation",
     NotificationKind.episode: "New episodes with guests you follow",
     NotificationKind.question: "New questions on episodes you were a guest on",
+    NotificationKind.watching: "New posts in episodes, threads and papers you watch",
 }
 
 
@@ -205,7 +211,7 @@ def email_one(notification_id: int) -> None:
     """Email one notification to a user who wants it immediately; recorded in emailed_at
     in the job's own transaction, so a done job and a mailed notification go together."""
     n = db.session.scalars(select(Notification).where(Notification.id == notification_id)
-                           .options(selectinload(Notification.post))).one_or_none()
+                           .options(selectinload(Notification.post), selectinload(Notification.about))).one_or_none()
     if n is None or n.emailed_at is not None:
         return  # deleted since (with its account or post), or already mailed
     user = db.session.get(User, n.user_id)
@@ -248,7 +254,7 @@ def email_digest(user_id: int) -> None:
         return
     pending = list(db.session.scalars(select(Notification).where(
         Notification.user_id == user_id, Notification.emailed_at.is_(None), Notification.read_at.is_(None))
-        .order_by(Notification.created_at, Notification.id).options(selectinload(Notification.post))))
+        .order_by(Notification.created_at, Notification.id).options(selectinload(Notification.post), selectinload(Notification.about))))
     daily = [n for n in pending if email_mode(user, n.kind) == "daily"]
     if not daily:
         return

@@ -192,6 +192,10 @@ def _citations(paper_ids_: list[int]) -> dict[int, list[Post]]:
     return found
 
 
+def get_by_id(paper_id: int) -> Paper | None:
+    return db.session.get(Paper, paper_id)
+
+
 def get_paper(canonical_id: str) -> PaperRow | None:
     paper = db.session.scalar(select(Paper).where(Paper.canonical_id == canonical_id))
     if paper is None:

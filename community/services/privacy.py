@@ -25,7 +25,7 @@ from community import identity
 from community.extensions import db
 from community.models import (
     EmailAddress, Episode, Flag, Follow, ModerationAction, Notification, NotificationKind, Person, Post, PostStatus,
-    Revision, Role, ThreadVisit, User, UserSession, Verification, Vote,
+    Revision, Role, ThreadVisit, User, UserSession, Verification, Vote, Watch,
 )
 from community.models.base import utcnow
 from community.services import DomainError, accounts
@@ -141,7 +141,7 @@ def _markdown(record: dict) -> str:
 
 def _notification_record(n: Notification) -> dict:
     """Replies and mentions quote someone else's post: only its id and link are exported."""
-    quotes_someone = n.kind in (NotificationKind.reply, NotificationKind.mention)
+    quotes_someone = n.kind in (NotificationKind.reply, NotificationKind.mention, NotificationKind.watching)
     return {"kind": n.kind.value, "post_id": n.post_id, "post_url": _permalink(n.post_id),
             "message": None if quotes_someone else n.message,
             "created_at": _iso(n.created_at), "read_at": _iso(n.read_at), "emailed_at": _iso(n.emailed_at)}
@@ -170,6 +170,7 @@ def export_data(user: User) -> dict[str, Any]:
     follows = db.session.execute(select(Follow.created_at, Person.id, Person.name).join(Person, Person.id == Follow.person_id)
                                  .where(Follow.user_id == uid).order_by(Follow.id)).all()
     notifications = db.session.scalars(select(Notification).where(Notification.user_id == uid).order_by(Notification.id))
+    watches = db.session.scalars(select(Watch).where(Watch.user_id == uid).order_by(Watch.id))
     taken = db.session.scalars(select(ModerationAction).where(ModerationAction.moderator_id == uid)
                                .order_by(ModerationAction.id))
     about = db.session.scalars(select(ModerationAction).where(ModerationAction.target_user_id == uid)
@@ -206,6 +207,9 @@ def export_data(user: User) -> dict[str, Any]:
         "follows": [{"person_id": person_id, "name": name, "url": url_for("episodes.person", person_id=person_id,
                                                                          _external=True),
                      "created_at": _iso(created_at)} for created_at, person_id, name in follows],
+        "watches": [{"episode_id": w.episode_id, "post_id": w.post_id, "paper_id": w.paper_id, "muted": w.muted,
+                     "created_at": _iso(w.created_at)} for w in watches],
+        "watch_own_threads": user.watch_own_threads,
         "thread_visits": [{"episode": episodes[episode_id].slug, "visited_at": _iso(visited_at)}
                           for visited_at, episode_id in visits if episode_id in episodes],
         "notifications": [_notification_record(n) for n in notifications],
@@ -273,6 +277,7 @@ def delete_account(actor: User, password: str, *, remove_posts: bool) -> None:
     _rename_in_notifications(uid, {actor.name, actor.username})
     db.session.execute(delete(Notification).where(Notification.user_id == uid))
     db.session.execute(delete(Follow).where(Follow.user_id == uid))
+    db.session.execute(delete(Watch).where(Watch.user_id == uid))
     db.session.execute(delete(ThreadVisit).where(ThreadVisit.user_id == uid))
     # Addresses are personal; what they verified goes with them.
     db.session.execute(delete(Verification).where(Verification.user_id == uid))
@@ -303,7 +308,10 @@ def delete_account(actor: User, password: str, *, remove_posts: bool) -> None:
 
 # How messages written by services.discussion and services.questions go on after the
 # actor's name ("Ada Lovelace replied: ..."): what follows the name, whatever it was then.
-_AFTER_THE_NAME = (" replied: ", " mentioned you: ", " answered a question")
+# Older messages, then services.watching.describe's verbs.
+_AFTER_THE_NAME = (" replied: ", " mentioned you: ", " answered a question", " replied to ", " mentioned you",
+                   " answered ", " asked you a question", " asked a question", " commented", " added a paper",
+                   " suggested a guest")
 
 
 def _rename_in_notifications(uid: int, current_names: set[str]) -> None:
@@ -311,7 +319,8 @@ def _rename_in_notifications(uid: int, current_names: set[str]) -> None:
     was when they were written (display names change): "[deleted user]" takes its place."""
     rows = db.session.execute(select(Notification.id, Notification.message).where(
         Notification.actor_id == uid, Notification.message != "",
-        Notification.kind.in_([NotificationKind.reply, NotificationKind.mention, NotificationKind.answer]))).all()
+        Notification.kind.in_([NotificationKind.reply, NotificationKind.mention, NotificationKind.answer,
+                               NotificationKind.question, NotificationKind.watching]))).all()
     renamed = []
     for notification_id, message in rows:
         new = None
@@ -343,7 +352,8 @@ def _remove_posts(uid: int) -> None:
     mine = select(Post.id).where(Post.author_id == uid).scalar_subquery()
     # Notifications quoting these posts to others keep only the generic line (Notification.text).
     db.session.execute(update(Notification).where(
-        Notification.post_id.in_(mine), Notification.kind.in_([NotificationKind.reply, NotificationKind.mention])
+        Notification.post_id.in_(mine), Notification.kind.in_([NotificationKind.reply, NotificationKind.mention,
+                                                               NotificationKind.watching])
     ).values(message=""), execution_options={"synchronize_session": False})
     db.session.execute(delete(Revision).where(Revision.post_id.in_(mine)),
                        execution_options={"synchronize_session": False})

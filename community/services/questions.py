@@ -11,19 +11,21 @@ from community.models import (
     Appearance, AppearanceRole, Episode, ModerationAction, NotificationKind, Person, Post, PostKind, PostStatus,
     User, Vote,
 )
-from community.services import DomainError, PermissionDenied, discussion, notifications
+from community.services import DomainError, PermissionDenied, discussion, notifications, watching
 
 OPEN, ANSWERED, DECLINED, MERGED = "open", "answered", "declined", "merged"
 STAGES = (OPEN, ANSWERED, DECLINED, MERGED)
 
 
 def ask(actor: User, episode: Episode, body: str) -> Post:
-    post = discussion.create_post(actor, episode=episode, body=body, kind=PostKind.question, stage=OPEN)
+    post = discussion.create_post(actor, episode=episode, body=body, kind=PostKind.question, stage=OPEN,
+                                  tell_watchers=False)
     # Like a paper entry, a question starts with its asker's vote ("me too" counts from 1).
     db.session.add(Vote(user_id=actor.id, post_id=post.id, value=1))
     post.score = 1
     db.session.flush()
     tell_guests(post)
+    watching.tell_watchers(post, actor)  # a guest watching the episode already heard of it
     return post
 
 
@@ -32,10 +34,8 @@ def tell_guests(question: Post) -> None:
     moderator is told when it is let through: notify() skips posts that are not public)."""
     episode = db.session.get(Episode, question.episode_id)
     author = db.session.get(User, question.author_id)
-    excerpt = markup.plain_text(question.body_html)[:140]
-    where = " ".join(filter(None, (episode.label, episode.title)))
     notifications.notify(guest_user_ids(episode.id), NotificationKind.question, post=question, actor=author,
-                         message=f"{author.name} asked you a question on {where}: {excerpt}")
+                         message=watching.describe(author, question, "asked you a question"))
 
 
 def guest_user_ids(episode_id: int) -> set[int]:
@@ -92,12 +92,15 @@ def answer(actor: User, question: Post, body: str) -> Post:
         raise PermissionDenied("Only a guest of this episode can answer its questions.")
     if question.stage in (DECLINED, MERGED) or not question.is_live:
         raise DomainError("This question is closed.")
-    reply = discussion.create_post(actor, episode=None, body=body, parent=question, notify_parent=False)
+    reply = discussion.create_post(actor, episode=None, body=body, parent=question, notify_parent=False,
+                                   tell_watchers=False)
     question.answer_id = reply.id
     question.stage = ANSWERED
     db.session.flush()
-    notifications.notify(_interested(question), NotificationKind.answer, post=question, actor=actor,
-                         message=f"{actor.name} answered a question on the episode.")
+    interested = watching.unmuted(_interested(question), question)
+    notifications.notify(interested, NotificationKind.answer, post=question, actor=actor,
+                         message=watching.describe(actor, reply, "answered", question), about=reply)
+    watching.tell_watchers(reply, actor, already=interested)
     return reply
 
 

@@ -11,7 +11,7 @@ from community.forms.guests import StageForm
 from community.forms.moderation import ReviseForm
 from community.forms.questions import AnswerForm, DeclineForm, MergeForm, OnAirForm
 from community.models import PostKind, PostStatus
-from community.services import DomainError, discussion, episodes, moderation, moments, questions
+from community.services import DomainError, discussion, episodes, moderation, moments, questions, watching
 from community.views.episodes import render_episode
 from community.views.helpers import (
     composes, form_error, is_safe_next, press, refusal, status_for, visible_post, with_drafts,
@@ -141,9 +141,17 @@ def render_permalink(post, form=None, preview_html=None, status=200, manage=None
         "discussion/permalink.html", post=post, ancestors=ancestors, roots=roots, episode=episode, sort=sort,
         voted=discussion.user_votes(current_user, shown), form=form, preview_html=preview_html,
         manage={**_manage_forms(post), **(manage or {})}, linked=episodes.linked_episodes([post]), appeal_form=appeal_form,
-        revise_form=revise_form or _revise_form(post),
+        revise_form=revise_form or _revise_form(post), watch=_watch(post),
         max_depth=discussion.MAX_DEPTH, guest_user_ids=episode.guest_user_ids if episode else set(),
     ), status
+
+
+def _watch(post) -> dict | None:
+    """The reader's watch and mute buttons for this post's thread (on the permalink only: a
+    form on every comment of a long thread would weigh more than the comments)."""
+    if not current_user.is_authenticated or not post.is_live:
+        return None
+    return {"state": watching.state_of(current_user, post=post), "effective": watching.thread_state(current_user, post)}
 
 
 def _revise_form(post):

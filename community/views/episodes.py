@@ -1,6 +1,8 @@
 import re
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint, abort, current_app, flash, get_template_attribute, redirect, render_template, request, url_for,
+)
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
@@ -14,7 +16,7 @@ from community.forms import ActionForm
 from community.pages import frames, threads
 from community.pages.cache import cached_for_anonymous
 from community.pages.readers import Reader
-from community.services import discussion, episodes, freshness
+from community.services import discussion, episodes, freshness, watching
 from community.views.helpers import with_drafts
 
 bp = Blueprint("episodes", __name__)
@@ -94,11 +96,20 @@ def render_episode(episode, comment_form=None, preview_html=None, paper_form=Non
     if plain and sections.key and frames.frame_applies():
         frame = frames.episode_frame(episode, sections, is_guest)
         filled = threads.personal_bytes(sections.thread, reader, html=frame.tail)
-        return b"".join((frame.head, render_template("_account.html").encode(), filled))
+        return b"".join((frame.head, render_template("_account.html").encode(),
+                         frames.fill_watch(filled, _watch_control(episode))))
     personal = frames.personal_sections(sections, reader)
     return frames.logged_in_page(episode, sections, personal, is_guest, start=_start(), preview_html=preview_html,
                                  comment_form=comment_form, paper_form=paper_form,
-                                 question_form=question_form), status
+                                 question_form=question_form,
+                                 watch_control=Markup(_watch_control(episode))), status  # nosec B704: a template's output
+
+
+def _watch_control(episode) -> str:
+    """The reader's own watch button for the episode (a logged-in reader's page only)."""
+    buttons = get_template_attribute("watching/_buttons.html", "watch_buttons")
+    return str(buttons(url_for("watching.episode", slug=episode.slug),
+                       watching.state_of(current_user, episode=episode), "episode"))
 
 
 def _start() -> int | None:

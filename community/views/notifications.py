@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 from community.extensions import csrf, db
 from community.forms import ActionForm
 from community.models import NotificationKind
-from community.services import episodes, notifications, questions
+from community.services import episodes, notifications, questions, watching
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -55,13 +55,15 @@ def settings():
                                                          if k.value in request.form})
         except ValueError:
             abort(400)
+        if request.form.get("watch_own_threads") in ("0", "1"):
+            watching.set_own_threads(current_user, request.form["watch_own_threads"] == "1")
         db.session.commit()
-        flash("Email preferences saved.", "success")
+        flash("Preferences saved.", "success")
         return redirect(url_for("notifications.settings"))
     # Questions for a guest only concern guests of the show.
     kinds = {k: label for k, label in notifications.KIND_LABELS.items()
              if k != NotificationKind.question or questions.is_guest(current_user)}
-    return render_template("notifications/settings.html", kinds=kinds,
+    return render_template("notifications/settings.html", kinds=kinds, watch_own=current_user.watch_own_threads,
                            modes=notifications.EMAIL_MODES, current=lambda k: notifications.email_mode(current_user, k))
 
 

@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from community.extensions import db, limiter
 from community.forms.papers import PaperForm, PaperKindForm
 from community.pages.cache import cached_for_anonymous
-from community.services import DomainError, discussion, episodes, freshness, moments, papers
+from community.services import DomainError, discussion, episodes, freshness, moments, papers, watching
 from community.views.discussion import posting_limited
 from community.views.episodes import render_episode
 from community.views.helpers import composes, form_error, is_safe_next, press, refusal, visible_post
@@ -87,7 +87,9 @@ def show(canonical_id: str):
     row = papers.get_paper(canonical_id)
     if row is None:
         abort(404)
-    return render_template("papers/show.html", row=row)
+    # Read per request (this page is not cached): the reader's own watch button.
+    watch_state = watching.state_of(current_user, paper=row.paper) if current_user.is_authenticated else None
+    return render_template("papers/show.html", row=row, watch_state=watch_state)
 
 
 @bp.get("/episodes/<slug>/papers.bib")

@@ -101,7 +101,7 @@ def test_admin_invites_guest_by_email_who_answers_from_the_inbox(new_page, data,
     reader = new_page(js=js)
     log_in(reader, "asker")
     reader.get_by_role("link", name=re.compile("Notifications")).click()
-    reader.get_by_role("link", name=re.compile("kelvin answered a question")).click()
+    reader.get_by_role("link", name=re.compile("kelvin answered “")).click()
     reader.goto(f"/episodes/{episode.slug}#questions")
     answered = reader.locator(".question-entry", has_text="retriever trained")
     expect(answered.locator(".badge-answered")).to_have_count(1)

@@ -122,7 +122,7 @@ def test_with_the_database_down_every_path_answers_503(tmp_path):
     app = make_test_app("sqlite", tmp_path, SQLALCHEMY_DATABASE_URI="postgresql+psycopg://nobody@127.0.0.1:1/none")
     values = {"slug": "an-episode", "post_id": 1, "username": "ada", "canonical_id": "arxiv:2005.11401",
               "person_id": 1, "token": "x", "filename": "css/site.css", "notification_id": 1, "suggestion_id": 1, "page": 1,
-              "episode_id": 1, "user_id": 1, "invitation_id": 1}
+              "episode_id": 1, "user_id": 1, "invitation_id": 1, "paper_id": 1}
     session_cookie = app.session_interface.get_signing_serializer(app).dumps({"_user_id": "a-session-token"})
     checked, others = 0, []
     with app.test_request_context():

@@ -140,6 +140,10 @@ POST_ROUTES = [
      lambda w: {"revision": "1", "label-0": "Test Speaker", "speaker-0": str(w.person.id)}, {}),
     ("admin_jobs.retry", "admin write", lambda w: {}, {}),
     ("episodes.follow", "account upkeep", lambda w: {"on": "1"}, {}),
+    # Choosing what notifies you: upkeep of one's own account, like following a guest.
+    ("watching.episode", "account upkeep", lambda w: {"state": "watch"}, {}),
+    ("watching.thread", "account upkeep", lambda w: {"state": "mute"}, {}),
+    ("watching.paper", "account upkeep", lambda w: {"state": "watch"}, {}),
     ("notifications.settings", "account upkeep", lambda w: {"reply": "none"}, {}),
     ("orcid.link", "account upkeep", lambda w: {}, {}),  # off to the provider
     ("orcid.unlink", "account upkeep", lambda w: {}, {}),

@@ -66,6 +66,8 @@ FORMS = {
     "notifications.settings": lambda w, role: {"reply": "none", "mention": "none"},
     "notifications.unsubscribe": lambda w, role: {},
     "episodes.follow": lambda w, role: {"on": "1"},
+    "watching.episode": lambda w, role: {"state": "watch"}, "watching.thread": lambda w, role: {"state": "mute"},
+    "watching.paper": lambda w, role: {"state": "watch"},
     "accounts.export_data": lambda w, role: {},
     "accounts.delete_account": lambda w, role: {"password": Factories.PASSWORD, "posts": "remove"},
     "admin.new_episode": lambda w, role: {"title": "Forged episode", "number": "77"},

@@ -149,6 +149,8 @@ def url_values(world: World, rule, role: str) -> dict:
                 values[name] = world.comment.id
         elif name == "person_id":
             values[name] = world.person.id
+        elif name == "paper_id":
+            values[name] = world.paper.paper_id
         elif name == "source_id":
             values[name] = world.feed_source.id
         elif name == "episode_id":

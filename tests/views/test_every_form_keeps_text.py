@@ -56,6 +56,7 @@ NO_WORDS = {
     "discussion.vote": "a button", "discussion.preview": "renders what is typed; keeps nothing",
     "drafts.save": "saves the words themselves (site.js)",
     "episodes.follow": "a button",
+    "watching.episode": "buttons", "watching.thread": "buttons", "watching.paper": "buttons",
     "moderation.unflag": "a button",
     "moderation.bulk": "check boxes and a choice",
     "guests.set_status": "a status chosen from a list (its note is one line, refused only when forged)",

@@ -75,7 +75,7 @@ def test_notifications_page_unread_count_and_mark_read(app, factories, login, ep
     html = browser.get("/").get_data(as_text=True)
     assert 'aria-label="2 unread">2</span>' in html
     page = browser.get("/notifications/")
-    assert "ada replied: second" in text_of(page)  # quoted while the post is public (Notification.text)
+    assert "ada replied to “A comment.” on #1 An episode: second" in text_of(page)  # quoted while the post is public (Notification.text)
     first = db.session.scalar(select(Notification).order_by(Notification.id))
     target = browser.get(f"/notifications/{first.id}")
     assert target.status_code == 302 and target.headers["Location"].endswith(f"/posts/{first.post_id}#c{first.post_id}")
@@ -112,7 +112,9 @@ def test_reply_email_arrives_with_text_and_html_and_readable_math(app, factories
     assert message["To"] == "bob@example.org" and "ada replied" in message["Subject"]
     parts = _parts(message)
     assert "\\mathcal{L}(\\theta)" in parts["text/plain"]  # the LaTeX source reads fine as text
-    assert "<math" in parts["text/html"]
+    # Most mail clients drop MathML (leaving "L(θ)" run together): the HTML part quotes the source too.
+    assert "<math" not in parts["text/html"] and "$\\mathcal{L}(\\theta)$" in parts["text/html"]
+    assert "- ada replied to “A comment.” on #1 An episode: The loss is $\\mathcal{L}(\\theta)$." in parts["text/plain"]
     assert "/notifications/unsubscribe/" in parts["text/plain"]
 
 

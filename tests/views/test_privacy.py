@@ -297,7 +297,8 @@ def test_deleting_and_keeping_the_posts(app, scene):
     assert 'href="/u/ada"' not in bob_reply.body_html and "@ada" in bob_reply.body_source
     note = db.session.scalar(select(Notification).where(Notification.user_id == scene["bob"].id,
                                                         Notification.actor_id == ada_id))
-    assert note.message == f"{DELETED_NAME} replied: Ada's answer to Bob"  # was "Ada Lovelace replied: ..."
+    # was "Ada Lovelace replied to “…” on …: ..."
+    assert note.message.startswith(f"{DELETED_NAME} replied to “") and note.message.endswith(": Ada's answer to Bob")
 
     # The public log keeps its meaning: what was done, to which post, why; by and to whom, as far as public.
     log = text_of(reader.get("/moderation/log"))
