@@ -581,6 +581,44 @@
   body.addEventListener("mouseup", () => setTimeout(choose, 0));
   body.addEventListener("keyup", (event) => { if (event.shiftKey) choose(); });
 
+  // The transcript follows the player: the sentence being said is marked (and kept in
+  // view inside the transcript's own scroll box, never by scrolling the page), and a click
+  // on a sentence (not a selection, not a link) seeks the audio there.
+  const audio = document.querySelector("#player audio");
+  const sentences = Array.from(body.querySelectorAll(".sentence[data-t]"));
+  const times = sentences.map((s) => parseInt(s.dataset.t, 10) || 0);
+  if (audio && sentences.length) {
+    let current = null;
+    const follow = () => {
+      const now = audio.currentTime;
+      let lo = 0, hi = times.length - 1, found = -1;
+      while (lo <= hi) {  // the last sentence starting at or before now (times are in order)
+        const mid = (lo + hi) >> 1;
+        if (times[mid] <= now) { found = mid; lo = mid + 1; } else hi = mid - 1;
+      }
+      const next = found >= 0 ? sentences[found] : null;
+      if (next === current) return;
+      if (current) { current.classList.remove("is-current"); current.removeAttribute("aria-current"); }
+      current = next;
+      if (!current) return;
+      current.classList.add("is-current");
+      current.setAttribute("aria-current", "true");
+      if (!audio.paused) {
+        const top = current.offsetTop - body.offsetTop;
+        if (top < body.scrollTop || top > body.scrollTop + body.clientHeight - 40) body.scrollTop = top - 40;
+      }
+    };
+    audio.addEventListener("timeupdate", follow);
+    audio.addEventListener("seeked", follow);
+    body.addEventListener("click", (event) => {
+      const sentence = event.target.closest(".sentence");
+      const selection = window.getSelection();
+      if (!sentence || event.target.closest("a") || (selection && !selection.isCollapsed)) return;
+      audio.currentTime = parseInt(sentence.dataset.t, 10) || 0;
+      follow();
+    });
+  }
+
   // A moment's permalink (#moment-N) highlights exactly its words.
   const target = location.hash.startsWith("#moment-") && document.getElementById(location.hash.slice(1));
   if (target && target.classList.contains("moment-target")) {
