@@ -145,18 +145,30 @@ def confirm(token: str):
 @bp.post("/u/<username>/researcher")
 @policy.moderator_required
 def researcher(username: str):
-    """A moderator grants (grant=1) or revokes the researcher badge; both are logged."""
+    """A moderator grants (grant=1) or revokes the researcher badge; both are logged. A
+    refusal shows the profile again with the note as typed and the reason beside it."""
     user = accounts.find_by_username(username) or abort(404)
     form = ResearcherForm()
-    back = url_for("accounts.profile", username=user.username)
-    if not form.validate_on_submit():
-        flash("Say why in 200 characters or fewer.", "error")
-        return redirect(back)
-    if request.form.get("grant") == "1":
-        return press(lambda: verification.grant(current_user, user, form.note.data or ""),
-                     f"{user.username} now carries the researcher badge, granted by you.", back)
-    return press(lambda: verification.revoke(current_user, user, form.note.data or ""),
-                 f"{user.username}'s researcher badge is revoked.", back)
+    if form.validate_on_submit():
+        grant = request.form.get("grant") == "1"
+        try:
+            if grant:
+                verification.grant(current_user, user, form.note.data or "")
+            else:
+                verification.revoke(current_user, user, form.note.data or "")
+        except PermissionDenied:
+            raise  # the DomainError handler's 403, in the rule's words
+        except DomainError as error:
+            status = form_error(form.note, error)
+        else:
+            db.session.commit()
+            flash(f"{user.username} now carries the researcher badge, granted by you." if grant
+                  else f"{user.username}'s researcher badge is revoked.", "success")
+            return redirect(url_for("accounts.profile", username=user.username))
+    else:
+        status = 422
+    return render_template("accounts/profile.html", user=user, verifications=verification.badges_of(user),
+                           researcher_form=form), status
 
 
 @bp.route("/admin/domains", methods=["GET", "POST"])
