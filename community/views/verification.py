@@ -1,6 +1,7 @@
 """Confirmed and institutional addresses (/settings/emails), confirmation links, research-lab
 domains (/admin/domains) and the researcher badge given or taken by hand. Registers the
-guard that keeps unconfirmed accounts from writing (policy.refuse_unconfirmed_writes)."""
+guard that keeps unconfirmed accounts from writing (policy.refuse_unconfirmed_writes, through
+views.drafts, which keeps the words of a refused compose form)."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -11,10 +12,11 @@ from community.forms import ActionForm
 from community.forms.verification import AccountAddressForm, InstitutionalAddressForm, ResearchDomainForm, ResearcherForm
 from community.models.base import utcnow
 from community.services import DomainError, NotFound, PermissionDenied, accounts, emails, verification
+from community.views.drafts import refuse_unconfirmed_keeping_words
 from community.views.helpers import form_error, is_safe_next, press, status_for
 
 bp = Blueprint("verification", __name__)
-bp.before_app_request(policy.refuse_unconfirmed_writes)
+bp.before_app_request(refuse_unconfirmed_keeping_words)  # policy's refusal, keeping a compose form's words
 bp.add_app_template_filter(emails.mask, "masked_email")
 
 

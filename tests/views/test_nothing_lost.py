@@ -234,3 +234,45 @@ def test_the_author_sees_a_hidden_post_and_revises_it_for_review(client, factori
     assert client.post(f"/posts/{post.id}/revise", data={"body": "x"}).status_code == 302  # still the author's
     login(factories.user("rex"), the_client=(other := client.application.test_client()))
     assert other.post(f"/posts/{post.id}/revise", data={"body": "hijack"}).status_code == 403
+
+
+def test_a_comment_refused_before_confirming_waits_in_the_box_and_posts_after(client, factories, episode):
+    """Signed up, link not opened yet: the refused comment is not lost. The writer is back at
+    the form, the text in the box, told why and what to do; after opening the link it posts."""
+    from community.models import EmailAddress
+    from community.services import emails
+
+    passphrase = "a long enough passphrase"
+    signed_up = client.post(f"/auth/register?next=/episodes/{episode.slug}%23comment-form",
+                            data={"username": "newcomer", "email": "new@example.org", "password": passphrase,
+                                  "confirm": passphrase})
+    assert signed_up.status_code == 302
+    words = "Words written before the link was opened $e^{i\\pi}$"
+    sent = client.post(f"/episodes/{episode.slug}/comments", data={"body": words})
+    assert sent.status_code == 303 and sent.headers["Location"] == f"/episodes/{episode.slug}#comment-form"
+    assert comments() == 0
+    page = client.get(sent.headers["Location"])
+    html = page.get_data(as_text=True)
+    assert f"\n{words}</textarea>" in html
+    said = text_of(page)
+    assert "Confirm your email address first: we sent a link to n***@example.org" in said
+    assert "Your text is kept in the box: send it once you have opened the link." in said
+
+    address = db.session.scalar(select(EmailAddress).where(EmailAddress.email == "new@example.org"))
+    with client.application.test_request_context():
+        token = emails.make_token(address)
+    assert client.post(f"/auth/confirm/{token}").status_code == 302
+    assert f"\n{words}</textarea>" in client.get(f"/episodes/{episode.slug}").get_data(as_text=True)  # still there
+    assert client.post(f"/episodes/{episode.slug}/comments", data={"body": words}).status_code == 302
+    assert comments() == 1 and db.session.scalar(select(func.count()).select_from(Draft)) == 0
+
+
+def test_a_vote_refused_before_confirming_still_says_why_with_a_403(client, factories, login, episode):
+    """A button has no words to keep: the refusal stays the reason, on a 403 page."""
+    post = factories.comment(factories.user("tom"), episode)
+    ada = factories.user("ada")
+    ada.email_confirmed_at = None
+    db.session.commit()
+    login(ada)
+    refused = client.post(f"/posts/{post.id}/vote", data={"up": "1"})
+    assert refused.status_code == 403 and "Confirm your email address first" in text_of(refused)
