@@ -113,6 +113,10 @@ def logout():
         sessions.end_session(current_user)
         db.session.commit()
         logout_user()
+        # What Flask-Login's session protection would otherwise write on the next request (any
+        # request, a script's included): a cookie rewritten behind the reader's back can overwrite,
+        # in a race, the one that keeps a comment sent at the same moment (issue 21).
+        session["_fresh"] = False
         flash("Logged out.", "info")
     return redirect(url_for("main.home"))
 

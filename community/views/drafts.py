@@ -19,6 +19,11 @@ from community.views.helpers import compose_page, is_safe_next, safe_referrer
 bp = Blueprint("drafts", __name__)
 
 PENDING = "pending_submission"  # session key: the token of this browser's kept submission
+# What site.js asks in the background (a live preview, a draft saved or fetched while typing):
+# logged out, they get a 401 and nothing else. A flash and a login redirect would be written to
+# the session cookie behind the writer's back, and could overwrite, in a race, the cookie that
+# keeps the submission they send at the same time.
+SCRIPT_ENDPOINTS = frozenset({"discussion.preview", "drafts.mine", "drafts.save"})
 
 
 def _back_to(page: str | None) -> str:
@@ -84,6 +89,8 @@ def refuse_unconfirmed_keeping_words():
 def unauthorized():
     """Log in first, then come back: to the page (never a POST-only address), with whatever
     was being sent kept for after the login."""
+    if request.endpoint in SCRIPT_ENDPOINTS:
+        return {"error": "You are logged out: log in again (what you typed stays in the box)."}, 401
     kept = keep_unsent()
     if kept is not None:
         return kept

@@ -25,6 +25,8 @@ def test_logged_out_in_another_tab_then_log_in_and_post(new_page, data, javascri
     log_in(page, "ada")
     page.goto(f"/episodes/{episode.slug}")
     page.get_by_label("Your comment").fill(WORDS)
+    if javascript:  # the live preview's request is answered before the logout, not racing it
+        expect(page.locator("#comment-form .live-preview")).to_contain_text(WORDS)
 
     other_tab = page.context.new_page()
     other_tab.goto("/")
@@ -33,6 +35,7 @@ def test_logged_out_in_another_tab_then_log_in_and_post(new_page, data, javascri
 
     page.get_by_role("button", name="Post comment").click()
     expect(page).to_have_url(re.compile(r"/auth/login\?next="))
+    page.wait_for_load_state()  # the login page itself, not the episode page still unloading
     expect(page.locator(".flash").first).to_contain_text("your text is back in the box")
     page.get_by_label("Username or email").fill("ada")
     page.get_by_label("Password").fill(data.PASSWORD)

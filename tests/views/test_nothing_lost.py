@@ -122,7 +122,7 @@ def test_drafts_saved_while_typing_come_back_and_go_on_success(client, factories
 
 def test_a_draft_needs_a_csrf_token_and_a_login(client, factories, login, episode):
     assert client.post("/drafts", data={"draft_form": "/x", "body": "b"}, csrf=False).status_code == 400
-    assert client.get("/drafts?form=/x").status_code == 302
+    assert client.get("/drafts?form=/x").status_code == 401  # a script asks it: a 401, not a login page
     login(factories.user("ada"))
     assert client.post("/drafts", data={"draft_form": "https://evil.example/", "body": "b"}).status_code == 422
 
@@ -276,3 +276,18 @@ def test_a_vote_refused_before_confirming_still_says_why_with_a_403(client, fact
     login(ada)
     refused = client.post(f"/posts/{post.id}/vote", data={"up": "1"})
     assert refused.status_code == 403 and "Confirm your email address first" in text_of(refused)
+
+
+def test_the_scripts_background_requests_after_logout_get_a_401_and_leave_the_session_alone(client, factories, login,
+                                                                                            episode):
+    """The live preview and the draft saves run while the writer types: after a logout in
+    another tab they must not write a flash or a redirect into the session cookie, which could
+    overwrite the one that keeps the comment sent at the same moment."""
+    login(factories.user("ada"))
+    log_out(client)
+    for path, data in (("/markup/preview", {"body": "*typed*"}), ("/drafts", {"draft_form": "/x", "body": "typed"})):
+        response = client.post(path, data=data)
+        assert response.status_code == 401 and "log in again" in response.get_json()["error"]
+        assert "Set-Cookie" not in response.headers, path
+    response = client.get("/drafts?form=/x")
+    assert response.status_code == 401 and "Set-Cookie" not in response.headers
