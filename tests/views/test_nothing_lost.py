@@ -194,11 +194,25 @@ def test_rights_are_said_before_the_form_with_until_when(client, factories, logi
     assert 'value="spam" checked' not in page.get_data(as_text=True)
 
 
+def test_the_flag_form_has_no_reason_chosen_for_one_who_may_flag(client, factories, login, episode):
+    post = factories.comment(old(factories, "tom"), episode)
+    login(old(factories, "ada"))
+    page = client.get(f"/posts/{post.id}/flag").get_data(as_text=True)
+    radios = re.findall(r'<input[^>]*name="reason"[^>]*>', page)
+    assert len(radios) >= 3 and not [radio for radio in radios if "checked" in radio]
+    refused = client.post(f"/posts/{post.id}/flag", data={"note": "click-through"})  # no reason chosen
+    assert refused.status_code == 422 and "Choose why you are flagging it." in text_of(refused)
+
+
 def test_a_suspended_reader_sees_why_instead_of_the_forms(client, factories, login, episode):
+    post = factories.comment(old(factories, "tom"), episode)
     login(factories.user("troll", suspended_until=utcnow() + timedelta(days=3)))
     page = client.get(f"/episodes/{episode.slug}")
     assert 'id="comment-body"' not in page.get_data(as_text=True)
     assert "you can read, and write again then" in text_of(page)
+    permalink = client.get(f"/posts/{post.id}")  # no reply form either
+    assert 'id="reply-form"' not in permalink.get_data(as_text=True)
+    assert "you can read, and write again then" in text_of(permalink)
 
 
 def test_a_blank_note_on_a_paper_is_no_note(client, factories, login, episode):
