@@ -11,9 +11,9 @@ from community.extensions import db
 from community.forms import ActionForm
 from community.forms.verification import AccountAddressForm, InstitutionalAddressForm, ResearchDomainForm, ResearcherForm
 from community.models.base import utcnow
-from community.services import DomainError, NotFound, PermissionDenied, accounts, emails, verification
+from community.services import DomainError, NotFound, PermissionDenied, accounts, drafts, emails, verification
 from community.views.drafts import refuse_unconfirmed_keeping_words
-from community.views.helpers import form_error, is_safe_next, press, status_for
+from community.views.helpers import form_error, is_safe_next, next_page, press, status_for
 
 bp = Blueprint("verification", __name__)
 bp.before_app_request(refuse_unconfirmed_keeping_words)  # policy's refusal, keeping a compose form's words
@@ -137,8 +137,14 @@ def confirm(token: str):
                   f"until {verified.expires_at:%Y-%m-%d}.", "success")
         else:
             flash(f"{address.email} is confirmed. You can post, reply, vote and flag.", "success")
-        return redirect(url_for("verification.settings") if current_user.is_authenticated
-                        else url_for("accounts.login"))
+        if not current_user.is_authenticated:
+            return redirect(url_for("accounts.login", next=next_page()))
+        # Back where the user was: the page they signed up from (the link's `next`), else the
+        # page where their words wait (a draft kept when a post was refused before confirming).
+        waiting = drafts.latest_page(current_user)
+        if waiting and not next_page():
+            flash("What you wrote is in the box, ready to send.", "info")
+        return redirect(next_page() or waiting or url_for("verification.settings"))
     return render_template("accounts/confirm.html", address=address, problem=None)
 
 

@@ -275,7 +275,8 @@ def test_a_comment_refused_before_confirming_waits_in_the_box_and_posts_after(cl
     address = db.session.scalar(select(EmailAddress).where(EmailAddress.email == "new@example.org"))
     with client.application.test_request_context():
         token = emails.make_token(address)
-    assert client.post(f"/auth/confirm/{token}").status_code == 302
+    confirmed = client.post(f"/auth/confirm/{token}")
+    assert confirmed.status_code == 302 and confirmed.headers["Location"] == f"/episodes/{episode.slug}#comment-form"
     assert f"\n{words}</textarea>" in client.get(f"/episodes/{episode.slug}").get_data(as_text=True)  # still there
     assert client.post(f"/episodes/{episode.slug}/comments", data={"body": words}).status_code == 302
     assert comments() == 1 and db.session.scalar(select(func.count()).select_from(Draft)) == 0
