@@ -306,3 +306,40 @@ def test_the_scripts_background_requests_after_logout_get_a_401_and_leave_the_se
         assert "Set-Cookie" not in response.headers, path
     response = client.get("/drafts?form=/x")
     assert response.status_code == 401 and "Set-Cookie" not in response.headers
+
+
+@pytest.mark.parametrize("form, field", [("appeal", "text"), ("revise", "body")])
+def test_an_appeal_or_revision_refused_before_confirming_waits_in_its_box(client, factories, login, episode, form,
+                                                                          field):
+    from community.services import moderation
+
+    ada, mod = old(factories, "ada"), factories.user("mod", role="moderator")
+    post = factories.comment(ada, episode, body="Transformers were invented in 2019.")
+    moderation.act(mod, post, "remove", "Needs a source")
+    ada.email_confirmed_at = None
+    db.session.commit()
+    login(ada)
+    words = f"Words of the {form}, sent before confirming."
+    refused = client.post(f"/posts/{post.id}/{form}", data={field: words})
+    assert refused.status_code == 303 and refused.headers["Location"].startswith(f"/posts/{post.id}#")
+    page = client.get(refused.headers["Location"])
+    assert f"{words}</textarea>" in page.get_data(as_text=True)
+    assert "Confirm your email address first" in text_of(page)
+
+
+def test_a_guests_answer_refused_before_confirming_waits_in_its_box(client, factories, login):
+    from community.models import Person
+    from community.services import questions
+
+    episode = factories.episode(1, "Kelvin Guu on retrieval", guests=[("Kelvin Guu", "Google AI")])
+    kelvin = factories.user("kelvin", role="guest")
+    db.session.scalar(select(Person).where(Person.name == "Kelvin Guu")).user_id = kelvin.id
+    question = questions.ask(old(factories, "tom"), episode, "How is the retriever trained?")
+    kelvin.email_confirmed_at = None
+    db.session.commit()
+    login(kelvin)
+    words = "With the masked language model signal, roughly."
+    refused = client.post(f"/questions/{question.id}/answer", data={"body": words})
+    assert refused.status_code == 303
+    page = client.get(refused.headers["Location"])
+    assert f"{words}</textarea>" in page.get_data(as_text=True)
