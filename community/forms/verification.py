@@ -24,5 +24,5 @@ class ResearchDomainForm(Form):
 
 
 class ResearcherForm(Form):
-    note = StringField("Note", validators=[Optional(), Length(max=200)],
+    note = StringField("Note", validators=[Optional(), Length(max=200, message="Say why in 200 characters or fewer.")],
                        description="Why, in a few words: shown in the admin log.")

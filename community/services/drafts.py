@@ -63,6 +63,12 @@ def of_forms(actor: User, form_keys: list[str]) -> dict[str, dict[str, str]]:
     return {key: fields for key, fields in rows}
 
 
+def latest_page(actor: User) -> str | None:
+    """The page of the actor's most recent draft: where words wait to be sent."""
+    return db.session.scalar(select(Draft.page).where(Draft.user_id == actor.id)
+                             .order_by(Draft.updated_at.desc()).limit(1))
+
+
 def keep_pending(form_key: str, page: str, fields: dict[str, str]) -> str | None:
     """Keep a submission whose sender is no longer logged in; the token to find it by, or
     None when it held no words."""

@@ -73,8 +73,10 @@ def address_for_token(token: str, actor: User | None = None) -> EmailAddress:
     return address
 
 
-def _send_link(address: EmailAddress, user: User, now: datetime) -> None:
-    link = url_for("verification.confirm", token=make_token(address), _external=True)
+def _send_link(address: EmailAddress, user: User, now: datetime, back: str | None = None) -> None:
+    """`back`: the page the user was on when they signed up, carried by the link (`next`) so that
+    confirming lands there; the view checks it is a page of this site before using it."""
+    link = url_for("verification.confirm", token=make_token(address), next=back or None, _external=True)
     hours = current_app.config["CONFIRM_TOKEN_MAX_AGE"] // 3600
     if address.purpose == AddressPurpose.account:
         subject = "Confirm your GI Community address"
@@ -109,13 +111,13 @@ def pending_account_address(user: User) -> EmailAddress | None:
         EmailAddress.user_id == user.id, EmailAddress.purpose == AddressPurpose.account))
 
 
-def start_account_confirmation(user: User) -> EmailAddress:
-    """A new account: its address waits for the link mailed now."""
+def start_account_confirmation(user: User, back: str | None = None) -> EmailAddress:
+    """A new account: its address waits for the link mailed now (leading `back` once opened)."""
     address = EmailAddress(user_id=user.id, email=user.email, email_key=user.email_key,
                            purpose=AddressPurpose.account)
     db.session.add(address)
     db.session.flush()
-    _send_link(address, user, utcnow())
+    _send_link(address, user, utcnow(), back)
     db.session.flush()
     return address
 

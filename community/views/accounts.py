@@ -49,9 +49,9 @@ def register():
             form_error(form.username, error)
         else:
             _login(user)
-            emails.start_account_confirmation(user)
-            db.session.commit()
             back = next_page()
+            emails.start_account_confirmation(user, back)  # confirming leads back there too
+            db.session.commit()
             if back:  # they signed up to do something: back to it (the profile can wait)
                 flash(f"Welcome, {user.username}! You are back where you were. We sent a link to "
                       f"{emails.mask(user.email)}: open it to confirm your address and start posting.", "success")
@@ -113,6 +113,10 @@ def logout():
         sessions.end_session(current_user)
         db.session.commit()
         logout_user()
+        # What Flask-Login's session protection would otherwise write on the next request (any
+        # request, a script's included): a cookie rewritten behind the reader's back can overwrite,
+        # in a race, the one that keeps a comment sent at the same moment (issue 21).
+        session["_fresh"] = False
         flash("Logged out.", "info")
     return redirect(url_for("main.home"))
 

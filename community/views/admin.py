@@ -52,6 +52,22 @@ def _episode(episode_id: int) -> Episode:
     return episodes.get_by_id(episode_id) or abort(404)
 
 
+def _submit(form, save, page, done, back, refused_at=None):
+    """The console's one form shape: a valid form is saved through its service (one admin-log
+    row), committed and `done(row)` said on the way to `back(row)`; anything else shows
+    `page(status)` again with what was typed, a service's refusal beside `refused_at` (the
+    field it concerns, else the form). A GET shows the page as it is (200)."""
+    if form.validate_on_submit():
+        try:
+            row = save()
+        except DomainError as error:
+            return page(form_error(form if refused_at is None else refused_at, error))
+        db.session.commit()
+        flash(done(row), "success")
+        return redirect(back(row))
+    return page(422 if request.method == "POST" else 200)
+
+
 def _button() -> None:
     """A console button: nothing but its CSRF token (the CSRF guard answers 400 before this)."""
     if not ActionForm().validate_on_submit():
@@ -76,16 +92,10 @@ def episodes_list():
 @show_required
 def new_episode():
     form = EpisodeForm()
-    if form.validate_on_submit():
-        try:
-            episode = episodes.save(current_user, None, **form.values())
-        except DomainError as error:
-            status = form_error(form, error)
-            return render_template("admin/episode_form.html", form=form, episode=None), status
-        db.session.commit()
-        flash(f"Episode created, unpublished until you publish it: {episode.title}", "success")
-        return redirect(url_for("admin.edit_episode", episode_id=episode.id))
-    return render_template("admin/episode_form.html", form=form, episode=None), 422 if form.errors else 200
+    return _submit(form, lambda: episodes.save(current_user, None, **form.values()),
+                   lambda status: (render_template("admin/episode_form.html", form=form, episode=None), status),
+                   lambda episode: f"Episode created, unpublished until you publish it: {episode.title}",
+                   _episode_url)
 
 
 @bp.route("/episodes/<int:episode_id>", methods=["GET", "POST"])
@@ -95,15 +105,13 @@ def edit_episode(episode_id: int):
     form = EpisodeForm()
     if request.method == "GET":
         form.fill(episode)
-    elif form.validate_on_submit():
-        try:
-            episodes.save(current_user, episode, **form.values())
-        except DomainError as error:
-            return _episode_page(episode, form, status=form_error(form, error))
-        db.session.commit()
-        flash("Episode saved.", "success")
-        return redirect(url_for("admin.edit_episode", episode_id=episode.id))
-    return _episode_page(episode, form, status=422 if form.errors else 200)
+    return _submit(form, lambda: episodes.save(current_user, episode, **form.values()),
+                   lambda status: _episode_page(episode, form, status=status), lambda _: "Episode saved.",
+                   lambda _: _episode_url(episode))
+
+
+def _episode_url(episode: Episode, anchor: str | None = None) -> str:
+    return url_for("admin.edit_episode", episode_id=episode.id, _anchor=anchor)
 
 
 def _episode_page(episode: Episode, form: EpisodeForm | None = None, people_form: AppearancesForm | None = None,
@@ -123,16 +131,10 @@ def _episode_page(episode: Episode, form: EpisodeForm | None = None, people_form
 def set_episode_people(episode_id: int):
     episode = _episode(episode_id)
     form = AppearancesForm()
-    if form.validate_on_submit():
-        try:
-            episodes.set_appearances(current_user, episode, lines(form.guests.data), lines(form.hosts.data),
-                                     lines(form.cohosts.data))
-        except DomainError as error:
-            return _episode_page(episode, people_form=form, status=form_error(form, error))
-        db.session.commit()
-        flash("Saved who was on the episode.", "success")
-        return redirect(url_for("admin.edit_episode", episode_id=episode.id) + "#people")
-    return _episode_page(episode, people_form=form, status=422)
+    return _submit(form, lambda: episodes.set_appearances(current_user, episode, lines(form.guests.data),
+                                                          lines(form.hosts.data), lines(form.cohosts.data)),
+                   lambda status: _episode_page(episode, people_form=form, status=status),
+                   lambda _: "Saved who was on the episode.", lambda _: _episode_url(episode, "people"))
 
 
 @bp.post("/episodes/<int:episode_id>/publish")
@@ -167,16 +169,9 @@ def people_list():
 @show_required
 def new_person():
     form = PersonForm()
-    if form.validate_on_submit():
-        try:
-            person = people.save(current_user, None, **form.values())
-        except DomainError as error:
-            status = form_error(form, error)
-            return render_template("admin/person.html", form=form, person=None), status
-        db.session.commit()
-        flash(f"Added {person.name}.", "success")
-        return redirect(url_for("admin.edit_person", person_id=person.id))
-    return render_template("admin/person.html", form=form, person=None), 422 if form.errors else 200
+    return _submit(form, lambda: people.save(current_user, None, **form.values()),
+                   lambda status: (render_template("admin/person.html", form=form, person=None), status),
+                   lambda person: f"Added {person.name}.", _person_url)
 
 
 @bp.route("/people/<int:person_id>", methods=["GET", "POST"])
@@ -186,15 +181,13 @@ def edit_person(person_id: int):
     form = PersonForm()
     if request.method == "GET":
         form.fill(person)
-    elif form.validate_on_submit():
-        try:
-            people.save(current_user, person, **form.values())
-        except DomainError as error:
-            return _person_page(person, form=form, status=form_error(form, error))
-        db.session.commit()
-        flash("Saved.", "success")
-        return redirect(url_for("admin.edit_person", person_id=person.id))
-    return _person_page(person, form=form, status=422 if form.errors else 200)
+    return _submit(form, lambda: people.save(current_user, person, **form.values()),
+                   lambda status: _person_page(person, form=form, status=status), lambda _: "Saved.",
+                   lambda _: _person_url(person))
+
+
+def _person_url(person) -> str:
+    return url_for("admin.edit_person", person_id=person.id)
 
 
 def _person_page(person, form=None, merge_form=None, link_form=None, status: int = 200):
@@ -212,15 +205,10 @@ def _person_page(person, form=None, merge_form=None, link_form=None, status: int
 def merge_person(person_id: int):
     person = people.get(person_id)
     form = MergeForm()
-    if form.validate_on_submit():
-        try:
-            people.merge_by_number(current_user, person, form.other.data)
-        except DomainError as error:
-            return _person_page(person, merge_form=form, status=form_error(form.other, error))
-        db.session.commit()
-        flash(f"Merged person {form.other.data} into {person.name}.", "success")
-        return redirect(url_for("admin.edit_person", person_id=person.id))
-    return _person_page(person, merge_form=form, status=422)
+    return _submit(form, lambda: people.merge_by_number(current_user, person, form.other.data),
+                   lambda status: _person_page(person, merge_form=form, status=status),
+                   lambda _: f"Merged person {form.other.data} into {person.name}.", lambda _: _person_url(person),
+                   refused_at=form.other)
 
 
 @bp.post("/people/<int:person_id>/link")
@@ -228,19 +216,18 @@ def merge_person(person_id: int):
 def link_person(person_id: int):
     person = people.get(person_id)
     form = LinkUserForm()
-    if form.validate_on_submit():
+
+    def link():
         user = accounts.find_by_username(form.username.data.strip().lstrip("@"))
-        try:
-            if user is None:
-                raise DomainError(f"There is no account called {form.username.data}.")
-            people.link_user(current_user, person, user)
-        except DomainError as error:
-            return _person_page(person, link_form=form, status=form_error(form.username, error))
-        db.session.commit()
-        flash(f"{person.name} is now @{user.username}: they answer their episodes' questions with the Guest badge.",
-              "success")
-        return redirect(url_for("admin.edit_person", person_id=person.id))
-    return _person_page(person, link_form=form, status=422)
+        if user is None:
+            raise DomainError(f"There is no account called {form.username.data}.")
+        people.link_user(current_user, person, user)
+        return user
+
+    return _submit(form, link, lambda status: _person_page(person, link_form=form, status=status),
+                   lambda user: f"{person.name} is now @{user.username}: they answer their episodes' questions "
+                                "with the Guest badge.",
+                   lambda _: _person_url(person), refused_at=form.username)
 
 
 @bp.post("/people/<int:person_id>/unlink")
@@ -280,15 +267,10 @@ def _user_page(account: User, role_form=None, suspension_form=None, status: int 
 def set_role(user_id: int):
     account = db.get_or_404(User, user_id)
     form = RoleForm()
-    if form.validate_on_submit():
-        try:
-            accounts.set_role(current_user, account, Role(form.role.data))
-        except DomainError as error:
-            return _user_page(account, role_form=form, status=form_error(form.role, error))
-        db.session.commit()
-        flash(f"@{account.username} is now {form.role.data}.", "success")
-        return redirect(url_for("admin.user", user_id=account.id))
-    return _user_page(account, role_form=form, status=422)
+    return _submit(form, lambda: accounts.set_role(current_user, account, Role(form.role.data)),
+                   lambda status: _user_page(account, role_form=form, status=status),
+                   lambda _: f"@{account.username} is now {form.role.data}.",
+                   lambda _: url_for("admin.user", user_id=account.id), refused_at=form.role)
 
 
 @bp.post("/users/<int:user_id>/suspension")
@@ -296,16 +278,12 @@ def set_role(user_id: int):
 def suspension(user_id: int):
     account = db.get_or_404(User, user_id)
     form = SuspensionForm()
-    if form.validate_on_submit():
-        try:
-            record = moderation.suspend_user(current_user, account, form.action.data, form.reason.data, form.days.data)
-        except DomainError as error:
-            return _user_page(account, suspension_form=form, status=form_error(form, error))
-        db.session.commit()
-        flash(f"Done: {moderation.ACTIONS[record.action]} @{account.username}. The public moderation log says so.",
-              "success")
-        return redirect(url_for("admin.user", user_id=account.id))
-    return _user_page(account, suspension_form=form, status=422)
+    return _submit(form, lambda: moderation.suspend_user(current_user, account, form.action.data, form.reason.data,
+                                                         form.days.data),
+                   lambda status: _user_page(account, suspension_form=form, status=status),
+                   lambda record: f"Done: {moderation.ACTIONS[record.action]} @{account.username}. "
+                                  "The public moderation log says so.",
+                   lambda _: url_for("admin.user", user_id=account.id))
 
 
 # ---------------------------------------------------------------- site settings and the log (admins)

@@ -8,7 +8,7 @@ from community.extensions import db, limiter
 from community.forms import ActionForm, episode_choices
 from community.forms.discussion import CommentForm, EditForm, ReplyForm, VoteForm
 from community.forms.guests import StageForm
-from community.forms.moderation import ReviseForm
+from community.forms.moderation import AppealForm, ReviseForm
 from community.forms.questions import AnswerForm, DeclineForm, MergeForm, OnAirForm
 from community.models import PostKind, PostStatus
 from community.services import DomainError, discussion, episodes, moderation, moments, questions, watching
@@ -140,7 +140,7 @@ def render_permalink(post, form=None, preview_html=None, status=200, manage=None
     return render_template(
         "discussion/permalink.html", post=post, ancestors=ancestors, roots=roots, episode=episode, sort=sort,
         voted=discussion.user_votes(current_user, shown), form=form, preview_html=preview_html,
-        manage={**_manage_forms(post), **(manage or {})}, linked=episodes.linked_episodes([post]), appeal_form=appeal_form,
+        manage={**_manage_forms(post), **(manage or {})}, linked=episodes.linked_episodes([post]), appeal_form=appeal_form or _appeal_form(post),
         revise_form=revise_form or _revise_form(post), watch=_watch(post),
         max_depth=discussion.MAX_DEPTH, guest_user_ids=episode.guest_user_ids if episode else set(),
     ), status
@@ -159,8 +159,20 @@ def _revise_form(post):
     if not current_user.is_authenticated or current_user.id != post.author_id or post.status not in (
             PostStatus.hidden, PostStatus.removed):
         return None
-    key = url_for("moderation.revise", post_id=post.id)
-    return with_drafts({key: ReviseForm(formdata=None, data={"body": post.body_source})})[key]
+    return _drafted(url_for("moderation.revise", post_id=post.id), ReviseForm(formdata=None, data={"body": post.body_source}))
+
+
+def _drafted(key: str, form):
+    """`form` filled from the viewer's draft of it, when there is one (a refusal kept it)."""
+    return with_drafts({key: form})[key]
+
+
+def _appeal_form(post):
+    """The author's appeal box on their hidden or removed post, with any draft of it."""
+    if not current_user.is_authenticated or current_user.id != post.author_id or post.status not in (
+            PostStatus.hidden, PostStatus.removed):
+        return None
+    return _drafted(url_for("moderation.appeal", post_id=post.id), AppealForm(formdata=None))
 
 
 def _manage_forms(post) -> dict:
@@ -170,12 +182,13 @@ def _manage_forms(post) -> dict:
     forms = {}
     if post.kind == PostKind.question and post.stage == questions.OPEN:
         if questions.is_guest_of(current_user, post.episode_id):
-            forms["answer"] = AnswerForm(formdata=None)
+            forms["answer"] = _drafted(url_for("questions.answer", post_id=post.id), AnswerForm(formdata=None))
         if current_user.is_moderator or questions.is_host(current_user):
             forms["on_air"] = OnAirForm(formdata=None)
             forms["on_air"].episode.choices = episode_choices(episodes.latest(500))
         if current_user.is_moderator:
-            forms["decline"], forms["merge"] = DeclineForm(formdata=None), MergeForm(formdata=None)
+            forms["decline"] = _drafted(url_for("questions.decline", post_id=post.id), DeclineForm(formdata=None))
+            forms["merge"] = MergeForm(formdata=None)
     if post.kind == PostKind.suggestion and current_user.is_moderator:
         stage = StageForm(formdata=None, data={"stage": post.stage})
         stage.episode.choices = episode_choices(episodes.latest(500), blank="—")

@@ -7,17 +7,23 @@ one (a redirect) discards it, here, in one place."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, flash, redirect, request, session, url_for
+from flask import Blueprint, Flask, abort, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_required
 
+from community import policy
 from community.extensions import db, limiter, login_manager
 from community.forms import ActionForm
-from community.services import DomainError, drafts
+from community.services import DomainError, PermissionDenied, drafts
 from community.views.helpers import compose_page, is_safe_next, safe_referrer
 
 bp = Blueprint("drafts", __name__)
 
 PENDING = "pending_submission"  # session key: the token of this browser's kept submission
+# What site.js asks in the background (a live preview, a draft saved or fetched while typing):
+# logged out, they get a 401 and nothing else. A flash and a login redirect would be written to
+# the session cookie behind the writer's back, and could overwrite, in a race, the cookie that
+# keeps the submission they send at the same time.
+SCRIPT_ENDPOINTS = frozenset({"discussion.preview", "drafts.mine", "drafts.save"})
 
 
 def _back_to(page: str | None) -> str:
@@ -56,10 +62,35 @@ def claim_after_login(user, token: str | None) -> None:
         flash("Your text from before you logged in is back in the box. Check it and send it.", "info")
 
 
+def refuse_unconfirmed_keeping_words():
+    """policy.refuse_unconfirmed_writes, before every request, without losing a word: a
+    compose form sent before the address was confirmed becomes the writer's draft, and the
+    writer goes back to the form's page, where the text waits in the box under the reason
+    and what to do (open the link, then send it). The CSRF check ran first, so a forged
+    form puts nothing in anyone's box. Buttons and scripts get the refusal as before."""
+    try:
+        return policy.refuse_unconfirmed_writes()
+    except PermissionDenied as refusal:
+        page = compose_page()
+        if page is None or not drafts.text_fields(request.form.to_dict()):
+            raise
+        try:
+            drafts.save(current_user, request.path, page, request.form.to_dict())
+        except DomainError:
+            db.session.rollback()
+            raise refusal from None
+        db.session.commit()
+        g.words_kept = True  # not an acceptance: keep_or_discard leaves the draft alone
+        flash(f"{refusal} Your text is kept in the box: send it once you have opened the link.", "error")
+        return redirect(page, 303)
+
+
 @login_manager.unauthorized_handler
 def unauthorized():
     """Log in first, then come back: to the page (never a POST-only address), with whatever
     was being sent kept for after the login."""
+    if request.endpoint in SCRIPT_ENDPOINTS:
+        return {"error": "You are logged out: log in again (what you typed stays in the box)."}, 401
     kept = keep_unsent()
     if kept is not None:
         return kept
@@ -72,7 +103,8 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def keep_or_discard(response):
         """A compose view's refusal keeps the writer's text as a draft; its acceptance drops it."""
-        if request.method != "POST" or compose_page() is None or not current_user.is_authenticated:
+        if request.method != "POST" or compose_page() is None or not current_user.is_authenticated \
+                or g.get("words_kept"):
             return response
         try:
             if response.status_code in (302, 303):

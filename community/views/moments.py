@@ -62,13 +62,16 @@ def discussing(episode, on_page: TranscriptOnPage | None, forms=()) -> Discussin
         return None
     text, revision = on_page.text, on_page.transcript.revision.number
     sent = next((f for f in (*forms, g.get("correction_form")) if getattr(getattr(f, "anchor_start", None), "data", None)), None)
+    correction = g.get("correction_form")
+    if sent is None and correction is not None and correction.correction.data:
+        sent = correction  # sent with no words chosen: the box still comes back with what was typed
     if sent is not None:
         try:
             start, end = int(sent.anchor_start.data), int(sent.anchor_end.data)
         except (TypeError, ValueError):
-            return None
+            start = end = 0
         if not 0 <= start < end <= len(text.text):
-            return None
+            start = end = 0  # no words (or words beyond this revision): the text is kept, the quote empty
         position = None
     else:
         position = request.args.get("discuss", type=int)

@@ -1,6 +1,7 @@
 """Confirmed and institutional addresses (/settings/emails), confirmation links, research-lab
 domains (/admin/domains) and the researcher badge given or taken by hand. Registers the
-guard that keeps unconfirmed accounts from writing (policy.refuse_unconfirmed_writes)."""
+guard that keeps unconfirmed accounts from writing (policy.refuse_unconfirmed_writes, through
+views.drafts, which keeps the words of a refused compose form)."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -10,11 +11,12 @@ from community.extensions import db
 from community.forms import ActionForm
 from community.forms.verification import AccountAddressForm, InstitutionalAddressForm, ResearchDomainForm, ResearcherForm
 from community.models.base import utcnow
-from community.services import DomainError, NotFound, PermissionDenied, accounts, emails, verification
-from community.views.helpers import form_error, is_safe_next, press, status_for
+from community.services import DomainError, NotFound, PermissionDenied, accounts, drafts, emails, verification
+from community.views.drafts import refuse_unconfirmed_keeping_words
+from community.views.helpers import form_error, is_safe_next, next_page, press, status_for
 
 bp = Blueprint("verification", __name__)
-bp.before_app_request(policy.refuse_unconfirmed_writes)
+bp.before_app_request(refuse_unconfirmed_keeping_words)  # policy's refusal, keeping a compose form's words
 bp.add_app_template_filter(emails.mask, "masked_email")
 
 
@@ -135,8 +137,14 @@ def confirm(token: str):
                   f"until {verified.expires_at:%Y-%m-%d}.", "success")
         else:
             flash(f"{address.email} is confirmed. You can post, reply, vote and flag.", "success")
-        return redirect(url_for("verification.settings") if current_user.is_authenticated
-                        else url_for("accounts.login"))
+        if not current_user.is_authenticated:
+            return redirect(url_for("accounts.login", next=next_page()))
+        # Back where the user was: the page they signed up from (the link's `next`), else the
+        # page where their words wait (a draft kept when a post was refused before confirming).
+        waiting = drafts.latest_page(current_user)
+        if waiting and not next_page():
+            flash("What you wrote is in the box, ready to send.", "info")
+        return redirect(next_page() or waiting or url_for("verification.settings"))
     return render_template("accounts/confirm.html", address=address, problem=None)
 
 
@@ -145,18 +153,30 @@ def confirm(token: str):
 @bp.post("/u/<username>/researcher")
 @policy.moderator_required
 def researcher(username: str):
-    """A moderator grants (grant=1) or revokes the researcher badge; both are logged."""
+    """A moderator grants (grant=1) or revokes the researcher badge; both are logged. A
+    refusal shows the profile again with the note as typed and the reason beside it."""
     user = accounts.find_by_username(username) or abort(404)
     form = ResearcherForm()
-    back = url_for("accounts.profile", username=user.username)
-    if not form.validate_on_submit():
-        flash("Say why in 200 characters or fewer.", "error")
-        return redirect(back)
-    if request.form.get("grant") == "1":
-        return press(lambda: verification.grant(current_user, user, form.note.data or ""),
-                     f"{user.username} now carries the researcher badge, granted by you.", back)
-    return press(lambda: verification.revoke(current_user, user, form.note.data or ""),
-                 f"{user.username}'s researcher badge is revoked.", back)
+    if form.validate_on_submit():
+        grant = request.form.get("grant") == "1"
+        try:
+            if grant:
+                verification.grant(current_user, user, form.note.data or "")
+            else:
+                verification.revoke(current_user, user, form.note.data or "")
+        except PermissionDenied:
+            raise  # the DomainError handler's 403, in the rule's words
+        except DomainError as error:
+            status = form_error(form.note, error)
+        else:
+            db.session.commit()
+            flash(f"{user.username} now carries the researcher badge, granted by you." if grant
+                  else f"{user.username}'s researcher badge is revoked.", "success")
+            return redirect(url_for("accounts.profile", username=user.username))
+    else:
+        status = 422
+    return render_template("accounts/profile.html", user=user, verifications=verification.badges_of(user),
+                           researcher_form=form), status
 
 
 @bp.route("/admin/domains", methods=["GET", "POST"])

@@ -7,9 +7,14 @@ import re
 from datetime import timedelta
 
 from playwright.sync_api import expect
+from sqlalchemy import select
 
+from community.extensions import db
+from community.models import User
 from community.models.base import utcnow
+from community.services import emails
 from tests.e2e.conftest import log_in
+from tests.e2e.scenario import as_request, fresh
 
 WORDS = "The warm-up schedule matters more than the paper admits."
 
@@ -25,6 +30,8 @@ def test_logged_out_in_another_tab_then_log_in_and_post(new_page, data, javascri
     log_in(page, "ada")
     page.goto(f"/episodes/{episode.slug}")
     page.get_by_label("Your comment").fill(WORDS)
+    if javascript:  # the live preview's request is answered before the logout, not racing it
+        expect(page.locator("#comment-form .live-preview")).to_contain_text(WORDS)
 
     other_tab = page.context.new_page()
     other_tab.goto("/")
@@ -33,6 +40,7 @@ def test_logged_out_in_another_tab_then_log_in_and_post(new_page, data, javascri
 
     page.get_by_role("button", name="Post comment").click()
     expect(page).to_have_url(re.compile(r"/auth/login\?next="))
+    page.wait_for_load_state()  # the login page itself, not the episode page still unloading
     expect(page.locator(".flash").first).to_contain_text("your text is back in the box")
     page.get_by_label("Username or email").fill("ada")
     page.get_by_label("Password").fill(data.PASSWORD)
@@ -81,6 +89,27 @@ def test_sign_up_from_log_in_to_reply_lands_at_that_reply_box(new_page, data, ja
     expect(page).to_have_url(re.compile(rf"/posts/{post.id}#reply-form$"))
     expect(page.locator("#reply-form textarea")).to_be_visible()
     expect(page.get_by_text("You are back where you were")).to_be_visible()
+
+    # Replying before the confirmation link is opened: refused, the words wait in that box.
+    reply = "Which benchmark do you have in mind?"
+    page.locator("#reply-form textarea").fill(reply)
+    page.locator("#reply-form").get_by_role("button", name="Post reply").click()
+    expect(page).to_have_url(re.compile(rf"/posts/{post.id}#reply-form$"))
+    expect(page.locator(".flash", has_text="Your text is kept in the box")).to_contain_text(
+        "Confirm your email address first")
+    expect(page.locator("#reply-form textarea")).to_have_value(reply)
+
+    with as_request():
+        fresh()
+        user = db.session.scalar(select(User).where(User.username == "newcomer"))
+        link = f"/auth/confirm/{emails.make_token(emails.pending_account_address(user))}"
+    page.goto(link)
+    page.get_by_role("button", name=re.compile("Confirm")).click()
+    expect(page.locator(".flash", has_text="is confirmed")).to_be_visible()
+    page.goto(f"/posts/{post.id}#reply-form")
+    expect(page.locator("#reply-form textarea")).to_have_value(reply)  # still there, from any device
+    page.locator("#reply-form").get_by_role("button", name="Post reply").click()
+    expect(page.locator(".comment-body", has_text=reply)).to_have_count(1)
 
 
 def test_delete_asks_then_undo_brings_it_back(new_page, data, javascript):

@@ -70,6 +70,7 @@ def test_a_new_member_becomes_a_verified_researcher_until_it_lapses(new_page, da
     page.get_by_label("Your comment").fill("Scaling laws for retrieval?")
     page.get_by_role("button", name="Post comment").click()
     expect(page.locator("main")).to_contain_text("Confirm your email address first")
+    expect(page.get_by_label("Your comment")).to_have_value("Scaling laws for retrieval?")  # kept (issue 21)
     page.locator(".confirm-banner").get_by_role("button", name="Send it again").click()
     expect(page.locator(".flash").last).to_contain_text("check your inbox")  # too soon: "moments ago: check your inbox"
 
@@ -78,8 +79,11 @@ def test_a_new_member_becomes_a_verified_researcher_until_it_lapses(new_page, da
     page.get_by_role("button", name="Confirm nina@example.org").click()
     expect(page.locator(".flash", has_text="nina@example.org is confirmed")).to_be_visible()
     expect(page.locator(".confirm-banner")).to_have_count(0)
+    # Back where the refused comment waits, ready to send.
+    expect(page.get_by_label("Your comment")).to_have_value("Scaling laws for retrieval?")
 
     # A gmail address does not verify: refused with the reason, no mail sent.
+    page.goto("/settings/emails")
     page.get_by_label("Institutional address").fill("nina@gmail.com")
     page.get_by_role("button", name="Add and send the link").click()
     expect(page.locator(".field.has-error")).to_contain_text("gmail.com is a public mail provider")

@@ -38,6 +38,8 @@ FAMILIES = {
     # GET
     "public":              _family(anonymous=200, suspended=200, moderator=200, others=200),
     "login required":      _family(anonymous=LOGIN, suspended=200, moderator=200, others=200),
+    # Asked by site.js in the background (drafts): logged out, a 401 and no login page (views/drafts.py).
+    "login required (script)": _family(anonymous=401, suspended=200, moderator=200, others=200),
     "moderators only":     _family(anonymous=LOGIN, suspended=403, moderator=200, others=403),
     "admins only":         _family(anonymous=LOGIN, suspended=403, moderator=403, others=403, admin=200),
     "logged-out only":     _family(anonymous=200, suspended=302, moderator=302, others=302),  # login/register forms
@@ -92,7 +94,7 @@ ROUTE_FAMILY = {
     "discussion.permalink": "public", "discussion.history": "public", "discussion.edit": "author or moderator",
     "moderation.log": "public", "moderation.dashboard": "moderators only", "moderation.queue": "moderators only",
     "moderation.moderate": "moderators only",
-    "moderation.flag": "login required", "drafts.mine": "login required",
+    "moderation.flag": "login required", "drafts.mine": "login required (script)",
     "notifications.index": "login required", "notifications.settings": "login required",
     "notifications.open_one": "own notification", "notifications.unsubscribe": "public",
     "api.list_episodes": "public", "api.get_episode": "public", "api.episode_thread": "public",

@@ -219,7 +219,8 @@ def test_an_unconfirmed_account_with_another_address_may_accept_but_still_confir
     question = questions.ask(Factories().user("asker"), episode, "Still there?")
     db.session.commit()
     refused = client.post(f"/questions/{question.id}/answer", data={"body": "Yes."})
-    assert refused.status_code == 403 and "Confirm your email address first" in text_of(refused)
+    assert refused.status_code == 303  # back to the question, the answer kept in its box (issue 21)
+    assert "Confirm your email address first" in text_of(client.get(refused.headers["Location"]))
 
 
 def test_logging_in_comes_back_to_the_invitation(app, client, factories, show):

@@ -122,7 +122,7 @@ def test_drafts_saved_while_typing_come_back_and_go_on_success(client, factories
 
 def test_a_draft_needs_a_csrf_token_and_a_login(client, factories, login, episode):
     assert client.post("/drafts", data={"draft_form": "/x", "body": "b"}, csrf=False).status_code == 400
-    assert client.get("/drafts?form=/x").status_code == 302
+    assert client.get("/drafts?form=/x").status_code == 401  # a script asks it: a 401, not a login page
     login(factories.user("ada"))
     assert client.post("/drafts", data={"draft_form": "https://evil.example/", "body": "b"}).status_code == 422
 
@@ -194,11 +194,25 @@ def test_rights_are_said_before_the_form_with_until_when(client, factories, logi
     assert 'value="spam" checked' not in page.get_data(as_text=True)
 
 
+def test_the_flag_form_has_no_reason_chosen_for_one_who_may_flag(client, factories, login, episode):
+    post = factories.comment(old(factories, "tom"), episode)
+    login(old(factories, "ada"))
+    page = client.get(f"/posts/{post.id}/flag").get_data(as_text=True)
+    radios = re.findall(r'<input[^>]*name="reason"[^>]*>', page)
+    assert len(radios) >= 3 and not [radio for radio in radios if "checked" in radio]
+    refused = client.post(f"/posts/{post.id}/flag", data={"note": "click-through"})  # no reason chosen
+    assert refused.status_code == 422 and "Choose why you are flagging it." in text_of(refused)
+
+
 def test_a_suspended_reader_sees_why_instead_of_the_forms(client, factories, login, episode):
+    post = factories.comment(old(factories, "tom"), episode)
     login(factories.user("troll", suspended_until=utcnow() + timedelta(days=3)))
     page = client.get(f"/episodes/{episode.slug}")
     assert 'id="comment-body"' not in page.get_data(as_text=True)
     assert "you can read, and write again then" in text_of(page)
+    permalink = client.get(f"/posts/{post.id}")  # no reply form either
+    assert 'id="reply-form"' not in permalink.get_data(as_text=True)
+    assert "you can read, and write again then" in text_of(permalink)
 
 
 def test_a_blank_note_on_a_paper_is_no_note(client, factories, login, episode):
@@ -234,3 +248,98 @@ def test_the_author_sees_a_hidden_post_and_revises_it_for_review(client, factori
     assert client.post(f"/posts/{post.id}/revise", data={"body": "x"}).status_code == 302  # still the author's
     login(factories.user("rex"), the_client=(other := client.application.test_client()))
     assert other.post(f"/posts/{post.id}/revise", data={"body": "hijack"}).status_code == 403
+
+
+def test_a_comment_refused_before_confirming_waits_in_the_box_and_posts_after(client, factories, episode):
+    """Signed up, link not opened yet: the refused comment is not lost. The writer is back at
+    the form, the text in the box, told why and what to do; after opening the link it posts."""
+    from community.models import EmailAddress
+    from community.services import emails
+
+    passphrase = "a long enough passphrase"
+    signed_up = client.post(f"/auth/register?next=/episodes/{episode.slug}%23comment-form",
+                            data={"username": "newcomer", "email": "new@example.org", "password": passphrase,
+                                  "confirm": passphrase})
+    assert signed_up.status_code == 302
+    words = "Words written before the link was opened $e^{i\\pi}$"
+    sent = client.post(f"/episodes/{episode.slug}/comments", data={"body": words})
+    assert sent.status_code == 303 and sent.headers["Location"] == f"/episodes/{episode.slug}#comment-form"
+    assert comments() == 0
+    page = client.get(sent.headers["Location"])
+    html = page.get_data(as_text=True)
+    assert f"\n{words}</textarea>" in html
+    said = text_of(page)
+    assert "Confirm your email address first: we sent a link to n***@example.org" in said
+    assert "Your text is kept in the box: send it once you have opened the link." in said
+
+    address = db.session.scalar(select(EmailAddress).where(EmailAddress.email == "new@example.org"))
+    with client.application.test_request_context():
+        token = emails.make_token(address)
+    confirmed = client.post(f"/auth/confirm/{token}")
+    assert confirmed.status_code == 302 and confirmed.headers["Location"] == f"/episodes/{episode.slug}#comment-form"
+    assert f"\n{words}</textarea>" in client.get(f"/episodes/{episode.slug}").get_data(as_text=True)  # still there
+    assert client.post(f"/episodes/{episode.slug}/comments", data={"body": words}).status_code == 302
+    assert comments() == 1 and db.session.scalar(select(func.count()).select_from(Draft)) == 0
+
+
+def test_a_vote_refused_before_confirming_still_says_why_with_a_403(client, factories, login, episode):
+    """A button has no words to keep: the refusal stays the reason, on a 403 page."""
+    post = factories.comment(factories.user("tom"), episode)
+    ada = factories.user("ada")
+    ada.email_confirmed_at = None
+    db.session.commit()
+    login(ada)
+    refused = client.post(f"/posts/{post.id}/vote", data={"up": "1"})
+    assert refused.status_code == 403 and "Confirm your email address first" in text_of(refused)
+
+
+def test_the_scripts_background_requests_after_logout_get_a_401_and_leave_the_session_alone(client, factories, login,
+                                                                                            episode):
+    """The live preview and the draft saves run while the writer types: after a logout in
+    another tab they must not write a flash or a redirect into the session cookie, which could
+    overwrite the one that keeps the comment sent at the same moment."""
+    login(factories.user("ada"))
+    log_out(client)
+    for path, data in (("/markup/preview", {"body": "*typed*"}), ("/drafts", {"draft_form": "/x", "body": "typed"})):
+        response = client.post(path, data=data)
+        assert response.status_code == 401 and "log in again" in response.get_json()["error"]
+        assert "Set-Cookie" not in response.headers, path
+    response = client.get("/drafts?form=/x")
+    assert response.status_code == 401 and "Set-Cookie" not in response.headers
+
+
+@pytest.mark.parametrize("form, field", [("appeal", "text"), ("revise", "body")])
+def test_an_appeal_or_revision_refused_before_confirming_waits_in_its_box(client, factories, login, episode, form,
+                                                                          field):
+    from community.services import moderation
+
+    ada, mod = old(factories, "ada"), factories.user("mod", role="moderator")
+    post = factories.comment(ada, episode, body="Transformers were invented in 2019.")
+    moderation.act(mod, post, "remove", "Needs a source")
+    ada.email_confirmed_at = None
+    db.session.commit()
+    login(ada)
+    words = f"Words of the {form}, sent before confirming."
+    refused = client.post(f"/posts/{post.id}/{form}", data={field: words})
+    assert refused.status_code == 303 and refused.headers["Location"].startswith(f"/posts/{post.id}#")
+    page = client.get(refused.headers["Location"])
+    assert f"{words}</textarea>" in page.get_data(as_text=True)
+    assert "Confirm your email address first" in text_of(page)
+
+
+def test_a_guests_answer_refused_before_confirming_waits_in_its_box(client, factories, login):
+    from community.models import Person
+    from community.services import questions
+
+    episode = factories.episode(1, "Kelvin Guu on retrieval", guests=[("Kelvin Guu", "Google AI")])
+    kelvin = factories.user("kelvin", role="guest")
+    db.session.scalar(select(Person).where(Person.name == "Kelvin Guu")).user_id = kelvin.id
+    question = questions.ask(old(factories, "tom"), episode, "How is the retriever trained?")
+    kelvin.email_confirmed_at = None
+    db.session.commit()
+    login(kelvin)
+    words = "With the masked language model signal, roughly."
+    refused = client.post(f"/questions/{question.id}/answer", data={"body": words})
+    assert refused.status_code == 303
+    page = client.get(refused.headers["Location"])
+    assert f"{words}</textarea>" in page.get_data(as_text=True)

@@ -92,22 +92,38 @@ def test_a_new_account_confirms_by_the_mailed_link_before_it_writes(client, fact
     page = text_of(client.get("/"))
     assert "Confirm your address: we sent a link to n***@example.org" in page
     refused = client.post(f"/episodes/{episode.slug}/comments", data={"body": "Hello!"})
-    assert refused.status_code == 403
-    assert "Confirm your email address first: we sent a link to n***@example.org" in text_of(refused)
-    assert "Send it again" in text_of(refused) and posts() == 0
+    # Refused, the words kept (issue 21): back at the form, the text in the box, the reason above.
+    assert refused.status_code == 303 and refused.headers["Location"] == f"/episodes/{episode.slug}#comment-form"
+    form_page = client.get(refused.headers["Location"])
+    assert "Confirm your email address first: we sent a link to n***@example.org" in text_of(form_page)
+    assert "Send it again" in text_of(form_page) and posts() == 0
+    assert "Hello!</textarea>" in form_page.get_data(as_text=True)
     # Setting up the profile works meanwhile.
     assert client.post("/settings/profile", data={"display_name": "Nadia", "affiliation": "", "bio": "",
                                                   "links": ""}).status_code == 302
 
     done = open_link(client, inbox.link("nadia@example.org"))
-    assert done.headers["Location"].endswith("/settings/emails")
-    assert "nadia@example.org is confirmed" in text_of(client.get("/settings/emails"))
+    assert done.headers["Location"] == f"/episodes/{episode.slug}#comment-form"  # where the words wait
+    back = client.get(done.headers["Location"])
+    assert "nadia@example.org is confirmed" in text_of(back) and "Hello!</textarea>" in back.get_data(as_text=True)
     assert "Confirm your address" not in text_of(client.get("/"))
     assert client.post(f"/episodes/{episode.slug}/comments", data={"body": "Hello!"}).status_code == 302
     assert posts() == 1
     db.session.expire_all()
     assert db.session.scalar(select(User.email_confirmed_at).where(User.username == "nadia")) is not None
     assert db.session.scalar(select(func.count(EmailAddress.id))) == 0  # the waiting row has done its work
+
+
+def test_the_mailed_link_leads_back_to_the_page_the_user_signed_up_from(client, factories, inbox):
+    post = factories.comment(factories.user("tom"), factories.episode(1, "Retrieval"))
+    back = f"/posts/{post.id}#reply-form"
+    assert client.post(f"/auth/register?next=/posts/{post.id}%23reply-form",
+                       data={"username": "nadia", "email": "nadia@example.org", "password": PASSPHRASE,
+                             "confirm": PASSPHRASE}).headers["Location"] == back
+    link = inbox.link("nadia@example.org")
+    assert f"next=/posts/{post.id}%23reply-form" in link
+    assert open_link(client, link).headers["Location"] == back
+    assert open_link(client.application.test_client(), link, status=410).status_code == 410  # once only
 
 
 def test_resend_is_rate_limited_and_says_where_it_went(client, inbox):
