@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
+from jinja2 import BytecodeCache
 from werkzeug.routing import Rule
 from werkzeug.serving import make_server
 from sqlalchemy import create_engine, text
@@ -42,6 +43,24 @@ def _shared_builder(rule: Rule, append_unknown: bool = True):
 
 
 Rule._compile_builder = _shared_builder
+
+
+class _SharedTemplateCode(BytecodeCache):
+    """Likewise each app's Jinja environment compiles every template it renders again; the
+    compiled code is kept for the run (Jinja checks it against the template's source)."""
+
+    def __init__(self):
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+_template_code = _SharedTemplateCode()
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -105,6 +124,7 @@ def make_test_app(database: str, tmp_path, **overrides):
     }
     config.update(overrides)
     app = create_app(config)
+    app.jinja_env.bytecode_cache = _template_code
     app.test_client_class = CSRFClient
     return app
 
