@@ -16,16 +16,17 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import get_template_attribute
+from flask import get_template_attribute, url_for
 from markupsafe import Markup, escape
 
-from community.formatting import exact_time, iso, plural, relative_time
+from community.formatting import duration, exact_time, iso, plural, relative_time
 from community.markup import astral_as_references
 from community.models import Post
 from community.pages import readers
 from community.pages.readers import CLASS_FIELDS, CSRF_SLOT, FIELDS, SLOTS, ClassReader, Index, PostFacts, Reader
 from community.pages.urls import ThreadUrls, thread_urls
 from community.services.discussion import Node
+from community.services.moments import moment_of
 
 _C, _N, _A = SLOTS["C"].opening, SLOTS["N"].opening, SLOTS["A"].opening
 
@@ -123,6 +124,8 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
         elif status == "hidden":
             out.append(f'<p class="moderation-note">Hidden from others: {escape(p.status_reason or "under review")}</p>')
         if not p.is_tombstone:
+            if (moment := moment_of(p)) is not None:
+                out.append(moment_chip(moment))
             if header is not None and p.kind.value != "comment":
                 out.append(str(header(p)))
             out.append(f'<div class="comment-body prose">{p.body_html}</div>\n'
@@ -203,6 +206,19 @@ def personal_html(shared: SharedThread, reader: Reader, html: str | None = None)
     """personal_bytes as markup for a template."""
     # Safe: built here from escaped values and bodies already sanitised by markup.py.
     return Markup(personal_bytes(shared, reader, html).decode())  # nosec B704
+
+
+def moment_chip(moment) -> Markup:
+    """The transcript words a post is anchored to, with their time: a link that starts the
+    audio there and highlights the words (site.js seeks the player in place); a moment
+    whose words a corrected transcript no longer has says so, and keeps its quote."""
+    at = moment.seconds
+    href = url_for("episodes.show", slug=moment.episode.slug, t=at or None, _anchor=f"moment-{moment.id}")
+    drifted = ' <span class="badge badge-drifted" title="The transcript was corrected: these words are no longer in it">drifted</span>' \
+        if moment.drifted else ""
+    return Markup(f'<p class="moment-chip{" is-drifted" if moment.drifted else ""}"><a class="seek" href="{escape(href)}" '
+                  f'data-t="{at}"><span class="moment-chip-time">{duration(at) or "0:00"}</span> '
+                  f'<q>{escape(moment.quote[:240])}</q></a>{drifted}</p>\n')
 
 
 def kind_header(ctx: dict):

@@ -11,7 +11,7 @@ from community.forms.guests import StageForm
 from community.forms.moderation import ReviseForm
 from community.forms.questions import AnswerForm, DeclineForm, MergeForm, OnAirForm
 from community.models import PostKind, PostStatus
-from community.services import DomainError, discussion, episodes, moderation, questions
+from community.services import DomainError, discussion, episodes, moderation, moments, questions
 from community.views.episodes import render_episode
 from community.views.helpers import (
     composes, form_error, is_safe_next, press, refusal, status_for, visible_post, with_drafts,
@@ -104,7 +104,9 @@ def comment(slug: str):
     if form.preview.data:
         return render_episode(episode, form, preview_html=discussion.preview_html(form.body.data))
     try:
+        anchored = moments.resolve(episode, form.anchor())
         post = discussion.create_post(current_user, episode=episode, body=form.body.data)
+        moments.attach(post, episode, anchored)
     except DomainError as error:
         return render_episode(episode, form, status=form_error(form.body, error))
     db.session.commit()
@@ -127,12 +129,14 @@ def render_permalink(post, form=None, preview_html=None, status=200, manage=None
     sort = sort if sort in discussion.SORTS else "oldest"
     ancestors, roots = discussion.post_context(post, current_user, sort)
     shown = [node.post.id for node in roots]
-    stack = list(roots)
+    posts, stack = [post], list(roots)
     while stack:
         node = stack.pop()
         shown.append(node.post.id)
+        posts.append(node.post)
         stack.extend(node.children)
     episode = episodes.get_by_id(post.episode_id) if post.episode_id else None
+    moments.load_for(list({id(p): p for p in posts}.values()), episode)  # chips of anchored posts
     return render_template(
         "discussion/permalink.html", post=post, ancestors=ancestors, roots=roots, episode=episode, sort=sort,
         voted=discussion.user_votes(current_user, shown), form=form, preview_html=preview_html,

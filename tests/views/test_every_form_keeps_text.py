@@ -20,6 +20,7 @@ TRAP = {"website": "filled in by a robot"}  # a HoneypotForm refuses it: invalid
 
 # endpoint -> (role, a payload the form refuses, carrying MARK in a field the writer typed)
 WRITES = {
+    "admin_transcripts.upload": ("admin", {"note": MARK}),  # no file chosen: refused, the note kept
     "discussion.comment": ("member", {"body": MARK, **TRAP}),
     "discussion.reply": ("member", {"body": MARK, **TRAP}),
     "discussion.edit": ("member", {"body": MARK, **TRAP}),
@@ -62,6 +63,7 @@ NO_WORDS = {
     "notifications.unsubscribe": "a button",
     "papers.set_kind": "a button (paper or link)",
     "admin_feeds.refresh": "a button", "admin_feeds.deactivate": "a button",
+    "admin_transcripts.speakers": "a person chosen from a list per speaker",
     "verification.resend": "a button", "verification.resend_address": "a button",
     "verification.remove_address": "a button", "verification.remove_domain": "a button",
     "verification.confirm": "a button on the confirmation link's page",
@@ -70,6 +72,9 @@ NO_WORDS = {
 # Forms with a typed field that arrived with issues 18-19 in the same wave (an address, a feed
 # URL, a domain, a one-line researcher note): not yet walked here, said so rather than hidden.
 NOT_YET_WALKED = {
+    # Issue 24: the walk's episode has no transcript to anchor a correction to; a refused
+    # correction keeping its text is checked in tests/views/test_moments.py.
+    "moments.correct": "a guest's correction of their words",
     "admin_feeds.add": "a feed URL (admins)",
     # The operator console's forms (merged last; their refusals re-render the form with what
     # was typed, checked field by field in tests/views/test_admin.py, not yet by this walk).
