@@ -97,6 +97,10 @@ DEFAULTS = {
     "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead: a tab left open overnight still posts
+    # argon2id's cost, OWASP Password Storage Cheat Sheet: m=19 MiB, t=2 (p=1). Only the tests
+    # lower it (tests/conftest.py), where thousands of logins would otherwise spend minutes.
+    "PASSWORD_HASH_MEMORY_KIB": 19 * 1024,
+    "PASSWORD_HASH_TIME_COST": 2,
     "RESET_TOKEN_MAX_AGE": 3600,
     "CONFIRM_TOKEN_MAX_AGE": 48 * 3600,  # an address confirmation link (services/emails)
     "CONFIRM_RESEND_SECONDS": 120,  # at most one confirmation mail per address this often

@@ -14,12 +14,53 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
+from jinja2 import BytecodeCache
+from werkzeug.routing import Rule
 from werkzeug.serving import make_server
 from sqlalchemy import create_engine, text
 
 from community import create_app
+from community.config import DEFAULTS
 from community.extensions import db
 from tests.factories import Factories
+
+# Every test builds its own app, and Werkzeug compiles two URL builders per route for each
+# (ast + compile: 95% of create_app, ~130 routes). A builder depends only on its rule's text,
+# defaults and converters and takes the rule as its first argument, so one compiled builder
+# serves that rule in every app of the run. Only the compiling is shared: URLs are built as before.
+_compiled_builders: dict = {}
+_compile_builder = Rule._compile_builder
+
+
+def _shared_builder(rule: Rule, append_unknown: bool = True):
+    key = (rule.rule, tuple(rule._trace), append_unknown, repr(sorted((rule.defaults or {}).items())),
+           tuple((name, type(conv).__name__, repr({k: v for k, v in vars(conv).items() if k != "map"}))
+                 for name, conv in sorted(rule._converters.items())))
+    builder = _compiled_builders.get(key)
+    if builder is None:
+        builder = _compiled_builders[key] = _compile_builder(rule, append_unknown)
+    return builder
+
+
+Rule._compile_builder = _shared_builder
+
+
+class _SharedTemplateCode(BytecodeCache):
+    """Likewise each app's Jinja environment compiles every template it renders again; the
+    compiled code is kept for the run (Jinja checks it against the template's source)."""
+
+    def __init__(self):
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+_template_code = _SharedTemplateCode()
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -62,6 +103,10 @@ def _check_postgres() -> None:
         engine.dispose()
 
 
+# The deployed argon2 cost, for the tests about the hash itself (parameters, timing).
+DEPLOYED_PASSWORD_HASH = {key: DEFAULTS[key] for key in ("PASSWORD_HASH_MEMORY_KIB", "PASSWORD_HASH_TIME_COST")}
+
+
 def make_test_app(database: str, tmp_path, **overrides):
     uri = f"sqlite:///{tmp_path / 'test.sqlite'}" if database == "sqlite" else PG_URL
     config = {
@@ -73,10 +118,14 @@ def make_test_app(database: str, tmp_path, **overrides):
         "CACHE_TYPE": "SimpleCache",
         "MAIL_SERVER": None,
         "MAIL_ASYNC": False,
+        # argon2id at its lowest cost: what is tested is which password opens which account,
+        # not the cost (test_accounts checks the deployed parameters with the real ones).
+        "PASSWORD_HASH_MEMORY_KIB": 8, "PASSWORD_HASH_TIME_COST": 1,
         "FEED_FETCH_ALLOWED_NETWORKS": ("127.0.0.1/32",),  # the tests' HTTP servers run there
     }
     config.update(overrides)
     app = create_app(config)
+    app.jinja_env.bytecode_cache = _template_code
     app.test_client_class = CSRFClient
     return app
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 from datetime import datetime, timedelta, timezone
 
+from flask import current_app
+
 from community import identity
 from community.extensions import db
 from community.models import Role, User
@@ -15,15 +17,21 @@ _counter = itertools.count(1)
 
 class Factories:
     PASSWORD = "correct horse battery staple"
-    _password_hash: str | None = None
+    _password_hashes: dict[tuple, str] = {}  # by the app's argon2 cost
+
+    @staticmethod
+    def password_hash() -> str:
+        """PASSWORD's hash at the app's argon2 cost, made once per run (argon2 is slow on purpose)."""
+        cost = (current_app.config["PASSWORD_HASH_TIME_COST"], current_app.config["PASSWORD_HASH_MEMORY_KIB"])
+        if cost not in Factories._password_hashes:
+            Factories._password_hashes[cost] = accounts.hash_password(Factories.PASSWORD)
+        return Factories._password_hashes[cost]
 
     def user(self, username: str | None = None, role: Role | str = Role.member, confirmed: bool = True,
              **fields) -> User:
         """confirmed=False: a new account whose address waits for its link (it may not write)."""
         number = next(_counter)
         username = username or f"user{number}"
-        if Factories._password_hash is None:  # argon2 is slow on purpose: hash once per run
-            Factories._password_hash = accounts.hash_password(self.PASSWORD)
         # Month-old accounts by default: the stricter limits for new accounts are tested on purpose.
         fields.setdefault("created_at", datetime.now(timezone.utc) - timedelta(days=30))
         fields.setdefault("email_confirmed_at", fields["created_at"] if confirmed else None)
@@ -34,7 +42,7 @@ class Factories:
             username_key=username.lower(),
             username_skeleton=identity.name_key(username),
             email=fields.pop("email", f"{username}@example.org"),
-            password_hash=Factories._password_hash,
+            password_hash=Factories.password_hash(),
             role=Role(role),
             links=[],
             **fields,

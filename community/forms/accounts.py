@@ -13,15 +13,14 @@ def _password_rule(form, field):
         raise ValidationError(problem)
 
 
-class RegisterForm(HoneypotForm):
+class NewAccountForm(HoneypotForm):
+    """What every sign-up asks (with a password here, through ORCID in forms/orcid.py): a
+    username and an email address, checked by the same rules."""
+
     username = StringField("Username", validators=[DataRequired(), Length(max=30)], render_kw={"autocomplete": "username"},
                            description="3 to 30 letters, digits, _ or -. Shown with everything you write.")
     email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
                        render_kw={"autocomplete": "email"}, description="Only for password resets and the notifications you choose.")
-    password = PasswordField("Password", validators=[DataRequired(), _password_rule], render_kw={"autocomplete": "new-password"},
-                             description=f"At least {accounts.PASSWORD_MIN} characters; a passphrase is best.")
-    confirm = PasswordField("Confirm password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")],
-                            render_kw={"autocomplete": "new-password"})
 
     def validate_username(self, field):
         problem = accounts.username_problem(field.data or "")
@@ -32,6 +31,13 @@ class RegisterForm(HoneypotForm):
         problem = accounts.email_problem(field.data or "")
         if problem:
             raise ValidationError(problem)
+
+
+class RegisterForm(NewAccountForm):
+    password = PasswordField("Password", validators=[DataRequired(), _password_rule], render_kw={"autocomplete": "new-password"},
+                             description=f"At least {accounts.PASSWORD_MIN} characters; a passphrase is best.")
+    confirm = PasswordField("Confirm password", validators=[DataRequired(), EqualTo("password", "The passwords do not match.")],
+                            render_kw={"autocomplete": "new-password"})
 
 
 class LoginForm(Form):

@@ -23,7 +23,6 @@ from array import array
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from flask import current_app
 from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -36,7 +35,7 @@ from community.models import (
 from community.models.papers import MetadataStatus
 from community.models.search import POSTS_SEARCH_INDEX_DDL
 from community.names import person_key, slugify
-from community.services import moderation
+from community.services import moderation, site_settings
 from community.services.accounts import hash_password
 
 BENCH_USERNAME = "bench"
@@ -329,7 +328,7 @@ class _Generator:
         self.bench_index = len(self.pool_ids) - 1
         # Flaggers are generated accounts; their weights and the threshold are the moderation
         # service's own, at the data set's "now".
-        self.flag_threshold = current_app.config["FLAG_THRESHOLD"]
+        self.flag_threshold = site_settings.value("FLAG_THRESHOLD")
         self.flag_weights = [moderation.flag_weight(_Flagger(row["role"], row["created_at"]), now=BASE_TIME)
                              for row in self.user_rows[:n]]
 

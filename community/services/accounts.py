@@ -21,10 +21,18 @@ from community.models.base import utcnow
 from community.services import DomainError, PermissionDenied, admin_log
 from community.services.sessions import end_all_sessions, start_session
 
-# OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
-_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-# Verified against when the account does not exist, so both answers take as long.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+@cache
+def _argon2(time_cost: int, memory_kib: int) -> tuple[PasswordHasher, str]:
+    """The hasher for these costs, and a dummy hash verified against when the account does
+    not exist, so both answers take as long."""
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
+    return hasher, hasher.hash(secrets.token_urlsafe(16))
+
+
+def _hasher() -> tuple[PasswordHasher, str]:
+    """argon2id at the configured cost (config.py: OWASP's m=19 MiB, t=2, p=1)."""
+    config = current_app.config
+    return _argon2(config["PASSWORD_HASH_TIME_COST"], config["PASSWORD_HASH_MEMORY_KIB"])
 
 USERNAME_RE = re.compile(r"[A-Za-z0-9_-]{3,30}")
 PASSWORD_MIN, PASSWORD_MAX = 10, 256
@@ -120,16 +128,17 @@ def email_problem(email: str, exclude: User | None = None) -> str | None:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher()[0].hash(password)
 
 
 def _check_password(user: User | None, password: str) -> bool:
+    hasher, dummy_hash = _hasher()
     try:
-        ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        ok = hasher.verify(user.password_hash if user else dummy_hash, password)
     except (VerificationError, InvalidHashError):
         return False
-    if ok and user is not None and _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if ok and user is not None and hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
     return ok and user is not None
 
 

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import defer, joinedload
 
@@ -81,7 +80,7 @@ def posting_rate_limit(user: User | None, kind: str = "comments", now: datetime 
     Papers have their own, looser one: a reading list is built in a burst of ten or twenty."""
     young = user is not None and user.is_authenticated and (now or utcnow()) < new_account_until(user)
     if kind == "papers":
-        return current_app.config["PAPER_RATE_LIMIT_NEW_ACCOUNT" if young else "PAPER_RATE_LIMIT"]
+        return site_settings.value("PAPER_RATE_LIMIT_NEW_ACCOUNT" if young else "PAPER_RATE_LIMIT")
     return site_settings.value("COMMENT_RATE_LIMIT_NEW_ACCOUNT" if young else "COMMENT_RATE_LIMIT")
 
 

@@ -55,6 +55,10 @@ SETTINGS = [
     Setting("COMMENT_RATE_LIMIT", str, "Posting rate limit", "For example: 5 per minute"),
     Setting("COMMENT_RATE_LIMIT_NEW_ACCOUNT", str, "Posting rate limit for new accounts",
             "For example: 2 per minute;20 per day"),
+    Setting("PAPER_RATE_LIMIT", str, "Paper rate limit",
+            "Looser than posting: a reading list is built in a burst. For example: 30 per 10 minutes"),
+    Setting("PAPER_RATE_LIMIT_NEW_ACCOUNT", str, "Paper rate limit for new accounts",
+            "For example: 10 per 10 minutes;30 per day"),
     Setting("FLAG_RATE_LIMIT", str, "Flagging rate limit", "Per user, for example: 20 per hour"),
     Setting("REGISTER_RATE_LIMIT", str, "Sign-up rate limit", "Per address, for example: 10 per hour"),
 ]

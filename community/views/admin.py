@@ -16,32 +16,13 @@ from community.models import Episode, Role, User
 from community.policy import admin_required, show_required
 from community.services import DomainError, accounts, admin_log, discussion, episodes, moderation, people, sessions
 from community.services import site_settings
+from community.views.console import console_sections
 from community.views.helpers import form_error, press
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-# The console's sections, in the order of its nav: (endpoint, label, admins only). One list:
-# a section added later (feeds, invitations, jobs) is one line here.
-SECTIONS = [
-    ("admin.episodes", "Episodes", False),
-    ("admin.people", "People", False),
-    ("admin_feeds.index", "Feeds", False),
-    ("invitations.index", "Invitations", False),
-    ("admin.users", "Users", True),
-    ("admin.settings", "Site settings", True),
-    ("admin_jobs.index", "Jobs", True),
-    ("verification.domains", "Research domains", True),
-    ("admin.log", "Admin log", True),
-]
-
-
-@bp.app_context_processor  # the console's other blueprints (feeds, domains, ...) share the nav
-def console_nav():
-    if not request.path.startswith("/admin"):
-        return {}
-    admin = current_user.is_authenticated and current_user.role == Role.admin
-    return {"console_sections": [(endpoint, label) for endpoint, label, admins_only in SECTIONS
-                                 if admin or not admins_only]}
+# Every console page's nav, whichever blueprint serves it (views/console.py: one list).
+bp.add_app_template_global(console_sections)
 
 
 def _page() -> int:

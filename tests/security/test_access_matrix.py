@@ -27,8 +27,9 @@ OK_WRITE = 302  # a form that worked redirects (post/redirect/get)
 
 
 def _family(anonymous, suspended, moderator, others, **special) -> dict:
+    """A host is one of the `others` everywhere but on the show's own pages (special=)."""
     table = {"anonymous": anonymous, "suspended": suspended, "moderator": moderator, "admin": moderator,
-             "member": others, "researcher": others, "guest": others}
+             "member": others, "researcher": others, "guest": others, "host": others}
     table.update(special)
     return table
 
@@ -57,14 +58,11 @@ FAMILIES = {
     "account upkeep":      _family(anonymous=LOGIN, suspended=OK_WRITE, moderator=OK_WRITE, others=OK_WRITE),
     # One's own data, downloaded (200, a ZIP): a suspended user may take it away too.
     "own download":        _family(anonymous=LOGIN, suspended=200, moderator=200, others=200),
-    # The podcast's team (hosts) and admins: the console's feed page; moderators are not the show.
-    "show team only":      _family(anonymous=LOGIN, suspended=403, moderator=403, others=403, admin=200,
-                                   **({"host": 200} if "host" in ROLES else {})),
+    # The show's team (hosts) and admins: the console's episodes, people, feeds and invitations;
+    # moderators are not the show. The console's users, settings and log are "admins only".
+    "show team":           _family(anonymous=LOGIN, suspended=403, moderator=403, others=403, admin=200, host=200),
     "show team write":     _family(anonymous=LOGIN, suspended=403, moderator=403, others=403, admin=OK_WRITE,
-                                   **({"host": OK_WRITE} if "host" in ROLES else {})),
-    # The operator console: the show's team (hosts, not in ROLES: tests/views/test_admin.py
-    # walks every console route as a host too) and admins; users, settings, log: "admins only".
-    "show team":           _family(anonymous=LOGIN, suspended=403, moderator=403, others=403, admin=200),
+                                   host=OK_WRITE),
     # Where the OpenID provider sends the browser back: refused (400) unless this browser
     # started that very flow (its state); nobody gets in by opening it.
     "ORCID callback":      _family(anonymous=400, suspended=400, moderator=400, others=400),
@@ -105,9 +103,9 @@ ROUTE_FAMILY = {
     "admin.edit_person": "show team", "admin.users": "admins only", "admin.user": "admins only",
     "admin.settings": "admins only", "admin.log": "admins only",
     "verification.settings": "login required", "verification.confirm": "public", "verification.domains": "admins only",
-    "admin_feeds.index": "show team only", "admin_transcripts.index": "show team only",
+    "admin_feeds.index": "show team", "admin_transcripts.index": "show team",
     "orcid.callback": "ORCID callback", "orcid.new_account": "ORCID sign-up step", "orcid.settings": "login required",
-    "invitations.index": "show team only", "invitations.new": "show team only", "invitations.show": "show team only",
+    "invitations.index": "show team", "invitations.new": "show team", "invitations.show": "show team",
     "invitations.invitation": "public",
     "admin_jobs.index": "admins only",
 }

@@ -221,7 +221,7 @@ def test_the_same_requests_with_a_token_get_past_the_csrf_check(app, world, logi
                 problems.append(f"{method} {url} [{rule.endpoint}] as {role}: CSRF refusal despite a valid token")
         # A password route that worked changed the password: put it back for the next login.
         db.session.execute(update(User).where(User.id == world.users[role].id)
-                           .values(password_hash=Factories._password_hash))
+                           .values(password_hash=Factories.password_hash()))
         db.session.commit()
     assert not problems, "\n".join(problems)
 

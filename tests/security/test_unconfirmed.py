@@ -126,7 +126,7 @@ def test_every_state_changing_route_refuses_an_unconfirmed_account_but_its_set_u
                 problems.append(f"{where}: expected 403 with the reason, got {status}: {said[:200]}")
             if written(before, after):
                 problems.append(f"{where}: refused, but it wrote {written(before, after)}")
-        db.session.execute(update(User).values(password_hash=Factories._password_hash))
+        db.session.execute(update(User).values(password_hash=Factories.password_hash()))
         db.session.commit()
     assert {"discussion.comment", "discussion.reply", "discussion.edit", "discussion.vote", "moderation.flag",
             "papers.submit", "questions.ask", "questions.answer", "guests.suggest", "episodes.follow",

@@ -20,8 +20,9 @@ from community.models import (
 )
 from community.models.base import utcnow
 
-# Every role the access matrix knows; "suspended" is a member suspended for a week.
-ROLES = ("anonymous", "member", "researcher", "guest", "moderator", "admin", "suspended")
+# Every role the access matrix knows; "suspended" is a member suspended for a week; "host"
+# runs the show in the console.
+ROLES = ("anonymous", "member", "researcher", "guest", "host", "moderator", "admin", "suspended")
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
 

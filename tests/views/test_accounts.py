@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from community.extensions import db
 from community.models import User, UserSession
 from community.services import accounts
-from tests.conftest import text_of
+from tests.conftest import DEPLOYED_PASSWORD_HASH, text_of
 
 GOOD = "a long and unusual passphrase"
 
@@ -26,6 +26,7 @@ def user_count() -> int:
     return db.session.scalar(select(func.count(User.id)))
 
 
+@pytest.mark.parametrize("app_config", [DEPLOYED_PASSWORD_HASH], ids=["deployed argon2 cost"])
 def test_register_logs_in_and_lands_on_profile_editing(client):
     response = register(client)
     assert response.status_code == 302

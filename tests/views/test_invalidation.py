@@ -408,7 +408,7 @@ def test_every_write_bumps_exactly_the_versions_of_what_it_changes(app, world, l
                                 f"({case.changes})")
         # A password route that worked changed the password: put it back for the next login.
         db.session.execute(update(User).where(User.id.in_([u.id for u in world.users.values()]))
-                           .values(password_hash=Factories._password_hash))
+                           .values(password_hash=Factories.password_hash()))
         db.session.commit()
     assert not problems, "\n".join(problems)
 

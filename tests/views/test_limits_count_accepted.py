@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from community.extensions import db
-from community.models import Post, PostKind
+from community.models import Post, PostKind, Role
 from community.models.base import utcnow
 from tests.conftest import text_of
 
@@ -71,3 +71,16 @@ def test_refused_questions_and_suggestions_keep_the_budget(client, episode, ada)
         response = client.post("/guests/suggestions/new", data={"name": "Ada Lovelace", "why": ""})
         assert response.status_code == 422 and 'value="Ada Lovelace"' in response.get_data(as_text=True)
     assert client.post(f"/episodes/{episode.slug}/questions", data={"body": "What next?"}).status_code == 302
+
+
+def test_the_paper_limit_is_the_consoles_setting(app, client, episode, ada, factories, login):
+    """An admin tightens the paper limit at /admin/settings: the next paper past it is refused
+    with the text kept, and only the accepted ones are stored."""
+    admin = login(factories.user("root", role=Role.admin), the_client=app.test_client())
+    assert admin.post("/admin/settings/PAPER_RATE_LIMIT",
+                      data={"PAPER_RATE_LIMIT-value": "2 per 10 minutes"}).status_code == 302
+    assert "Paper rate limit" in text_of(admin.get("/admin/settings"))
+    statuses = [client.post(f"/episodes/{episode.slug}/papers",
+                            data={"link": f"https://arxiv.org/abs/2005.{11400 + i:05d}", "title": f"Paper {i}"}).status_code
+                for i in range(3)]
+    assert statuses == [302, 302, 429] and count(PostKind.paper) == 2
