@@ -16,7 +16,7 @@ from community.forms.papers import PaperForm
 from community.forms.questions import QuestionForm
 from community.pages.cache import recent, remembered
 from community.pages.readers import ClassReader, PostFacts, Reader, as_class
-from community.pages.threads import SharedThread, personal_html, shared_html
+from community.pages.threads import Fragments, SharedThread, personal_html, shared_html
 from community.services import discussion, episodes, freshness
 
 
@@ -33,8 +33,19 @@ class EpisodeSections:
     key: str | None = None  # the cache key when shared; None for one reader's own rendering
 
 
+def thread_fragments(app) -> Fragments:
+    """This process's fragments of every thread's posts: a write re-renders the posts it
+    changed (and its ancestors' reply counts), not the whole thread. Without the page
+    cache, every page is rendered from scratch (the bench's uncached rows)."""
+    found = app.extensions.get("thread_fragments")
+    if found is None:
+        found = app.extensions["thread_fragments"] = Fragments(app.config["PAGE_CACHE_SECONDS"])
+    return found
+
+
 def build_sections(content, episode_slug: str) -> EpisodeSections:
-    thread = shared_html(content.thread.roots, content.guest_user_ids, discussion.MAX_DEPTH)
+    thread = shared_html(content.thread.roots, content.guest_user_ids, discussion.MAX_DEPTH,
+                         fragments=thread_fragments(current_app) if current_app.config["PAGE_CACHE"] else None)
     for post in [*content.papers, *content.questions]:
         thread.facts[post.id] = PostFacts.of(post)
     return EpisodeSections(
