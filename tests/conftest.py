@@ -73,6 +73,9 @@ def make_test_app(database: str, tmp_path, **overrides):
         "CACHE_TYPE": "SimpleCache",
         "MAIL_SERVER": None,
         "MAIL_ASYNC": False,
+        # A page shows every write at once: tests read right after writing, often not as
+        # the writer (tests/views/test_hot_thread.py tests the staleness window itself).
+        "PAGE_STALE_SECONDS": 0,
     }
     config.update(overrides)
     app = create_app(config)

@@ -145,10 +145,9 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
         below = _descendants(node, counted)
         key = None
         if header is None or p.kind.value == "comment":  # a kind's header reads other rows: not cached
-            author = authors.get(p.author_id)
-            if author is None:
-                author = authors[p.author_id] = _row(p.author)
-            key = (p.id, below, depth + 1 >= max_depth, p.author_id in guest_user_ids, _row(p), author)
+            # The author's shown columns are not in the key: changing them bumps the version
+            # of everything (services/freshness), which empties `fragments` (frames.py).
+            key = (p.id, below, depth + 1 >= max_depth, p.author_id in guest_user_ids, _row(p))
         parts = cache.get(key)
         if parts is None:
             start = len(out)
@@ -169,7 +168,6 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
         out.append("</ol>\n")
 
     cache = fragments if fragments is not None else Fragments()
-    authors: dict[int, tuple] = {}
     cache.start()
     level(roots, 0)
     return SharedThread("".join(out), facts)
@@ -188,11 +186,14 @@ _UNCACHED_COLUMNS = frozenset({"score"})  # filled per assembly (_score)
 
 
 def _row(obj) -> tuple:
-    """Every column of a post's or author's row but the score: what a fragment may read of
-    it, whatever comment() shows of it tomorrow. Lists and dicts (JSON columns) by value."""
-    values = obj.__dict__
-    return tuple(v if v.__hash__ is not None else repr(v)
-                 for v in map(values.get, _columns(type(obj))))
+    """Every column of a post's row but the score: what its fragment may read of it,
+    whatever comment() shows of it tomorrow. JSON columns (lists, dicts) by value."""
+    row = tuple(map(obj.__dict__.get, _columns(type(obj))))
+    try:
+        hash(row)
+    except TypeError:
+        row = tuple(v if v.__hash__ is not None else repr(v) for v in row)
+    return row
 
 
 _COLUMN_NAMES: dict[type, tuple[str, ...]] = {}
@@ -220,6 +221,15 @@ class Fragments:
         self.max_age = max_age
         self.entries: dict[tuple, tuple[tuple[str, ...], int, float]] = {}
         self.generation, self.rendered, self.now = 0, 0, 0.0
+        self.epoch = None
+
+    def since(self, epoch) -> Fragments:
+        """Forget every fragment when `epoch` (what they were rendered under, beyond their
+        keys: the version of everything) moves on."""
+        if epoch != self.epoch:
+            self.entries.clear()
+            self.epoch = epoch
+        return self
 
     def start(self) -> None:
         self.generation += 1
