@@ -72,9 +72,9 @@ def recent(app: Flask, name: str) -> Recent:
 # ---------------------------------------------------------------- bounded staleness
 #
 # Under a stream of writes every version of a hot page would be rendered once per write.
-# Instead, a value whose data was read less than PAGE_STALE_SECONDS ago stands in for the
-# current version: a burst of writes costs one rendering per window (per process), and
-# every reader sees a write at most that long after its commit. Not the writer: each
+# Instead, a value noted less than PAGE_STALE_SECONDS ago stands in for the current
+# version: a burst of writes costs one rendering per window (per process), and every
+# reader sees a write at most one window plus one rendering after its commit. Not the writer: each
 # request that commits notes in its session the versions it left behind (WROTE), and a
 # value older than those is never served to them (read-your-writes). Anonymous readers
 # cannot write.
@@ -104,11 +104,12 @@ def owed(versions: dict[str, int]) -> bool:
 
 
 def latest(app: Flask, name: str, base: str):
-    """The newest value noted under `base` whose data was read within the staleness window
-    and includes this reader's own writes; None otherwise."""
+    """The newest value noted under `base`, if it was noted (built or found current) within
+    the staleness window and includes this reader's own writes; None otherwise. So a
+    write shows to others at most one window plus one rendering after its commit."""
     window = app.config["PAGE_STALE_SECONDS"]
     found = app.extensions.get(name, {}).get(base) if window > 0 else None
-    if found is None or time.time() - found[0] >= window or (has_request_context() and owed(found[1])):
+    if found is None or time.time() - found[3] >= window or (has_request_context() and owed(found[1])):
         return None
     return found[2]
 
@@ -121,7 +122,7 @@ def note_latest(app: Flask, name: str, base: str, taken: float, versions: dict[s
         noted.clear()
     found = noted.get(base)
     if found is None or found[0] < taken:
-        noted[base] = (taken, versions, value)
+        noted[base] = (taken, versions, value, time.time())
 
 
 def _base(request: Request) -> str:
