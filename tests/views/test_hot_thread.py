@@ -115,8 +115,8 @@ def test_after_any_write_the_next_page_equals_a_full_render(app, thread, login, 
         except DomainError:  # refused (a flag limit, say): changes nothing, and the page must still match
             db.session.rollback()
         db.session.expire_all()
-        if step % 2 and write.__name__ not in ("edit", "reply"):
-            continue  # half the votes, comments, deletes and flags pile up unchecked: a page after several writes
+        if step % 3 and write.__name__ not in ("edit", "reply"):
+            continue  # most votes, comments, deletes and flags pile up unchecked: a page after several writes
         cached = anonymous.get(url), member.get(url)
         app.config["PAGE_CACHE"] = False
         try:
@@ -127,7 +127,7 @@ def test_after_any_write_the_next_page_equals_a_full_render(app, thread, login, 
             assert got.status_code == want.status_code == 200
             assert same_page(got.data) == same_page(want.data), f"step {step}: {write.__name__}, {who}"
         checked += 1
-    assert checked >= 120
+    assert checked >= 90
 
 
 def _page(app, url):
@@ -141,15 +141,16 @@ def test_a_reply_re_renders_its_post_and_ancestors_only(app, thread, factories):
     url = f"/episodes/{episode.slug}"
     fragments = frames.thread_fragments(app)
     _page(app, url)
-    assert fragments.rendered > 40  # the first rendering: every post
+    assert fragments.rendered == 40  # the first rendering: every post
     deep = max(db.session.scalars(select(Post).where(Post.status == PostStatus.visible)), key=lambda p: p.depth)
-    for parent in (deep, deep.parent, deep.parent.parent):
+    for parent in (deep, db.session.get(Post, deep.parent_id), db.session.get(Post, deep.root_id)):
         reply = discussion.create_post(people["eve"], episode=None, parent=parent, body="A late reply.")
         db.session.commit()
         _page(app, url)
         assert fragments.rendered == reply.depth + 1, (reply.depth, fragments.rendered)  # itself and each ancestor
     # A vote changes a score and maybe the order: no fragment is rendered again.
-    discussion.set_vote(people["ada"], deep if deep.author_id != people["ada"].id else deep.parent, True)
+    discussion.set_vote(people["ada"], deep if deep.author_id != people["ada"].id else db.session.get(Post, deep.root_id),
+                        True)
     db.session.commit()
     _page(app, url)
     assert fragments.rendered == 0
@@ -170,16 +171,22 @@ def test_others_may_see_a_page_within_the_window_but_the_writer_never(app, threa
         assert client.get(url).status_code == 200
     posted = writer.post(f"/episodes/{episode.slug}/comments", data={"body": "Read your own writes."})
     assert posted.status_code == 302
-    assert "Read your own writes." in writer.get(url).get_data(as_text=True)  # with the "Posted" message
-    assert "Read your own writes." in writer.get(url).get_data(as_text=True)  # and framed
     # Others: within the window, the page read a moment ago still stands in.
     assert "Read your own writes." not in other.get(url).get_data(as_text=True)
     assert "Read your own writes." not in anonymous.get(url).get_data(as_text=True)
-    # Once it is over, everyone sees the write.
+    # Never for the writer: with the "Posted" message, then framed.
+    assert "Read your own writes." in writer.get(url).get_data(as_text=True)
+    assert "Read your own writes." in writer.get(url).get_data(as_text=True)
+    # The rendering the writer caused is the newest: others get it too.
+    assert "Read your own writes." in other.get(url).get_data(as_text=True)
+    # A write outside any reader's session shows to everyone once the window is over.
+    discussion.create_post(people["eve"], episode=episode, body="Written elsewhere.")
+    db.session.commit()
+    assert "Written elsewhere." not in other.get(url).get_data(as_text=True)
     app.config["PAGE_STALE_SECONDS"] = 0.01
     time.sleep(0.02)
-    assert "Read your own writes." in other.get(url).get_data(as_text=True)
-    assert "Read your own writes." in anonymous.get(url).get_data(as_text=True)
+    assert "Written elsewhere." in other.get(url).get_data(as_text=True)
+    assert "Written elsewhere." in anonymous.get(url).get_data(as_text=True)
 
 
 def test_a_vote_is_read_back_by_its_voter_at_once(app, thread, login):
