@@ -76,6 +76,7 @@ def make_test_app(database: str, tmp_path, **overrides):
         # A page shows every write at once: tests read right after writing, often not as
         # the writer (tests/views/test_hot_thread.py tests the staleness window itself).
         "PAGE_STALE_SECONDS": 0,
+        "FEED_FETCH_ALLOWED_NETWORKS": ("127.0.0.1/32",),  # the tests' HTTP servers run there
     }
     config.update(overrides)
     app = create_app(config)

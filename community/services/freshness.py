@@ -75,6 +75,10 @@ SHOWN: dict[str, Shown] = {
     "papers": Shown(paper="id", new_rows=False),
     # Titles and numbers show on every list and on other episodes' pages (answered on air, recorded).
     "episodes": Shown(everything=True, ignore=frozenset({"search_text", "updated_at"})),
+    # The transcript on its episode's pages; a segment names no episode (its revision does),
+    # and segments change only with a revision or a speaker confirmed in the console: rare.
+    "transcript_revisions": Shown(episode="episode_id"),
+    "transcript_segments": Shown(everything=True),
     "people": Shown(everything=True),  # guest and host names, and which user is a guest
     # Names, handles, affiliations and role badges show next to every post.
     # and the verified affiliation ("verified · cs.stanford.edu", services.verification).

@@ -20,6 +20,7 @@ TRAP = {"website": "filled in by a robot"}  # a HoneypotForm refuses it: invalid
 
 # endpoint -> (role, a payload the form refuses, carrying MARK in a field the writer typed)
 WRITES = {
+    "admin_transcripts.upload": ("admin", {"note": MARK}),  # no file chosen: refused, the note kept
     "discussion.comment": ("member", {"body": MARK, **TRAP}),
     "discussion.reply": ("member", {"body": MARK, **TRAP}),
     "discussion.edit": ("member", {"body": MARK, **TRAP}),
@@ -62,6 +63,7 @@ NO_WORDS = {
     "notifications.unsubscribe": "a button",
     "papers.set_kind": "a button (paper or link)",
     "admin_feeds.refresh": "a button", "admin_feeds.deactivate": "a button",
+    "admin_transcripts.speakers": "a person chosen from a list per speaker",
     "verification.resend": "a button", "verification.resend_address": "a button",
     "verification.remove_address": "a button", "verification.remove_domain": "a button",
     "verification.confirm": "a button on the confirmation link's page",

@@ -10,6 +10,8 @@ route-walk world (tests/security/world.py)."""
 
 from __future__ import annotations
 
+import io
+
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -151,6 +153,12 @@ CHANGES_PAGES: dict[str, Case] = {
     "admin.publish_episode": Case("admin", ALL, make=lambda w: {"episode_id": _console_episode(False)}),
     "admin.unpublish_episode": Case("admin", ALL, make=lambda w: {"episode_id": _console_episode(True)}),
     "admin.set_episode_people": Case("admin", EPISODE, lambda w, m: {"guests": "Kelvin Guu\nSarah Hong"}),
+    # A transcript revision, or a speaker confirmed: segments show on the episode's pages
+    # (freshness.SHOWN: a segment names no episode, so every page).
+    "admin_transcripts.upload": Case("admin", ALL, lambda w, m: {"file": (io.BytesIO(
+        b"WEBVTT\n\n00:00:00.000 --> 00:00:02.000\n<v Test Speaker>A corrected sample line.\n"), "t.vtt")}),
+    "admin_transcripts.speakers": Case("admin", ALL, lambda w, m: {"revision": "1", "label-0": "Test Speaker",
+                                                                    "speaker-0": str(w.person.id)}),
     "admin.new_person": Case("admin", ALL, lambda w, m: {"name": "Chelsea Finn", "affiliation": "Stanford"}),
     "admin.edit_person": Case("admin", ALL, lambda w, m: {"name": "Kelvin Guu", "affiliation": "Elsewhere"}),
     "admin.link_person": Case("admin", ALL, lambda w, m: {"username": "other_user"}, _person_without_account),
