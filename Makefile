@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 export FLASK_APP := community
 
-.PHONY: run test test-fast browser nginx bench clean lock
+.PHONY: run test test-fast browser nginx bench bench-release-day clean lock
 
 # Installs take exactly the versions in the lock files (make lock writes them from the
 # ranges in pyproject.toml), so two installs a week apart are the same.
@@ -78,6 +78,10 @@ test-fast: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py
+
+# A hot thread under writes (issue 25): two 60 s mixes, about 3 minutes with the data.
+bench-release-day: $(VENV)/.installed-dev
+	$(BIN)/python bench/release_day.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -35,6 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     web.register_conditional_get(app)
     web.register_static_fingerprints(app)
     web.register_error_handlers(app)
+    web.register_read_your_writes(app)
     helpers.init_app(app)  # template filters and globals
     cli.init_app(app)
     if app.config.get("QUERY_COUNT_HEADER"):

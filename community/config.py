@@ -146,6 +146,9 @@ DEFAULTS = {
     "CACHE_DEFAULT_TIMEOUT": 300,
     "PAGE_CACHE": True,
     "PAGE_CACHE_SECONDS": 60,
+    # Under a stream of writes, a page read this recently stands in for the newest version
+    # (one rendering per window instead of one per write); never for the reader who wrote.
+    "PAGE_STALE_SECONDS": 1.0,
     "SITEMAP_PAGE_SIZE": 50_000,  # URLs per sitemap file (the protocol's maximum)
     "ORCID_ISSUER": "https://orcid.org",  # its /.well-known/openid-configuration names every endpoint
     "ORCID_TIMEOUT": 10.0,  # seconds for each call to ORCID (discovery, keys, token)

@@ -249,6 +249,13 @@ def register_query_count_header(app: Flask) -> None:
         return response
 
 
+def register_read_your_writes(app: Flask) -> None:
+    """A writer's session remembers the versions their writes left (pages/cache.py)."""
+    from community.pages.cache import remember_writes
+
+    app.after_request(remember_writes)
+
+
 def register_wsgi_middleware(app: Flask) -> None:
     """What runs before Flask, outermost first:
     1. ProxyFix (behind nginx): the client's address and scheme from X-Forwarded-*

@@ -121,6 +121,9 @@ def make_test_app(database: str, tmp_path, **overrides):
         # argon2id at its lowest cost: what is tested is which password opens which account,
         # not the cost (test_accounts checks the deployed parameters with the real ones).
         "PASSWORD_HASH_MEMORY_KIB": 8, "PASSWORD_HASH_TIME_COST": 1,
+        # A page shows every write at once: tests read right after writing, often not as
+        # the writer (tests/views/test_hot_thread.py tests the staleness window itself).
+        "PAGE_STALE_SECONDS": 0,
         "FEED_FETCH_ALLOWED_NETWORKS": ("127.0.0.1/32",),  # the tests' HTTP servers run there
     }
     config.update(overrides)

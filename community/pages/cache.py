@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import Flask, current_app, g, make_response, request, session
+from flask import Flask, current_app, g, has_request_context, make_response, request, session
 from flask_login import current_user
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -36,6 +36,7 @@ from community.services import freshness
 
 VARY = "Accept-Encoding, Cookie"
 KEY = "community.page_cache_key"  # set in the WSGI environ by the middleware
+TAKEN = "community.page_cache_taken"  # and when it read the versions (wall clock)
 DATABASE_DOWN = "community.database_down"  # set when the middleware could not reach it
 
 
@@ -68,10 +69,75 @@ def recent(app: Flask, name: str) -> Recent:
     return app.extensions.setdefault(name, Recent())
 
 
-def _key(request: Request, keys: tuple[str, ...], connection=None) -> str:
+# ---------------------------------------------------------------- bounded staleness
+#
+# Under a stream of writes every version of a hot page would be rendered once per write.
+# Instead, a value noted less than PAGE_STALE_SECONDS ago stands in for the current
+# version: a burst of writes costs one rendering per window (per process), and every
+# reader sees a write at most one window plus one rendering after its commit. Not the writer: each
+# request that commits notes in its session the versions it left behind (WROTE), and a
+# value older than those is never served to them (read-your-writes). Anonymous readers
+# cannot write.
+
+WROTE = "wrote"  # session key: {content version key: version after this reader's last write}
+
+
+def remember_writes(response):
+    """after_request: the versions this request's commits left, in the writer's session."""
+    wrote = freshness.written(db.session)
+    if wrote and current_user.is_authenticated:
+        mine = {**session.get(WROTE, {}), **wrote}
+        keep = [k for k in mine if k != freshness.EVERYTHING][-10:]  # the latest few pages written to
+        session[WROTE] = {k: mine[k] for k in (freshness.EVERYTHING, *keep) if k in mine}
+    return response
+
+
+def parse_versions(keys: tuple[str, ...], found: str) -> dict[str, int]:
+    """freshness.versions(*keys) as {key: version}, EVERYTHING included."""
+    return dict(zip((freshness.EVERYTHING, *keys), map(int, found.split("."))))
+
+
+def owed(versions: dict[str, int]) -> bool:
+    """The current reader wrote something newer than `versions` show."""
+    wrote = session.get(WROTE)
+    return bool(wrote) and any(versions.get(k, v) < v for k, v in wrote.items())
+
+
+def latest(app: Flask, name: str, base: str):
+    """The newest value noted under `base`, if it was noted (built or found current) within
+    the staleness window and includes this reader's own writes; None otherwise. So a
+    write shows to others at most one window plus one rendering after its commit."""
+    window = app.config["PAGE_STALE_SECONDS"]
+    found = app.extensions.get(name, {}).get(base) if window > 0 else None
+    if found is None or time.time() - found[3] >= window or (has_request_context() and owed(found[1])):
+        return None
+    return found[2]
+
+
+def note_latest(app: Flask, name: str, base: str, taken: float, versions: dict[str, int], value) -> None:
+    """`value` holds every write committed before `taken` (wall clock, as cache entries are
+    shared across processes): the newest stand-in for `base`."""
+    noted = app.extensions.setdefault(name, {})
+    if len(noted) > 256:
+        noted.clear()
+    found = noted.get(base)
+    if found is None or found[0] < taken:
+        noted[base] = (taken, versions, value, time.time())
+
+
+def _base(request: Request) -> str:
     """Host included: a page names its own address (canonical and og links), and an entry
     must never be served for a host other than the one it was rendered for."""
-    return f"page:{request.host}{request.full_path}:{freshness.versions(*keys, connection=connection)}"
+    return f"page:{request.host}{request.full_path}"
+
+
+def _key(request: Request, keys: tuple[str, ...], connection=None) -> str:
+    return f"{_base(request)}:{freshness.versions(*keys, connection=connection)}"
+
+
+def _note(app: Flask, key: str, taken: float, keys: tuple[str, ...], page: CachedPage) -> None:
+    base, found = key.rsplit(":", 1)
+    note_latest(app, "latest_pages", base, taken, parse_versions(keys, found), page)
 
 
 def remembered(app: Flask, name: str, key: str, build=None):
@@ -90,12 +156,13 @@ def remembered(app: Flask, name: str, key: str, build=None):
     return value
 
 
-def _store(app: Flask, key: str, response: Response) -> None:
+def _store(app: Flask, key: str, response: Response) -> CachedPage:
     body = response.get_data()
     response.add_etag()
     page = CachedPage(body, gzip.compress(body, 6, mtime=0), response.get_etag()[0], response.content_type)
     cache.set(key, page, timeout=app.config["PAGE_CACHE_SECONDS"])
     recent(app, "recent_pages").put(key, page)
+    return page
 
 
 def _answer(page: CachedPage, environ: dict) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -133,15 +200,20 @@ def cached_for_anonymous(keys):
                 return view(**kwargs)
             # A miss in the middleware already read the versions (before rendering, so
             # the page can't be older than its key).
-            key = request.environ.get(KEY) or _key(request, keys(**kwargs))
+            taken, page_keys = request.environ.get(TAKEN) or time.time(), keys(**kwargs)
+            key = request.environ.get(KEY) or _key(request, page_keys)
             page = remembered(current_app, "recent_pages", key)
+            if page is not None:
+                _note(current_app, key, taken, page_keys, page)
+            else:
+                page = latest(current_app, "latest_pages", _base(request))
             metrics.PAGE_CACHE.labels("miss" if page is None else "hit").inc()
             if page is not None:
                 status, headers, body = _answer(page, request.environ)
                 return Response(body, status, headers)
             response = make_response(view(**kwargs))
             if response.status_code == 200 and not response.direct_passthrough:
-                _store(current_app, key, response)
+                _note(current_app, key, taken, page_keys, _store(current_app, key, response))
             response.headers["X-Cache"] = "miss"
             response.vary.add("Accept-Encoding")
             return response
@@ -188,11 +260,18 @@ class PageCacheMiddleware:
         keys = self.keys.get(endpoint)
         if keys is None:
             return None
+        page_keys = keys(**args)
+        taken = environ[TAKEN] = time.time()
         try:
             with db.engine.connect() as connection:  # no ORM session: nothing to load
-                environ[KEY] = _key(Request(environ), keys(**args), connection)
+                key = environ[KEY] = _key(Request(environ), page_keys, connection)
         except OperationalError:
             # The database is down: Flask answers with its 503 page, without trying again.
             environ[DATABASE_DOWN] = True
             return None
-        return remembered(self.app, "recent_pages", environ[KEY])
+        page = remembered(self.app, "recent_pages", key)
+        if page is not None:
+            _note(self.app, key, taken, page_keys, page)
+            return page
+        # Without a cookie there is no session, so no write of this reader's to wait for.
+        return latest(self.app, "latest_pages", key.rsplit(":", 1)[0])

@@ -5,6 +5,7 @@ with what)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from flask import current_app, render_template, request, session
@@ -14,9 +15,9 @@ from markupsafe import Markup
 from community.forms.discussion import CommentForm
 from community.forms.papers import PaperForm
 from community.forms.questions import QuestionForm
-from community.pages.cache import recent, remembered
+from community.pages.cache import latest, note_latest, parse_versions, recent, remembered
 from community.pages.readers import ClassReader, PostFacts, Reader, as_class
-from community.pages.threads import SharedThread, personal_html, shared_html
+from community.pages.threads import Fragments, SharedThread, personal_html, shared_html
 from community.services import discussion, episodes, freshness
 
 
@@ -33,8 +34,20 @@ class EpisodeSections:
     key: str | None = None  # the cache key when shared; None for one reader's own rendering
 
 
-def build_sections(content, episode_slug: str) -> EpisodeSections:
-    thread = shared_html(content.thread.roots, content.guest_user_ids, discussion.MAX_DEPTH)
+def thread_fragments(app) -> Fragments:
+    """This process's fragments of every thread's posts: a write re-renders the posts it
+    changed (and its ancestors' reply counts), not the whole thread. Only shared sections
+    use them (a reader's own rendering, or any without the page cache, starts from scratch:
+    the bench's uncached rows)."""
+    found = app.extensions.get("thread_fragments")
+    if found is None:
+        found = app.extensions["thread_fragments"] = Fragments(app.config["PAGE_CACHE_SECONDS"])
+    return found
+
+
+def build_sections(content, episode_slug: str, fragments: Fragments | None = None) -> EpisodeSections:
+    """`fragments`: posts rendered before, to reuse (none: every post rendered from scratch)."""
+    thread = shared_html(content.thread.roots, content.guest_user_ids, discussion.MAX_DEPTH, fragments=fragments)
     for post in [*content.papers, *content.questions]:
         thread.facts[post.id] = PostFacts.of(post)
     return EpisodeSections(
@@ -56,25 +69,37 @@ def personal_sections(sections: EpisodeSections, reader: Reader) -> dict[str, Ma
 
 def episode_sections(episode, sort: str) -> EpisodeSections:
     """Shared per visibility class (moderators see hidden posts); a reader with hidden or
-    pending posts of their own here gets a fresh rendering instead."""
-    def build(viewer):
-        return build_sections(episodes.episode_content(episode, viewer, sort), episode.slug)
+    pending posts of their own here gets a fresh rendering instead. Under a stream of
+    writes, sections read within PAGE_STALE_SECONDS stand in for the current version,
+    unless this reader wrote since (pages/cache.py: bounded staleness)."""
+    def build(viewer, fragments=None):
+        return build_sections(episodes.episode_content(episode, viewer, sort), episode.slug, fragments)
 
     if not current_app.config["PAGE_CACHE"]:
         return build(current_user)  # key None: nothing built from it is shared
     moderator = current_user.is_authenticated and current_user.is_moderator
-    key = (f"sections:{episode.slug}:{sort}:{'moderators' if moderator else 'everyone'}:"
-           f"{freshness.versions(freshness.episode_key(episode.slug))}")
+    page_key = freshness.episode_key(episode.slug)
+    base = f"sections:{episode.slug}:{sort}:{'moderators' if moderator else 'everyone'}"
+    taken = time.time()  # before the versions: whatever is built below holds every write committed before
+    found = freshness.versions(page_key)
+    key = f"{base}:{found}"
 
     def shared():
         viewer = current_user._get_current_object() if moderator else None  # never one member's own view
+        fragments = thread_fragments(current_app).since(found.split(".")[0])  # see Fragments.since
         # Anonymous readers and members share these lists: not even "logged in" is known.
         with as_class(ClassReader(logged_in=True if moderator else None, moderator=moderator)):
-            built = build(viewer)
+            built = build(viewer, fragments)
         built.key = key
         return built
 
-    sections = remembered(current_app, "recent_sections", key, shared)
+    sections = remembered(current_app, "recent_sections", key)
+    if sections is None:
+        sections = latest(current_app, "latest_sections", base)
+    if sections is None:
+        sections = remembered(current_app, "recent_sections", key, shared)
+    if sections.key == key:
+        note_latest(current_app, "latest_sections", base, taken, parse_versions((page_key,), found), sections)
     if not moderator and current_user.is_authenticated and current_user.id in sections.unpublished_authors:
         return build(current_user)  # hiding or holding a post bumps the version: this set is current
     return sections

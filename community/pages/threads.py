@@ -13,6 +13,7 @@ request. Addresses come from the url_map (pages/urls.py)."""
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -79,8 +80,11 @@ def _time(moment: datetime) -> str:
     return f'<time datetime="{iso(moment)}" title="{exact_time(moment)}">{relative_time(moment)}</time>'
 
 
-def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, header=None) -> SharedThread:
-    """`header(post)` returns extra HTML above a post's body (paper, question, suggestion)."""
+def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, header=None,
+                fragments: Fragments | None = None) -> SharedThread:
+    """`header(post)` returns extra HTML above a post's body (paper, question, suggestion).
+    `fragments`: posts rendered by earlier calls, reused where nothing they show changed
+    (pages/frames.py keeps one per process); a post's score is filled on every call."""
     out: list[str] = []
     facts: dict[int, PostFacts] = {}
     urls = thread_urls()
@@ -90,7 +94,6 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
     def comment(node: Node, depth: int) -> None:
         p: Post = node.post
         status = p.status.value
-        facts[p.id] = PostFacts(p.author_id, p.created_at, status, p.parent_id, p.is_tombstone)
         classes = "comment" + (" is-tombstone" if p.is_tombstone else "") + (
             f" is-{status}" if status in ("hidden", "pending") else "")
         n = len(node.children)
@@ -110,8 +113,7 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
         out.append(f'<summary class="comment-toggle">{who}{note}</summary>\n<p class="comment-meta">')
         if not p.is_tombstone:
             out.append(_user_link(p.author, p.author_id in guest_user_ids, urls) + ' <span class="sep">·</span> ')
-        out.append(f'<span class="score" data-score="{p.id}">{p.score} {plural(p.score, "point", "points")}</span>'
-                   f' <span class="sep">·</span> <a class="permalink" href="{permalink}">{_time(p.created_at)}</a>')
+        out.append(f'{_SCORE} <span class="sep">·</span> <a class="permalink" href="{permalink}">{_time(p.created_at)}</a>')
         if p.edited_at and not p.is_tombstone:
             out.append(f' <span class="sep">·</span> <a class="edited" href="{urls.history.format(p.id)}" '
                        f'title="edited {exact_time(p.edited_at)}">edited</a>')
@@ -137,17 +139,126 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
                 out.append(f'<p class="continue"><a href="{permalink}">Continue this thread ({below} more '
                            f'{plural(below, "reply", "replies")}) →</a></p>')
             else:
-                level(node.children, depth + 1)
+                out.append(_CHILDREN)
         out.append("</details>\n</li>\n")
+
+    def post(node: Node, depth: int) -> None:
+        """One post from its fragment (comment() above, without its score and replies),
+        rendered again only when the post, its author or its replies' count changed."""
+        p: Post = node.post
+        facts[p.id] = PostFacts(p.author_id, p.created_at, p.status.value, p.parent_id, p.is_tombstone)
+        below = _descendants(node, counted)
+        key = None
+        if header is None or p.kind.value == "comment":  # a kind's header reads other rows: not cached
+            # The author's shown columns are not in the key: changing them bumps the version
+            # of everything (services/freshness), which empties `fragments` (frames.py).
+            key = (p.id, below, depth + 1 >= max_depth, p.author_id in guest_user_ids, _row(p))
+        parts = cache.get(key)
+        if parts is None:
+            start = len(out)
+            comment(node, depth)
+            parts = cache.put(key, astral_as_references("".join(out[start:])))  # names may hold emoji too
+            del out[start:]
+        out.append(parts[0])
+        out.append(_score(p))
+        out.append(parts[1])
+        if len(parts) == 3:
+            level(node.children, depth + 1)
+            out.append(parts[2])
 
     def level(nodes: list[Node], depth: int) -> None:
         out.append(f'<ol class="thread{" thread-root" if depth == 0 else ""}">\n')
         for node in nodes:
-            comment(node, depth)
+            post(node, depth)
         out.append("</ol>\n")
 
+    cache = fragments if fragments is not None else Fragments()
+    cache.start()
     level(roots, 0)
-    return SharedThread(astral_as_references("".join(out)), facts)  # names may hold emoji too
+    return SharedThread("".join(out), facts)
+
+
+# Where the score and the replies go in a post's fragment (NUL never reaches stored content).
+_SCORE, _CHILDREN = "\x00score\x00", "\x00children\x00"
+
+
+def _score(p: Post) -> str:
+    """Filled on every assembly: a vote re-renders no fragment."""
+    return f'<span class="score" data-score="{p.id}">{p.score} {plural(p.score, "point", "points")}</span>'
+
+
+_UNCACHED_COLUMNS = frozenset({"score"})  # filled per assembly (_score)
+
+
+def _row(obj) -> tuple:
+    """Every column of a post's row but the score: what its fragment may read of it,
+    whatever comment() shows of it tomorrow. JSON columns (lists, dicts) by value."""
+    row = tuple(map(obj.__dict__.get, _columns(type(obj))))
+    try:
+        hash(row)
+    except TypeError:
+        row = tuple(v if v.__hash__ is not None else repr(v) for v in row)
+    return row
+
+
+_COLUMN_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _columns(model: type) -> tuple[str, ...]:
+    names = _COLUMN_NAMES.get(model)
+    if names is None:
+        from sqlalchemy import inspect
+        names = _COLUMN_NAMES[model] = tuple(a.key for a in inspect(model).column_attrs
+                                             if a.key not in _UNCACHED_COLUMNS)
+    return names
+
+
+class Fragments:
+    """Posts' fragments, kept between renderings of a thread in this process. An entry
+    is never stale in what it shows of its rows (its key holds all of them), only in its
+    relative times ("3 minutes ago"): it lives `max_age` seconds, as a cached page does.
+    Entries no rendering used for a while are dropped.
+    `rendered`: the fragments rendered by the latest rendering (tests bound it)."""
+
+    KEEP = 8  # renderings an unused fragment survives (sorts and reader classes share fragments)
+
+    def __init__(self, max_age: float = 0):
+        self.max_age = max_age
+        self.entries: dict[tuple, tuple[tuple[str, ...], int, float]] = {}
+        self.generation, self.rendered, self.now = 0, 0, 0.0
+        self.epoch = None
+
+    def since(self, epoch) -> Fragments:
+        """Forget every fragment when `epoch` (what they were rendered under, beyond their
+        keys: the version of everything) moves on."""
+        if epoch != self.epoch:
+            self.entries.clear()
+            self.epoch = epoch
+        return self
+
+    def start(self) -> None:
+        self.generation += 1
+        self.rendered = 0
+        self.now = time.monotonic()
+        if len(self.entries) > 4096 and self.generation % self.KEEP == 0:
+            old = self.generation - self.KEEP
+            self.entries = {k: v for k, v in self.entries.items() if v[1] > old}
+
+    def get(self, key: tuple | None) -> tuple[str, ...] | None:
+        found = self.entries.get(key) if key is not None else None
+        if found is None or self.now - found[2] >= self.max_age:
+            return None
+        if found[1] != self.generation:
+            self.entries[key] = (found[0], self.generation, found[2])
+        return found[0]
+
+    def put(self, key: tuple | None, html: str) -> tuple[str, ...]:
+        self.rendered += 1
+        before, after = html.split(_SCORE)
+        parts = (before, *after.split(_CHILDREN))
+        if key is not None and self.max_age > 0:
+            self.entries[key] = (parts, self.generation, self.now)
+        return parts
 
 
 class UnknownSlot(ValueError):

@@ -123,18 +123,23 @@ def _pending(session) -> _Pending:
     return pending
 
 
-def _bump(keys: list[str]) -> None:
+def _bump(keys: list[str]) -> dict[str, int]:
+    """Returns each key's new version."""
+    bumped = {}
     for key in sorted(keys):  # a fixed order: two writers never wait on each other crosswise
-        result = db.session.execute(update(ContentVersion).where(ContentVersion.key == key)
-                                    .values(version=ContentVersion.version + 1))
-        if result.rowcount == 0:
+        bumped[key] = db.session.execute(update(ContentVersion).where(ContentVersion.key == key)
+                                         .values(version=ContentVersion.version + 1)
+                                         .returning(ContentVersion.version)).scalar()
+        if bumped[key] is None:
             db.session.execute(upsert(ContentVersion, {"key": key, "version": 1}, ["key"], ["version"]))
+            bumped[key] = 1
+    return bumped
 
 
-def _apply(pending: _Pending) -> None:
+def _apply(pending: _Pending) -> dict[str, int]:
+    """Bump what `pending` changes; returns the keys bumped with their new versions."""
     if pending.everything or pending.many:
-        _bump([EVERYTHING])
-        return
+        return _bump([EVERYTHING])
     found = []
     if pending.episodes:
         found.append(Episode.id.in_(pending.episodes))
@@ -143,7 +148,7 @@ def _apply(pending: _Pending) -> None:
     if through:
         found.append(Episode.id.in_(select(Post.episode_id).where(or_(*through))))
     slugs = db.session.scalars(select(Episode.slug).where(or_(*found))).all() if found else []
-    _bump([LISTS] + [episode_key(slug) for slug in slugs])
+    return _bump([LISTS] + [episode_key(slug) for slug in slugs])
 
 
 def touch(*episode_ids: int | None) -> None:
@@ -280,7 +285,19 @@ def _committing(session) -> None:
     session.flush()  # the last changes, so the listener has seen them all
     pending = session.info.pop(_KEY, None)
     if pending is not None:
-        _apply(pending)
+        written = session.info.setdefault(_WRITTEN, {})
+        for key, version in _apply(pending).items():
+            written[key] = max(version, written.get(key, 0))
+
+
+_WRITTEN = "community.freshness.written"
+
+
+def written(session) -> dict[str, int]:
+    """The keys this session's commits bumped since the last call, each with the version
+    it left: a reader who wrote must not be shown a page older than that (pages/cache.py:
+    read-your-writes)."""
+    return session.info.pop(_WRITTEN, None) or {}
 
 
 @event.listens_for(db.session, "after_transaction_end")
