@@ -121,6 +121,10 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
     Field("can_edit", "can_edit(facts): the reader may edit the post (moderators always, authors for a while)",
           usual=lambda c: (lambda f: c.moderator and not f.is_tombstone),
           differs=lambda r, ix: ix.by_author.get(r.id, ())),
+    # Few readers are suspended: their pages are filled again on every post that offers a
+    # write (as for guests), so no button is shown that would only answer 403.
+    Field("suspended", "the reader is suspended (may read, not vote, flag or reply)",
+          usual=lambda c: False, differs=lambda r, ix: ix.reading.get("suspended", ()) if r.suspended else ()),
     Field("is_guest", "the reader is a guest of this episode (answers its questions)",
           usual=lambda c: False, differs=lambda r, ix: ix.reading.get("is_guest", ()) if r.is_guest else ()),
     # The token differs for every reader but never per post: shared HTML carries
@@ -143,6 +147,7 @@ class Reader:
         self.last_visit = last_visit if self.logged_in else None
         self.csrf = csrf
         self.is_guest = self.logged_in and is_guest
+        self.suspended = self.logged_in and user.is_suspended()
 
     @property
     def reader_class(self) -> tuple:
@@ -324,10 +329,10 @@ def _new_badge(post_id: int, f: PostFacts, r) -> str:
     return ' <span class="badge badge-new">new</span>' if r.is_new(f) else ""
 
 
-@slot("V", needs={"logged_in", "own", "voted", "csrf"}, facts={"author_id", "status"})
+@slot("V", needs={"logged_in", "suspended", "own", "voted", "csrf"}, facts={"author_id", "status"})
 def _vote(post_id: int, f: PostFacts, r) -> str:
     """The vote button alone (paper and question lists)."""
-    if r.logged_in and not r.own(f) and f.status == _VISIBLE:
+    if r.logged_in and not r.suspended and not r.own(f) and f.status == _VISIBLE:
         return _vote_form(r.urls.vote.format(post_id), r.voted(post_id), r.csrf)
     return ""
 
@@ -345,16 +350,18 @@ def _answer(post_id: int, f: PostFacts, r) -> str:
             '<div class="buttons"><button type="submit">Post answer</button></div></form></details>')
 
 
-@slot("A", needs={"logged_in", "own", "voted", "can_edit", "csrf"},
+@slot("A", needs={"logged_in", "suspended", "own", "voted", "can_edit", "csrf"},
       facts={"author_id", "created_at", "status", "parent_id", "is_tombstone"})
 def _actions(post_id: int, f: PostFacts, r) -> str:
-    """A comment's actions: vote, reply, parent and context, edit, flag, delete."""
+    """A comment's actions: vote, reply, parent and context, edit, flag, delete. A suspended
+    reader is offered none of the writes (the page's notice says why and until when)."""
     urls = r.urls
     visible, own = f.status == _VISIBLE, r.own(f)
+    writes = r.logged_in and not r.suspended
     parts = []
-    if r.logged_in and not own and visible:
+    if writes and not own and visible:
         parts.append(_vote_form(urls.vote.format(post_id), r.voted(post_id), r.csrf))
-    if visible:
+    if visible and not r.suspended:
         if r.logged_in:
             parts.append(f'<a class="reply-link" href="{urls.permalink.format(post_id)}#reply" '
                          f'data-reply-to="{post_id}">reply</a>')
@@ -365,7 +372,7 @@ def _actions(post_id: int, f: PostFacts, r) -> str:
                      f'<a href="{urls.permalink.format(f.parent_id)}#c{post_id}">context</a>')
     if r.can_edit(f):
         parts.append(f'<a href="{urls.edit.format(post_id)}">edit</a>' + (_edit_window(f) if own else ""))
-    if r.logged_in and not own and visible:
+    if writes and not own and visible:
         parts.append(f'<a href="{urls.flag.format(post_id)}" class="flag-link">flag</a>')
     if own and not f.is_tombstone:
         # A second step before deleting: a disclosure without JavaScript, a dialog with it (site.js).

@@ -210,6 +210,8 @@ def test_a_suspended_reader_sees_why_instead_of_the_forms(client, factories, log
     page = client.get(f"/episodes/{episode.slug}")
     assert 'id="comment-body"' not in page.get_data(as_text=True)
     assert "you can read, and write again then" in text_of(page)
+    # Nor buttons that would only answer 403: no vote, reply or flag on others' comments.
+    assert not re.search(r'class="(vote-form|reply-link|flag-link)', page.get_data(as_text=True))
     permalink = client.get(f"/posts/{post.id}")  # no reply form either
     assert 'id="reply-form"' not in permalink.get_data(as_text=True)
     assert "you can read, and write again then" in text_of(permalink)

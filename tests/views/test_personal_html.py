@@ -30,6 +30,7 @@ def page(app, factories):
     episode = factories.episode(13, guests=[("Guest Speaker", "MIT")])
     episode.appearances[0].person.user_id = guest.id
     ada, bob, mod = factories.user("ada"), factories.user("bob"), factories.user("mod", role=Role.moderator)
+    troll = factories.user("troll", suspended_until=utcnow() + timedelta(days=3))
     first = factories.comment(ada, episode, body="ada's old point")
     reply = factories.comment(bob, episode, parent=first, body="bob replies")
     factories.comment(ada, episode, parent=reply, body="ada again")
@@ -45,7 +46,7 @@ def page(app, factories):
     db.session.commit()
     with app.test_request_context():
         sections = frames.build_sections(episodes.episode_content(episode, None, "best"), episode.slug)
-    return sections, {"ada": ada, "bob": bob, "mod": mod, "guest": guest}, late
+    return sections, {"ada": ada, "bob": bob, "mod": mod, "guest": guest, "troll": troll}, late
 
 
 # Readers that between them make every slot differ from its class's usual fill.
@@ -55,6 +56,7 @@ CASES = [
     ("bob", set(), None, False),   # an author on a first visit
     ("mod", set(), 10, False),     # a moderator: edit links everywhere
     ("guest", set(), None, True),  # the episode's guest: answer forms on questions
+    ("troll", set(), None, False),  # suspended: reads, and is offered no vote, reply or flag
 ]
 
 
@@ -81,8 +83,11 @@ def test_personalised_html_equals_filling_from_scratch(app, page, who, voted, vi
                 assert readers.CSRF_SLOT not in got and "<!--u:" not in got
             whole += got
     # The cases do reach what differs between readers.
-    expected = {None: "log in to reply", "ada": "badge-new", "bob": "/delete", "mod": "/edit", "guest": "Post answer"}
+    expected = {None: "log in to reply", "ada": "badge-new", "bob": "/delete", "mod": "/edit", "guest": "Post answer",
+                "troll": "parent"}
     assert expected[who] in whole
+    if who == "troll":
+        assert "vote-form" not in whole and "flag-link" not in whole and "reply-link" not in whole
     assert ('aria-pressed="true"' in whole) == (who == "ada")
 
 
