@@ -4,6 +4,7 @@ formats they go back out in (WebVTT with voice tags, Podcasting 2.0 JSON)."""
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from flask import current_app
@@ -163,16 +164,37 @@ def speaker_name(transcript: Transcript, segment: TranscriptSegment) -> str:
     return person.name if person else segment.speaker
 
 
-def paragraphs(transcript: Transcript) -> list[tuple[str, list[TranscriptSegment]]]:
-    """Consecutive segments of one speaker, as the page shows them: (speaker, segments)."""
+def paragraphs(transcript: Transcript, chapters: list[dict] = ()) -> list[tuple[str, list[TranscriptSegment]]]:
+    """Consecutive segments of one speaker, as the page shows them: (speaker, segments). A
+    chapter's start begins a new paragraph too, so that chapters can head their sections."""
+    starts = _chapter_starts(chapters)
     out: list[tuple[str, list[TranscriptSegment]]] = []
+    last_chapter = None
     for segment in transcript.segments:
-        name = speaker_name(transcript, segment)
-        if out and out[-1][0] == name:
+        name, chapter = speaker_name(transcript, segment), bisect.bisect_right(starts, segment.start)
+        if out and out[-1][0] == name and chapter == last_chapter:
             out[-1][1].append(segment)
         else:
             out.append((name, [segment]))
+        last_chapter = chapter
     return out
+
+
+def chapter_heads(paragraphs_: list[tuple[str, list[TranscriptSegment]]], chapters: list[dict]) -> dict[int, dict]:
+    """{index of a paragraph: the chapter that starts with it} (paragraphs as `paragraphs`
+    made them with the same chapters)."""
+    ordered = sorted((c for c in chapters if isinstance(c.get("start"), (int, float))), key=lambda c: c["start"])
+    starts = [float(c["start"]) for c in ordered]
+    heads, shown = {}, 0
+    for index, (_, segments) in enumerate(paragraphs_):
+        chapter = bisect.bisect_right(starts, segments[0].start)
+        if chapter > shown:
+            heads[index], shown = ordered[chapter - 1], chapter
+    return heads
+
+
+def _chapter_starts(chapters: list[dict]) -> list[float]:
+    return sorted(float(c["start"]) for c in chapters if isinstance(c.get("start"), (int, float)))
 
 
 def _vtt_time(seconds: float) -> str:

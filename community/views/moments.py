@@ -26,6 +26,7 @@ bp.add_app_template_global(moments.moment_of, "moment_of")
 class TranscriptOnPage:
     transcript: transcripts.Transcript
     paragraphs: list
+    chapter_heads: dict  # paragraph index -> the chapter starting there
     text: anchoring.Text
     moments: moments.EpisodeMoments
 
@@ -37,7 +38,8 @@ def episode_transcript(episode) -> TranscriptOnPage | None:
     if transcript is None:
         return None
     text = anchoring.Text.of(transcript.segments)
-    return TranscriptOnPage(transcript, transcripts.paragraphs(transcript), text,
+    paragraphs = transcripts.paragraphs(transcript, episode.chapters or [])
+    return TranscriptOnPage(transcript, paragraphs, transcripts.chapter_heads(paragraphs, episode.chapters or []), text,
                             moments.for_episode(episode, text, episode.duration_seconds))
 
 

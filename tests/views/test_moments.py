@@ -181,3 +181,16 @@ def test_the_discussed_moment_goes_out_as_a_soundbite_and_a_web_annotation(app, 
                                                 "prefix": item["target"][0]["selector"][0]["prefix"],
                                                 "suffix": item["target"][0]["selector"][0]["suffix"]}
     assert item["target"][1]["selector"]["value"].startswith("t=12")
+
+
+def test_chapters_head_their_sections_of_the_transcript(app, client, factories):
+    """A chapter starting inside one speaker's run splits it: the heading sits where the chapter begins."""
+    episode = _episode(app, factories)
+    episode.chapters = [{"start": 0.0, "title": "Hello"}, {"start": 45.0, "title": "Breaking results"}]
+    db.session.commit()
+    body = client.get(f"/episodes/{episode.slug}").get_data(as_text=True)
+    transcript = body[body.index('id="transcript"'):]
+    hello, breaking = transcript.index(">Hello <"), transcript.index(">Breaking results <")
+    assert hello < transcript.index("The second pass checks") < breaking < transcript.index(THIRD_PASS)
+    assert f'<h4 class="speaker">Sam Sample' in transcript[breaking:transcript.index(THIRD_PASS)]
+    assert f'href="/episodes/{episode.slug}?t=45#player"' in transcript
