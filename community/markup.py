@@ -82,7 +82,20 @@ class _MathProcessor(InlineProcessor):
             mathml = latex2mathml.converter.convert(latex, display=self.display)
         except Exception:  # latex2mathml raises many kinds on bad input; show the source instead
             mathml = f'<code class="math-error">{html.escape(m.group(0))}</code>'
+        else:
+            if self.display == "block" and data.strip() != m.group(0):
+                mathml = _display_in_line(mathml)
         return self.md.htmlStash.store(mathml), m.start(0), m.end(0)
+
+
+def _display_in_line(mathml: str) -> str:
+    """`$$...$$` inside a sentence: display style (limits under a sum, full-size fractions)
+    set within the line, as TeX's `$\\displaystyle ...$`, so the sentence is not broken onto
+    a centred row of its own. On a paragraph of its own, `$$...$$` stays a display block."""
+    opening, _, rest = mathml.partition(">")
+    inner = rest.removesuffix("</math>")
+    return (opening.replace('display="block"', 'display="inline"') + '><mstyle displaystyle="true">'
+            + inner + "</mstyle></math>")
 
 
 class _BareUrlProcessor(InlineProcessor):

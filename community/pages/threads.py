@@ -61,7 +61,10 @@ def _user_link(user, is_guest: bool, urls: ThreadUrls) -> str:
     if user.deleted_at is not None:  # no profile to link to (as user_link in _macros/users.html)
         return f'<span class="user deleted-user">{escape(user.name)}</span>'
     handle = f" <small>@{escape(user.username)}</small>" if user.display_name and user.display_name != user.username else ""
-    parts = [f'<a class="user" href="{escape(urls.profile.format(user.username))}">{escape(user.name)}{handle}</a>']
+    # The affiliation is a hover title, not byline text: a name, a hat, points and a time
+    # fit one line on a phone (as on Lobsters); the whole profile is one tap away.
+    title = f' title="{escape(user.affiliation)}"' if user.affiliation else ""
+    parts = [f'<a class="user" href="{escape(urls.profile.format(user.username))}"{title}>{escape(user.name)}{handle}</a>']
     if is_guest:
         parts.append(' <span class="badge badge-guest" title="Guest on this episode">Guest</span>')
     for badge in user.badges:
@@ -69,8 +72,6 @@ def _user_link(user, is_guest: bool, urls: ThreadUrls) -> str:
             parts.append(f' <span class="badge badge-{badge.lower()}">{badge}</span>')
     if hat := user.verified_hat:  # from the users row: no query
         parts.append(f' <span class="verified-hat">{escape(hat)}</span>')
-    if user.affiliation:
-        parts.append(f' <span class="affiliation">{escape(user.affiliation)}</span>')
     return "".join(parts)
 
 

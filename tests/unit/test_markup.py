@@ -22,7 +22,7 @@ def test_fenced_code_keeps_dollars_and_underscores():
 
 
 def test_inline_and_display_math_become_mathml():
-    html = markup.render(r"Loss $\mathcal{L}(\theta)$ and $$\sum_{i=1}^n x_i^2$$")
+    html = markup.render("Loss $\\mathcal{L}(\\theta)$ and\n\n$$\\sum_{i=1}^n x_i^2$$")  # display: a paragraph of its own
     assert html.count("<math") == 2
     assert 'display="inline"' in html and 'display="block"' in html
     assert "<msubsup>" in html or "<munderover>" in html
