@@ -29,6 +29,11 @@ from community.services.discussion import Node
 
 _C, _N, _A = SLOTS["C"].opening, SLOTS["N"].opening, SLOTS["A"].opening
 
+# On a narrow screen a thread shows this many levels and then a "Continue this thread"
+# link (site.css hides the deeper levels there), so indentation stops growing by 360 px.
+# The page cache keeps one HTML for every screen, so both forms are in it.
+NARROW_DEPTH = 4
+
 
 @dataclass
 class Prefilled:
@@ -129,15 +134,18 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
             out.append(f'<div class="comment-body prose">{p.body_html}</div>\n'
                        f'<div class="comment-actions">{_A}{p.id}--></div>\n')
         if n:
+            more = f'<a href="{permalink}">Continue this thread ({below} more {plural(below, "reply", "replies")}) →</a>'
             if depth + 1 >= max_depth:
-                out.append(f'<p class="continue"><a href="{permalink}">Continue this thread ({below} more '
-                           f'{plural(below, "reply", "replies")}) →</a></p>')
+                out.append(f'<p class="continue">{more}</p>')
             else:
+                if depth + 1 == NARROW_DEPTH:  # the same HTML for every screen: site.css picks one
+                    out.append(f'<p class="continue continue-narrow">{more}</p>')
                 level(node.children, depth + 1)
         out.append("</details>\n</li>\n")
 
     def level(nodes: list[Node], depth: int) -> None:
-        out.append(f'<ol class="thread{" thread-root" if depth == 0 else ""}">\n')
+        kind = " thread-root" if depth == 0 else " thread-deep" if depth == NARROW_DEPTH else ""
+        out.append(f'<ol class="thread{kind}">\n')
         for node in nodes:
             comment(node, depth)
         out.append("</ol>\n")
