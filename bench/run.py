@@ -445,6 +445,11 @@ def bench(args: argparse.Namespace) -> tuple[dict, list[Result], list[str], str,
             measure(f"/episodes/{slug} logged in", f"/episodes/{slug}", logged_in=True)
         for slug in ("bench-500", "bench-2000"):
             measure(f"/episodes/{slug} uncached", f"/episodes/{slug}", uncached)
+        # bench-500 carries a synthetic two-hour transcript (2,000 segments) beside its 500 comments.
+        transcript = "/episodes/bench-500/transcript"
+        measure(f"{transcript} (2,000 segments) anonymous", transcript)
+        measure(f"{transcript} (2,000 segments) logged in", transcript, logged_in=True)
+        measure(f"{transcript} (2,000 segments) uncached", transcript, uncached)
         if args.rows == "all":
             for path in ("/papers/", "/questions/", "/guests/suggestions"):
                 measure(f"{path} anonymous", path)

@@ -131,12 +131,14 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from community import api
     from community.views import (
-        accounts, admin, admin_feeds, admin_jobs, crawlers, discussion, drafts, episodes, feeds, guests, invitations,
-        main, moderation, notifications, orcid, papers, questions, search, transcripts, verification,
+        accounts, admin, admin_feeds, admin_jobs, admin_transcripts, crawlers, discussion, drafts, episodes, feeds,
+        guests, invitations, main, moderation, moments, notifications, orcid, papers, questions, search, transcripts,
+        verification,
     )
 
     for module in (main, accounts, episodes, discussion, feeds, papers, questions, guests, moderation, notifications,
-                   search, transcripts, crawlers, api, verification, admin, admin_feeds, admin_jobs, orcid, invitations):
+                   search, transcripts, moments, crawlers, api, verification, admin, admin_feeds, admin_jobs,
+                   admin_transcripts, orcid, invitations):
         app.register_blueprint(module.bp)
     app.register_blueprint(drafts.bp)
     drafts.init_app(app)

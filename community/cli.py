@@ -7,10 +7,12 @@ import sys
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from community import feed_parser, job_queue
+from community import transcripts as transcript_formats
 from community.extensions import db
-from community.models import FeedSource, Person, Role
+from community.models import Episode, FeedSource, Person, Role
 from community.seed import bench as bench_seed, demo as demo_seed
 from community.services import (
     DomainError, accounts, backup, discussion, episodes, feeds, notifications, papers, people, search, sessions,
@@ -246,10 +248,13 @@ def rebake() -> None:
 @click.option("--users", default=2_000, show_default=True)
 @click.option("--episodes", "episode_count", default=60, show_default=True)
 @click.option("--seed", default=42, show_default=True)
-def bench_data_command(posts: int, users: int, episode_count: int, seed: int) -> None:
+@click.option("--transcripts", "transcript_count", default=1, show_default=True,
+              help="Episodes given a synthetic two-hour transcript of 2,000 segments (bench-500 first).")
+def bench_data_command(posts: int, users: int, episode_count: int, seed: int, transcript_count: int) -> None:
     """Generate a deterministic synthetic community for benchmarks (bulk inserts)."""
     with click.progressbar(length=posts, label="Generating posts", file=sys.stderr) as bar:
         counts = bench_seed.generate(posts=posts, users=users, episodes=episode_count, seed=seed, progress=bar.update)
+    counts["transcripts"] = bench_seed.add_transcripts(transcript_count, seed=seed)
     click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
 
 
@@ -337,12 +342,11 @@ def import_transcript(slug: str, path: str, kind: str | None, language: str | No
     episode = episodes.get_by_slug(slug)
     if episode is None:
         raise click.ClickException(f"No episode {slug!r}.")
-    kind = kind or {"vtt": "vtt", "srt": "srt", "json": "json", "html": "html", "htm": "html"}.get(
-        path.rsplit(".", 1)[-1].lower(), "")
-    if not kind:
-        raise click.ClickException("Say the format with --kind (vtt, srt, json or html).")
     with open(path, "rb") as file:
         data = file.read()
+    kind = kind or transcript_formats.detect(path, data)
+    if not kind:
+        raise click.ClickException("Say the format with --kind (vtt, srt, json or html).")
     try:
         revision = transcripts.add_revision(None, episode, data, kind, language=language, note=note)
     except DomainError as error:
@@ -350,6 +354,21 @@ def import_transcript(slug: str, path: str, kind: str | None, language: str | No
         raise click.ClickException(str(error)) from None
     db.session.commit()
     click.echo(f"revision {revision.number} of {slug}: {len(data):,} bytes")
+
+
+@transcripts_cli.command("fetch")
+@click.argument("slug", required=False)
+def fetch_transcripts(slug: str | None) -> None:
+    """Fetch the feed's podcast:transcript files again (every episode that has one, or SLUG),
+    as jobs; a file whose words and timings have not changed adds no revision."""
+    chosen = [episodes.get_by_slug(slug, include_unpublished=True)] if slug else list(db.session.scalars(
+        select(Episode).where(Episode.transcript_url.is_not(None))))
+    if slug and chosen[0] is None:
+        raise click.ClickException(f"No episode {slug!r}.")
+    for episode in chosen:
+        transcripts.enqueue_fetch(episode)
+    db.session.commit()
+    click.echo(f"{len(chosen)} transcripts queued for fetching")
 
 
 papers_cli = AppGroup("papers", help="Paper details from arXiv, Crossref and OpenReview.")

@@ -135,6 +135,10 @@ DEFAULTS = {
     "PAPER_METADATA_MAX_WAIT": 10,  # longer than this for a source's turn: left for later
     "PAPER_METADATA_TTL": 30 * 24 * 3600,  # a fetched paper is not asked for again sooner
     "PAPER_METADATA_RETRY_AFTER": 3600,  # after a failure; doubled per failure in a row, up to a week
+    # Networks a feed's chapters and transcript links may point into although they are
+    # private, loopback or link-local (refused otherwise); the tests' servers need 127.0.0.1.
+    "FEED_FETCH_ALLOWED_NETWORKS": (),
+    "TRANSCRIPT_FETCH_TIMEOUT": 10.0,
     "CACHE_DEFAULT_TIMEOUT": 300,
     "PAGE_CACHE": True,
     "PAGE_CACHE_SECONDS": 60,

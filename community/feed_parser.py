@@ -20,6 +20,7 @@ from __future__ import annotations
 import html
 import http.client
 import io
+import ipaddress
 import json
 import math
 import re
@@ -42,8 +43,8 @@ import feedparser
 # A leaf importing only another leaf: the one place that knows which characters go.
 from community.text import strip_controls
 
-__all__ = ["Conditional", "FeedError", "FeedItem", "FeedPerson", "FeedTranscript", "ParsedFeed", "fetch_conditional",
-           "load_chapters", "load_source", "parse_chapters", "parse_feed_bytes"]
+__all__ = ["Conditional", "FeedError", "FeedItem", "FeedPerson", "FeedTranscript", "ParsedFeed", "PrivateAddress",
+           "fetch_conditional", "fetch_public", "load_chapters", "load_source", "parse_chapters", "parse_feed_bytes"]
 
 USER_AGENT = "GI-Community/1.0"
 MAX_FEED_BYTES = 50 * 1024 * 1024  # refuse anything bigger when fetching
@@ -188,18 +189,80 @@ def fetch_conditional(url: str, etag: str | None = None, last_modified: str | No
     return answer
 
 
-def _fetch(url: str, timeout: float, headers: dict[str, str], limit: int = MAX_FEED_BYTES) -> Conditional:
+# ---------------------------------------------------------------- addresses a feed may send us to
+#
+# A feed is written by whoever hosts it: its chapters and transcript links must not make
+# this server fetch from its own network (cloud metadata at 169.254.169.254, an admin
+# port on 127.0.0.1, a 10.x database). The address checked is the one actually connected
+# to (after DNS, and again after every redirect), so a name that resolves differently the
+# second time gains nothing.
+
+
+class PrivateAddress(FeedError):
+    """The URL leads to an address this server does not fetch from for a feed."""
+
+
+def is_public_address(address: str, allowed: tuple = ()) -> bool:
+    """True for a globally routable address, or one inside an `allowed` network."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    if any(ip in ipaddress.ip_network(network, strict=False) for network in allowed):
+        return True
+    return ip.is_global and not ip.is_multicast
+
+
+def _guarded_connection(base, allowed: tuple):
+    class Guarded(base):
+        def connect(self):
+            super().connect()
+            peer = self.sock.getpeername()[0]
+            if not is_public_address(peer, allowed):
+                self.sock.close()
+                raise PrivateAddress(f"refused: {self.host} is a private, loopback or link-local address ({peer})")
+    return Guarded
+
+
+def _guarded_opener(allowed: tuple) -> urllib.request.OpenerDirector:
+    http_connection = _guarded_connection(http.client.HTTPConnection, allowed)
+    https_connection = _guarded_connection(http.client.HTTPSConnection, allowed)
+
+    class Http(urllib.request.HTTPHandler):
+        def http_open(self, req):
+            return self.do_open(http_connection, req)
+
+    class Https(urllib.request.HTTPSHandler):
+        def https_open(self, req):
+            return self.do_open(https_connection, req, context=self._context)
+
+    return urllib.request.build_opener(Http, Https)
+
+
+def fetch_public(url: str, timeout: float, accept: str, limit: int, allowed: tuple = ()) -> bytes:
+    """GET a URL a feed gave us, refusing private, loopback and link-local addresses
+    (except networks in `allowed`, e.g. ("127.0.0.1/32",) for tests); raise FeedError."""
+    if urllib.parse.urlsplit(url or "").scheme.lower() not in ("http", "https"):
+        raise FeedError(f"not an http(s) URL: {url}")
+    return _fetch(url, timeout, {"Accept": accept}, limit, opener=_guarded_opener(tuple(allowed))).body or b""
+
+
+def _fetch(url: str, timeout: float, headers: dict[str, str], limit: int = MAX_FEED_BYTES,
+           opener: urllib.request.OpenerDirector | None = None) -> Conditional:
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **headers})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # nosec B310
+        with (opener.open if opener else urllib.request.urlopen)(request, timeout=timeout) as response:  # nosec B310
             data = response.read(limit + 1)
             etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
     except urllib.error.HTTPError as exc:
         if exc.code == 304:
             return Conditional(304, None, exc.headers.get("ETag"), exc.headers.get("Last-Modified"))
         raise FeedError(f"HTTP {exc.code} {exc.reason} from {url}") from None
+    except PrivateAddress:
+        raise
     except urllib.error.URLError as exc:
         reason = exc.reason
+        if isinstance(reason, PrivateAddress):
+            raise reason from None
         if isinstance(reason, TimeoutError):
             raise FeedError(f"timed out after {timeout:g}s fetching {url}") from None
         raise FeedError(f"cannot fetch {url}: {reason}") from None
@@ -215,11 +278,11 @@ def _fetch(url: str, timeout: float, headers: dict[str, str], limit: int = MAX_F
 # --------------------------------------------------------------------------- chapters
 
 
-def load_chapters(url: str, timeout: float = 5.0) -> list[dict]:
-    """Fetch and parse a JSON chapters file (podcast:chapters); raise FeedError."""
-    answer = _fetch(url, timeout, {"Accept": "application/json+chapters, application/json;q=0.9"},
-                    limit=MAX_CHAPTERS_BYTES)
-    return parse_chapters(answer.body or b"")
+def load_chapters(url: str, timeout: float = 5.0, allowed: tuple = ()) -> list[dict]:
+    """Fetch and parse a JSON chapters file (podcast:chapters); raise FeedError. A feed
+    names this address: private ones are refused (fetch_public)."""
+    return parse_chapters(fetch_public(url, timeout, "application/json+chapters, application/json;q=0.9",
+                                       MAX_CHAPTERS_BYTES, allowed))
 
 
 def parse_chapters(data: bytes) -> list[dict]:

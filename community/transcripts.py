@@ -59,6 +59,26 @@ def parse(data: bytes | str, kind: str) -> list[Segment]:
     return segments
 
 
+_EXTENSIONS = {"vtt": "vtt", "srt": "srt", "json": "json", "html": "html", "htm": "html"}
+
+
+def detect(filename: str, data: bytes | str) -> str | None:
+    """The format of a file by its extension, else by its first characters; None if unsure."""
+    by_name = _EXTENSIONS.get((filename or "").rsplit(".", 1)[-1].lower()) if "." in (filename or "") else None
+    if by_name:
+        return by_name
+    head = (data[:2000].decode("utf-8", "replace") if isinstance(data, bytes) else data[:2000]).lstrip("\ufeff \r\n\t")
+    if head.startswith("WEBVTT"):
+        return "vtt"
+    if head.startswith(("{", "[")):
+        return "json"
+    if head.startswith("<"):
+        return "html"
+    if re.match(r"\d+\s*\n\s*\d+:\d\d:\d\d,\d{3}\s*-->", head):
+        return "srt"
+    return None
+
+
 # ---------------------------------------------------------------------------- WebVTT
 
 _TIMESTAMP = r"(?:\d{2,}:)?[0-5]\d:[0-5]\d\.\d{3}"

@@ -73,6 +73,7 @@ def make_test_app(database: str, tmp_path, **overrides):
         "CACHE_TYPE": "SimpleCache",
         "MAIL_SERVER": None,
         "MAIL_ASYNC": False,
+        "FEED_FETCH_ALLOWED_NETWORKS": ("127.0.0.1/32",),  # the tests' HTTP servers run there
     }
     config.update(overrides)
     app = create_app(config)

@@ -1,5 +1,5 @@
-"""A real HTTP server for feed tests: serves the fixture feed, its chapters file and a short
-silent WAV, answers conditional GETs the way podcast hosts do, and counts what it sent.
+"""A real HTTP server for feed tests: serves the fixture feed, its chapters and transcript
+files and a short silent WAV, answers conditional GETs the way podcast hosts do, and counts what it sent.
 
 The fixture's stand-in address http://127.0.0.1:9 is replaced by this server's own, so the
 feed's chapters, transcripts and audio point here."""
@@ -21,6 +21,8 @@ from pathlib import Path
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "feeds"
 STAND_IN = "http://127.0.0.1:9"
 FEED_PATH = "/feed.xml"
+TRANSCRIPT_TYPES = {".vtt": "text/vtt", ".json": "application/json", ".srt": "application/x-subrip",
+                    ".html": "text/html"}
 
 
 def silent_wav(seconds: int = 30, rate: int = 8000) -> bytes:
@@ -46,6 +48,7 @@ class FeedServer:
     bodies: Counter = field(default_factory=Counter)
     base: str = ""
     conditional_headers: list = field(default_factory=list)  # (If-None-Match, If-Modified-Since) per feed GET
+    files: dict = field(default_factory=dict)  # path -> (bytes, content type): served instead of the fixtures
 
     def set_feed(self, text: str) -> None:
         self.feed = text.replace(STAND_IN, self.base).encode()
@@ -70,9 +73,13 @@ def _handler(state: FeedServer):
                 return self._feed()
             if path.startswith("/audio/"):
                 return self._audio(wav)
+            if path in state.files:
+                return self._send(200, *state.files[path])
             file = FIXTURES / path.lstrip("/")
             if path.startswith("/chapters/") and file.is_file():
                 return self._send(200, file.read_bytes(), "application/json+chapters")
+            if path.startswith("/transcripts/") and file.is_file():
+                return self._send(200, file.read_bytes(), TRANSCRIPT_TYPES[file.suffix])
             return self._send(404, b"not here", "text/plain")
 
         def _feed(self):

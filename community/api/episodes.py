@@ -1,7 +1,7 @@
 from flask import abort, current_app, url_for
 
 from community.api import bp, page_args, paginated
-from community.services import episodes
+from community.services import episodes, transcripts
 
 
 def episode_json(episode, detail: bool = False) -> dict:
@@ -19,6 +19,9 @@ def episode_json(episode, detail: bool = False) -> dict:
         data["summary"] = episode.summary
         data["show_notes_html"] = episode.show_notes_html
         data["hosts"] = [{"name": p.name, "affiliation": p.affiliation} for p in episode.hosts]
+        # The most discussed moments, as podcast:soundbite data (start and duration in seconds).
+        data["soundbites"] = [{"start_time": b.start, "duration": b.duration, "title": b.title, "posts": b.posts}
+                              for b in transcripts.soundbites([episode.id]).get(episode.id, [])]
     return data
 
 

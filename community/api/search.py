@@ -46,4 +46,8 @@ def search():
     # `posts` is the list that pages; the episodes that match (a handful) come whole on the first page.
     episodes = [{"slug": h.episode.slug, "title": h.episode.title, "snippet_html": h.snippet_html,
                  "url": url_for("episodes.show", slug=h.episode.slug, _external=True)} for h in results.episodes]
-    return paginated("posts", posts, results.total, page, per_page, query=q, episodes=episodes)
+    # Words said in episodes (their current transcript), each landing on its moment.
+    moments = [{"episode": h.episode.slug, "start_time": h.start, "speaker": h.speaker, "snippet_html": h.snippet_html,
+                "url": url_for("episodes.show", slug=h.episode.slug, t=h.seconds, _anchor=f"m-{h.position}",
+                               _external=True)} for h in results.moments]
+    return paginated("posts", posts, results.total, page, per_page, query=q, episodes=episodes, moments=moments)

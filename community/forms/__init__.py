@@ -1,7 +1,7 @@
 """Flask-WTF forms, a module per domain. Every form derives from Form."""
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField, ValidationError
+from wtforms import HiddenField, PasswordField, StringField, ValidationError
 from wtforms.fields.choices import SelectChoice
 
 from community.text import strip_controls
@@ -59,3 +59,16 @@ def episode_choices(episodes, blank: str | None = None) -> list[SelectChoice]:
     """Options for choosing an episode (newest first), optionally with a blank first entry."""
     choices = [SelectChoice(0, blank)] if blank else []
     return choices + [SelectChoice(e.id, f"{e.label} {e.title}".strip()) for e in episodes]
+
+
+class AnchorFields:
+    """Mixin for the forms that start discussion: the transcript words the post is
+    anchored to (services.moments), set by a sentence's "discuss" link or, with JS, by
+    selecting words. Empty: the post is about the episode as a whole."""
+
+    anchor_revision = HiddenField()
+    anchor_start = HiddenField()
+    anchor_end = HiddenField()
+
+    def anchor(self) -> tuple[str | None, str | None, str | None]:
+        return self.anchor_revision.data, self.anchor_start.data, self.anchor_end.data

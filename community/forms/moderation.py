@@ -15,9 +15,17 @@ class FlagForm(Form):
     submit = SubmitField("Flag for moderators", id="flag-submit")
 
 
+# No default action or reason: a decision says what the moderator chose, never what was left selected.
+CHOOSE = SelectChoice("", "Choose…")
+REASON_CHOICES = [CHOOSE, *(SelectChoice(r, r) for r in REASONS)]
+
+
 class ModerationActionForm(Form):
-    action = SelectField("Action", choices=[SelectChoice(k, v) for k, v in ACTION_CHOICES.items()])
-    reason = SelectField("Reason", choices=[SelectChoice(r, r) for r in REASONS])
+    """The queue's form and the one behind the menu on each post (the view narrows `action`
+    to what applies to the post: services.moderation.applicable_actions)."""
+    action = SelectField("Action", choices=[CHOOSE, *(SelectChoice(k, v) for k, v in ACTION_CHOICES.items())],
+                         validators=[DataRequired("Choose an action.")])
+    reason = SelectField("Reason", choices=REASON_CHOICES, validators=[DataRequired("Choose a reason.")])
     detail = StringField("Details (shown to the author and in the public log)", validators=[Optional(), Length(max=500)])
     days = IntegerField("Suspension in days", validators=[Optional(), NumberRange(min=1, max=3650)], default=7)
     submit = SubmitField("Apply")
@@ -43,7 +51,8 @@ class ReviseForm(Form):
 
 
 class BulkForm(Form):
-    action = SelectField("With the selected", choices=[SelectChoice("dismiss", "Dismiss flags"), SelectChoice("hide", "Hide")],
-                         id="bulk-action")
-    reason = SelectField("Reason", choices=[SelectChoice(r, r) for r in REASONS], id="bulk-reason")
+    action = SelectField("With the selected", choices=[CHOOSE, SelectChoice("dismiss", "Dismiss flags"), SelectChoice("hide", "Hide"),
+                                                       SelectChoice("remove", "Remove")],
+                         validators=[DataRequired("Choose what to do with the selected posts.")], id="bulk-action")
+    reason = SelectField("Reason", choices=REASON_CHOICES, validators=[DataRequired("Choose a reason.")], id="bulk-reason")
     submit = SubmitField("Apply to selected", id="bulk-submit")

@@ -1,11 +1,11 @@
 from wtforms import HiddenField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from community.forms import ActionForm, HoneypotForm
+from community.forms import AnchorFields, ActionForm, HoneypotForm
 from community.forms.discussion import BODY_HINT
 
 
-class PaperForm(HoneypotForm):
+class PaperForm(AnchorFields, HoneypotForm):
     link = StringField("Link or identifier", validators=[DataRequired("Paste a link to the paper."), Length(max=2000)], id="paper-link",
                        description="arXiv, OpenReview, DOI, ACL Anthology, PMLR, NeurIPS... or a bare id like 2005.11401.")
     # Optional where the source can tell it (services.papers.submit says when it is needed).
@@ -15,6 +15,9 @@ class PaperForm(HoneypotForm):
                          description="Where it comes up, as mm:ss or h:mm:ss.")
     note = TextAreaField("Note (optional)", validators=[Optional(), Length(max=5000)], description=BODY_HINT,
                          id="paper-note")
+    # The transcript box's one text (forms.moments.MomentForm), sent here by its "Add paper"
+    # button: taken as the note.
+    body = TextAreaField(validators=[Optional(), Length(max=5000)], id="paper-body-from-moment")
     submit = SubmitField("Add paper", id="paper-submit")
 
 

@@ -1,12 +1,12 @@
 from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from community.forms import Form, HoneypotForm
+from community.forms import AnchorFields, Form, HoneypotForm
 from community.forms.discussion import BODY_HINT
 from community.services.discussion import MAX_BODY
 
 
-class QuestionForm(HoneypotForm):
+class QuestionForm(AnchorFields, HoneypotForm):
     body = TextAreaField("Your question for the guests", validators=[DataRequired("Write your question."), Length(max=MAX_BODY)],
                          description=BODY_HINT, id="question-body")
     submit = SubmitField("Ask the guests", id="question-submit")

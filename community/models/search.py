@@ -17,6 +17,7 @@ from sqlalchemy import DDL, Index, event, func, literal_column
 
 from community.models.discussion import Post
 from community.models.episodes import Episode
+from community.models.transcripts import TranscriptSegment
 
 POST_DOCUMENT = "coalesce(title, '') || ' ' || body_source"
 EPISODE_DOCUMENT = "search_text"
@@ -41,8 +42,22 @@ SQLITE_DDL = [
     " INSERT INTO episodes_fts(episodes_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text);"
     " INSERT INTO episodes_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
 ]
+# Transcript words (every revision's segments; search keeps to each episode's current one).
+# Segments are written once with their revision: only a text change (none today) re-indexes.
+TRANSCRIPT_SQLITE_DDL = [
+    "CREATE VIRTUAL TABLE IF NOT EXISTS transcript_segments_fts USING fts5(text, content='transcript_segments',"
+    " content_rowid='id', tokenize='porter unicode61')",
+    "CREATE TRIGGER IF NOT EXISTS transcript_segments_fts_insert AFTER INSERT ON transcript_segments BEGIN"
+    " INSERT INTO transcript_segments_fts(rowid, text) VALUES (new.id, new.text); END",
+    "CREATE TRIGGER IF NOT EXISTS transcript_segments_fts_delete AFTER DELETE ON transcript_segments BEGIN"
+    " INSERT INTO transcript_segments_fts(transcript_segments_fts, rowid, text) VALUES ('delete', old.id, old.text); END",
+    "CREATE TRIGGER IF NOT EXISTS transcript_segments_fts_update AFTER UPDATE OF text ON transcript_segments BEGIN"
+    " INSERT INTO transcript_segments_fts(transcript_segments_fts, rowid, text) VALUES ('delete', old.id, old.text);"
+    " INSERT INTO transcript_segments_fts(rowid, text) VALUES (new.id, new.text); END",
+]
 SQLITE_TRIGGERS = {"posts_fts_insert", "posts_fts_delete", "posts_fts_update",
-                   "episodes_fts_insert", "episodes_fts_delete", "episodes_fts_update"}
+                   "episodes_fts_insert", "episodes_fts_delete", "episodes_fts_update",
+                   "transcript_segments_fts_insert", "transcript_segments_fts_delete", "transcript_segments_fts_update"}
 
 # PostgreSQL: posts keep their tsvector in a stored generated column with a GIN index, so
 # checking or ranking a match reads it instead of running to_tsvector over the text again
@@ -59,17 +74,26 @@ EPISODES_SEARCH_INDEX = Index(
     postgresql_using="gin", _table=Episode.__table__,
 ).ddl_if(dialect="postgresql")
 
-SEARCH_OBJECT_NAMES = {"ix_posts_search", "ix_episodes_search", "posts_fts", "episodes_fts", "search_vector"}
+TRANSCRIPT_VECTOR = "to_tsvector('english', text)"
+TRANSCRIPTS_SEARCH_INDEX = Index(
+    "ix_transcript_segments_search", func.to_tsvector(literal_column("'english'"), literal_column("text")),
+    postgresql_using="gin", _table=TranscriptSegment.__table__,
+).ddl_if(dialect="postgresql")
+
+SEARCH_OBJECT_NAMES = {"ix_posts_search", "ix_episodes_search", "posts_fts", "episodes_fts", "search_vector",
+                       "transcript_segments_fts", "ix_transcript_segments_search"}
 
 
 def is_search_object(name: str | None) -> bool:
     """Objects migrations manage by hand (autogenerate cannot see FTS5 tables or these indexes)."""
-    return bool(name) and (name in SEARCH_OBJECT_NAMES or name.startswith(("posts_fts_", "episodes_fts_")))
+    return bool(name) and (name in SEARCH_OBJECT_NAMES or name.startswith(("posts_fts_", "episodes_fts_", "transcript_segments_fts_")))
 
 
 # create_all (tests, first runs) builds these too; migrations run the same statements themselves.
 for _statement in SQLITE_DDL:
     event.listen(Episode.__table__ if "ON episodes" in _statement or "episodes_fts USING" in _statement
                  else Post.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+for _statement in TRANSCRIPT_SQLITE_DDL:
+    event.listen(TranscriptSegment.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
 for _statement in POSTGRES_POSTS_DDL:
     event.listen(Post.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql"))

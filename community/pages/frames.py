@@ -92,9 +92,10 @@ def logged_in_page(episode, sections, personal, is_guest: bool, *, start=None, p
 
 def frame_applies() -> bool:
     """What the frame leaves out must not be on this page: a suspension notice, the banner of
-    an unconfirmed address, flashed messages, a ?t= start (the player's)."""
+    an unconfirmed address, flashed messages, a ?t= start (the player's), the words a reader
+    is about to discuss (?discuss=, views/moments.py)."""
     return (not current_user.is_suspended() and not current_user.awaits_confirmation
-            and not session.get("_flashes") and "t" not in request.args)
+            and not session.get("_flashes") and "t" not in request.args and "discuss" not in request.args)
 
 
 @dataclass

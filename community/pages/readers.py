@@ -385,6 +385,26 @@ def _edit_window(f: PostFacts) -> str:
     return f' <span class="hint edit-window">(you can edit for {left})</span>'
 
 
+# The menu on a post for moderators: (action, label, statuses it applies to). Each leads to
+# the decision page (views/moderation.py: moderate) with the action chosen, where the
+# reason is picked: the queue's form, the queue's service call. The thread's lock and the
+# author's suspension are not facts of a post: that page says when they do not apply.
+_MENU = (("hide", "hide", {"visible", "pending"}), ("remove", "remove", {"visible", "pending", "hidden"}),
+         ("restore", "restore", {"pending", "hidden", "removed"}), ("lock", "lock thread", None),
+         ("suspend", "suspend author", {"visible", "pending", "hidden"}))
+
+
+@slot("M", needs={"moderator"}, facts={"status"})
+def _moderate(post_id: int, f: PostFacts, r) -> str:
+    """A moderator's menu on every post: a disclosure of links, so it works without JavaScript."""
+    if not r.moderator:
+        return ""
+    page = r.urls.moderate.format(post_id)
+    links = " ".join(f'<a href="{page}?action={action}">{label}</a>'
+                     for action, label, statuses in _MENU if statuses is None or f.status in statuses)
+    return f'\n<details class="inline mod-menu"><summary>moderate</summary><span class="mod-actions">{links}</span></details>'
+
+
 def _paper_kind_form(post_id: int, r, is_paper: bool, label: str) -> str:
     return (f'<form method="post" action="{url_for("papers.set_kind", post_id=post_id)}" class="inline paper-kind-form">'
             f'<input type="hidden" name="csrf_token" value="{r.csrf}">'

@@ -16,18 +16,19 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import get_template_attribute
+from flask import get_template_attribute, url_for
 from markupsafe import Markup, escape
 
-from community.formatting import exact_time, iso, plural, relative_time
+from community.formatting import duration, exact_time, iso, plural, relative_time
 from community.markup import astral_as_references
 from community.models import Post
 from community.pages import readers
 from community.pages.readers import CLASS_FIELDS, CSRF_SLOT, FIELDS, SLOTS, ClassReader, Index, PostFacts, Reader
 from community.pages.urls import ThreadUrls, thread_urls
 from community.services.discussion import Node
+from community.services.moments import moment_of
 
-_C, _N, _A = SLOTS["C"].opening, SLOTS["N"].opening, SLOTS["A"].opening
+_C, _N, _A, _M = SLOTS["C"].opening, SLOTS["N"].opening, SLOTS["A"].opening, SLOTS["M"].opening
 
 # On a narrow screen a thread shows this many levels and then a "Continue this thread"
 # link (site.css hides the deeper levels there), so indentation stops growing by 360 px.
@@ -124,15 +125,19 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
         if status in ("hidden", "pending"):
             out.append(f' <span class="badge badge-moderation">{status}</span>')
         out.append("</p>\n")
+        if p.is_tombstone:  # no actions line: the moderators' menu goes under the placeholder
+            out.append(f"{_M}{p.id}-->")
         if status == "pending":
             out.append('<p class="moderation-note">Waiting for a moderator before others can see it.</p>')
         elif status == "hidden":
             out.append(f'<p class="moderation-note">Hidden from others: {escape(p.status_reason or "under review")}</p>')
         if not p.is_tombstone:
+            if (moment := moment_of(p)) is not None:
+                out.append(moment_chip(moment))
             if header is not None and p.kind.value != "comment":
                 out.append(str(header(p)))
             out.append(f'<div class="comment-body prose">{p.body_html}</div>\n'
-                       f'<div class="comment-actions">{_A}{p.id}--></div>\n')
+                       f'<div class="comment-actions">{_A}{p.id}-->{_M}{p.id}--></div>\n')
         if n:
             more = f'<a href="{permalink}">Continue this thread ({below} more {plural(below, "reply", "replies")}) →</a>'
             if depth + 1 >= max_depth:
@@ -212,6 +217,19 @@ def personal_html(shared: SharedThread, reader: Reader, html: str | None = None)
     """personal_bytes as markup for a template."""
     # Safe: built here from escaped values and bodies already sanitised by markup.py.
     return Markup(personal_bytes(shared, reader, html).decode())  # nosec B704
+
+
+def moment_chip(moment) -> Markup:
+    """The transcript words a post is anchored to, with their time: a link that starts the
+    audio there and highlights the words (site.js seeks the player in place); a moment
+    whose words a corrected transcript no longer has says so, and keeps its quote."""
+    at = moment.seconds
+    href = url_for("episodes.show", slug=moment.episode.slug, t=at or None, _anchor=f"moment-{moment.id}")
+    drifted = ' <span class="badge badge-drifted" title="The transcript was corrected: these words are no longer in it">drifted</span>' \
+        if moment.drifted else ""
+    return Markup(f'<p class="moment-chip{" is-drifted" if moment.drifted else ""}"><a class="seek" href="{escape(href)}" '
+                  f'data-t="{at}"><span class="moment-chip-time">{duration(at) or "0:00"}</span> '
+                  f'<q>{escape(moment.quote[:240])}</q></a>{drifted}</p>\n')
 
 
 def kind_header(ctx: dict):

@@ -27,6 +27,7 @@ class ThreadUrls:
     answer: str
     login_to_reply: str
     profile: str
+    moderate: str
 
 
 def _template(url: str, stand_in: object) -> str:
@@ -48,6 +49,7 @@ def _build() -> ThreadUrls:
         login_to_reply=_template(url_for("accounts.login", next=url_for("discussion.permalink", post_id=_ID,
                                                                                 _anchor="reply-form")), _ID),
         profile=_template(url_for("accounts.profile", username=_NAME), _NAME),
+        moderate=post("moderation.moderate"),
     )
 
 

@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 
 from flask import current_app
 from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.orm import joinedload, selectinload
 
 from community import identity, markup
 from community.extensions import db
@@ -138,6 +139,45 @@ BIOS = [
 ]
 FLAG_NOTES = {FlagReason.other: "Looks like a duplicate of an earlier comment."}
 MOD_REASONS = ["Spam", "Off-topic", "Unkind or personal attack", "Looks fine"]
+
+
+# Transcripts for benchmarks: synthetic sample sentences said by two fictional speakers
+# (never the episodes' people: no words are put in anyone's mouth).
+SAMPLE_SPEAKERS = ("Sample Host", "Sample Guest")
+
+
+def _vtt_time(seconds: float) -> str:
+    ms = round(seconds * 1000)
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
+
+
+def synthetic_vtt(segments: int, seed: int, seconds: float = 2 * 3600) -> str:
+    """A WebVTT transcript of `segments` cues over `seconds` (two hours by default)."""
+    rng = random.Random(seed)
+    step = seconds / segments
+    lines = ["WEBVTT", "", "NOTE Synthetic sample text for benchmarks: fictional speakers, no real person's words.", ""]
+    for i in range(segments):
+        text = (f"Sample sentence {i}: {rng.choice(ADJECTIVES).lower()} {rng.choice(NOUNS).lower()} for "
+                f"{rng.choice(TASKS).lower()}, and what it says about {rng.choice(TOPICS)}.")
+        lines += [f"{_vtt_time(i * step)} --> {_vtt_time((i + 1) * step)}", f"<v {SAMPLE_SPEAKERS[i // 3 % 2]}>{text}", ""]
+    return "\n".join(lines)
+
+
+def add_transcripts(count: int, segments: int = 2000, seed: int = 42) -> int:
+    """A synthetic transcript for bench-500 (the 500-comment episode) and for count - 1 other
+    episodes: the transcript page's load and transcript search at scale."""
+    from community.services import transcripts  # the one way a revision is written
+
+    with_people = selectinload(Episode.appearances).joinedload(Appearance.person)  # speakers are matched to them
+    wanted = list(db.session.scalars(select(Episode).where(Episode.slug == "bench-500").options(with_people)))
+    wanted += list(db.session.scalars(select(Episode).where(Episode.slug != "bench-500", Episode.transcript_revision
+                                                            .is_(None)).order_by(Episode.id)
+                                      .limit(max(count - 1, 0)).options(with_people)))
+    for n, episode in enumerate(wanted[:count]):
+        transcripts.add_revision(None, episode, synthetic_vtt(segments, seed + n), "vtt", language="en",
+                                 note="synthetic sample text for benchmarks")
+        db.session.commit()
+    return len(wanted[:count])
 
 
 def generate(*, posts: int, users: int, episodes: int, seed: int, progress=None) -> dict[str, int]:

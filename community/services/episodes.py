@@ -14,7 +14,7 @@ from community import markup
 from community.extensions import db
 from community.models import Appearance, AppearanceRole, Episode, Follow, NotificationKind, Person, Post, PostStatus, User
 from community.names import person_key, slugify
-from community.services import DomainError, admin_log, discussion, notifications, papers, questions
+from community.services import DomainError, admin_log, discussion, moments, notifications, papers, questions
 
 # Number and date decide the order (there is no manual reordering).
 NEWEST_FIRST = (Episode.published_at.desc().nulls_last(), Episode.number.desc().nulls_last(), Episode.id.desc())
@@ -172,6 +172,7 @@ def episode_content(episode: Episode, viewer: User | None, sort: str) -> Episode
     """One query for every post of the episode (plus one when questions link other episodes)."""
     sort = sort if sort in discussion.SORTS else "best"
     posts = discussion.episode_posts(episode)
+    moments.load_for(posts, episode)  # the chips of posts anchored to the transcript
     asked = questions.for_episode(posts, viewer)
     return EpisodeContent(
         thread=discussion.episode_thread(posts, viewer, sort), sort=sort,

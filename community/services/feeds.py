@@ -8,6 +8,7 @@ import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -17,7 +18,7 @@ from community.feed_parser import FeedError, FeedItem, FeedPerson, ParsedFeed
 from community.models import Appearance, AppearanceRole, Episode, FeedSource, Person, User
 from community.models.base import utcnow
 from community.names import person_key
-from community.services import DomainError, NotFound, admin_log, episodes
+from community.services import DomainError, NotFound, admin_log, episodes, transcripts
 
 # podcast:person roles (lower-cased by the parser) this site keeps; the Podcast Taxonomy
 # has many more (producer, editor, ...): those are counted in the report and left out.
@@ -37,6 +38,7 @@ class ImportReport:
     appearances_added: int = 0
     unknown_roles: Counter = field(default_factory=Counter)  # role -> podcast:person tags left out
     chapter_failures: list[tuple[str, str]] = field(default_factory=list)  # (episode title, why)
+    transcripts_requested: int = 0  # podcast:transcript files queued for fetching
 
     def summary(self) -> str:
         line = (f"created {self.created}, updated {self.updated}, "
@@ -44,6 +46,7 @@ class ImportReport:
         extras = [f"{self.people_created} new people" if self.people_created else "",
                   f"{self.appearances_added} new appearances" if self.appearances_added else "",
                   f"{len(self.chapter_failures)} chapters files failed" if self.chapter_failures else "",
+                  f"{self.transcripts_requested} transcripts to fetch" if self.transcripts_requested else "",
                   f"{sum(self.unknown_roles.values())} people with other roles left out" if self.unknown_roles else ""]
         extras = [e for e in extras if e]
         return line + ("; " + ", ".join(extras) if extras else "")
@@ -60,7 +63,8 @@ class ImportReport:
         return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
                 "skipped": [list(s) for s in self.skipped], "people_created": self.people_created,
                 "appearances_added": self.appearances_added, "unknown_roles": dict(self.unknown_roles),
-                "chapter_failures": [list(f) for f in self.chapter_failures]}
+                "chapter_failures": [list(f) for f in self.chapter_failures],
+                "transcripts_requested": self.transcripts_requested}
 
 
 def _fields_from_item(item: FeedItem, feed: ParsedFeed) -> dict:
@@ -123,6 +127,8 @@ def import_feed(feed: ParsedFeed, progress=None) -> ImportReport:
             progress(item)
     report.people_created = people.created
     db.session.flush()
+    report.transcripts_requested = transcripts.request_fetch(
+        [e for e in db.session.scalars(select(Episode).where(Episode.feed_identity.in_(identities)))])
     return report
 
 
@@ -130,13 +136,14 @@ def _fetch_chapters(items: list[FeedItem], existing: dict[str, Episode], report:
     """identity -> chapters, for items whose chapters file is not stored yet; a failure is
     reported (the episode keeps what it had) and tried again at the next import."""
     fetched = {}
+    allowed = tuple(current_app.config["FEED_FETCH_ALLOWED_NETWORKS"])
     for item in items:
         episode = existing.get(item.identity)
         if not item.chapters_url or (episode is not None and episode.chapters_url == item.chapters_url
                                      and episode.chapters):
             continue
         try:
-            fetched[item.identity] = feed_parser.load_chapters(item.chapters_url, timeout=CHAPTERS_TIMEOUT)
+            fetched[item.identity] = feed_parser.load_chapters(item.chapters_url, timeout=CHAPTERS_TIMEOUT, allowed=allowed)
         except FeedError as error:
             report.chapter_failures.append((item.title, str(error)))
     return fetched

@@ -70,11 +70,16 @@ SHOWN: dict[str, Shown] = {
     "votes": Shown(post="post_id"),  # scores and the "best" order
     "flags": Shown(post="post_id"),  # flags weigh on the "best" order; enough of them hide a post
     "appearances": Shown(episode="episode_id"),  # who was on the episode
+    "moments": Shown(episode="episode_id"),  # transcript markers, chips, guests' corrections
     # Titles and authors, in every episode citing the paper; a new paper shows nowhere until
     # a post links it (and that post is listened to).
     "papers": Shown(paper="id", new_rows=False),
     # Titles and numbers show on every list and on other episodes' pages (answered on air, recorded).
     "episodes": Shown(everything=True, ignore=frozenset({"search_text", "updated_at"})),
+    # The transcript on its episode's pages; a segment names no episode (its revision does),
+    # and segments change only with a revision or a speaker confirmed in the console: rare.
+    "transcript_revisions": Shown(episode="episode_id"),
+    "transcript_segments": Shown(everything=True),
     "people": Shown(everything=True),  # guest and host names, and which user is a guest
     # Names, handles, affiliations and role badges show next to every post.
     # and the verified affiliation ("verified · cs.stanford.edu", services.verification).

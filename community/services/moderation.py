@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, union, update
+from sqlalchemy.orm import selectinload
 
 from community.extensions import db
 from community.formatting import sentence
@@ -154,12 +155,54 @@ def _require_moderator(actor: User) -> None:
         raise PermissionDenied("Only moderators can do that.")
 
 
+def thread_locked(post: Post) -> bool:
+    root = post if post.root_id in (None, post.id) else db.session.get(Post, post.root_id)
+    return bool(root and root.locked)
+
+
+def applicable_actions(post: Post, locked: bool) -> list[str]:
+    """The actions that change something for this post in its state, in ACTION_CHOICES'
+    order (no Restore on a live post, no Unlock on an open thread, no Lift suspension for
+    an author who is not suspended). `locked`: whether its thread is."""
+    status, author = post.status, post.author
+    open_item = post.flag_count > 0 or (post.appealed_at is not None and post.appeal_resolved_at is None)
+    applies = {
+        "dismiss": open_item,
+        "hide": status in (PostStatus.visible, PostStatus.pending),
+        "remove": status in (PostStatus.visible, PostStatus.pending, PostStatus.hidden),
+        "restore": status in (PostStatus.pending, PostStatus.hidden, PostStatus.removed),
+        "lock": not locked,
+        "unlock": locked,
+        "suspend": not author.is_moderator and not author.is_suspended(),
+        "ban": not author.is_moderator and author.suspended_until != FOREVER,
+        "unsuspend": author.is_suspended(),
+    }
+    return [action for action in ACTION_CHOICES if applies[action]]
+
+
+# Why an action that does not apply is refused (applicable_actions says which apply).
+_DOES_NOT_APPLY = {
+    "dismiss": "There are no open flags or appeal to dismiss on this post.",
+    "hide": "This post is not public: there is nothing to hide.",
+    "remove": "This post is already gone (removed by moderators or deleted by its author).",
+    "restore": "This post is already public: there is nothing to restore.",
+    "lock": "This thread is already locked.",
+    "unlock": "This thread is not locked.",
+    "suspend": "The author cannot be suspended: a moderator or admin, or suspended already.",
+    "ban": "The author cannot be banned: a moderator or admin, or banned already.",
+    "unsuspend": "The author is not suspended.",
+}
+
+
 def act(actor: User, post: Post, action: str, reason: str, days: int | None = None) -> ModerationAction:
-    """One moderator decision on a post (or its author): applied, logged once, author told once."""
+    """One moderator decision on a post (or its author): applied, logged once, author told
+    once. The queue, its bulk form and the menu on each post all come here."""
     _require_moderator(actor)
     reason = " ".join((reason or "").split())
     if action not in ACTIONS or action == "edit":
         raise DomainError("Choose an action.")
+    if action not in applicable_actions(post, thread_locked(post)):
+        raise DomainError(_DOES_NOT_APPLY[action])
     if not reason:
         raise DomainError("Every action needs a reason: the author and the public log see it.")
     author = post.author
@@ -310,11 +353,12 @@ class QueueRow:
     is_appeal: bool
     account_age_days: int
     reasons: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)  # applicable_actions: only those are offered
 
 
 def queue(reason: str | None = None, kind: str | None = None, limit: int = 100) -> list[QueueRow]:
-    """Flagged, pending and appealed posts: highest flag weight first, then oldest. Four queries."""
-    query = select(Post).where(Post.id.in_(_queue_ids()))
+    """Flagged, pending and appealed posts: highest flag weight first, then oldest. Six queries."""
+    query = select(Post).where(Post.id.in_(_queue_ids())).options(selectinload(Post.episode))
     if kind in {k.value for k in PostKind}:
         query = query.where(Post.kind == PostKind(kind))
     if reason in {r.value for r in FlagReason}:
@@ -330,12 +374,15 @@ def queue(reason: str | None = None, kind: str | None = None, limit: int = 100) 
         for record in db.session.scalars(select(ModerationAction).where(ModerationAction.target_user_id.in_(author_ids))
                                           .order_by(ModerationAction.created_at.desc())):
             history.setdefault(record.target_user_id, []).append(record)
+    root_ids = {p.root_id or p.id for p in posts}
+    locked = set(db.session.scalars(select(Post.id).where(Post.id.in_(root_ids), Post.locked))) if root_ids else set()
     now = utcnow()
     return [QueueRow(post=p, flags=flags.get(p.id, []), parent=parents.get(p.parent_id),
                      history=history.get(p.author_id, [])[:5],
                      is_appeal=p.appealed_at is not None and p.appeal_resolved_at is None,
                      account_age_days=(now - p.author.created_at).days,
-                     reasons=sorted({FLAG_REASON_LABELS[f.reason] for f in flags.get(p.id, [])}))
+                     reasons=sorted({FLAG_REASON_LABELS[f.reason] for f in flags.get(p.id, [])}),
+                     actions=applicable_actions(p, (p.root_id or p.id) in locked))
             for p in posts]
 
 
@@ -348,8 +395,13 @@ def _queue_ids():
     )
 
 
+def queue_size_query():
+    """How many items wait in the queue, as a scalar subquery (the header asks it with its other counts)."""
+    return select(func.count()).select_from(_queue_ids().subquery()).scalar_subquery()
+
+
 def queue_size() -> int:
-    return db.session.scalar(select(func.count()).select_from(_queue_ids().subquery()))
+    return db.session.scalar(select(queue_size_query()))
 
 
 def log_page(page: int, action: str | None = None, per_page: int = 50):

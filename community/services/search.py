@@ -144,11 +144,26 @@ class EpisodeHit:
 
 
 @dataclass
+class MomentHit:
+    """Words said in an episode (its current transcript), landing on their moment."""
+    episode: Episode
+    position: int  # the sentence's anchor on the episode and transcript pages: #m-<position>
+    start: float
+    speaker: str
+    snippet_html: str
+
+    @property
+    def seconds(self) -> int:
+        return int(self.start)
+
+
+@dataclass
 class Results:
     query: ParsedQuery
     posts: list[PostHit]
     total: int
     episodes: list[EpisodeHit]
+    moments: list[MomentHit] = field(default_factory=list)
 
 
 def _post_conditions(filters: Filters, viewer: User | None, params: dict) -> list[str]:
@@ -229,7 +244,8 @@ def search(raw: str, filters: Filters, viewer: User | None, page: int = 1, per_p
     hits = [PostHit(posts[r.id], _snippet_html(r.snippet), episodes.get(posts[r.id].episode_id))
             for r in rows if r.id in posts]
     show_episodes = page == 1 and not (filters.kind or filters.author)
-    return Results(query, hits, total, _episodes(query, engine) if show_episodes else [])
+    return Results(query, hits, total, _episodes(query, engine) if show_episodes else [],
+                   _moments(query, engine, filters.episode) if show_episodes else [])
 
 
 COUNT_CAP = 1000
@@ -260,6 +276,56 @@ def _episodes(query: ParsedQuery, engine: str, limit: int = 5) -> list[EpisodeHi
     return [EpisodeHit(found[r.id], _snippet_html(r.snippet)) for r in rows if r.id in found]
 
 
+# The current revision of a published episode: older revisions stay indexed (anchors made on
+# them are re-found from their words) but are never a search result.
+_CURRENT_SEGMENT = ("JOIN transcript_revisions r ON r.id = s.revision_id "
+                    "JOIN episodes e ON e.id = r.episode_id AND r.number = e.transcript_revision AND e.is_published "
+                    "LEFT JOIN people p ON p.id = s.person_id")
+
+
+def _moments(query: ParsedQuery, engine: str, episode_slug: str | None, limit: int = 10) -> list[MomentHit]:
+    """The best-matching sentences of transcripts: ranked among the newest COUNT_CAP
+    matching segments (as posts are, so a word said in every episode costs no more than a
+    rare one), snippets made for the page's rows only; then one query for their episodes."""
+    params: dict = {"limit": limit, "candidates": COUNT_CAP}
+    only_episode = ""
+    if episode_slug:
+        only_episode = " AND e.slug = :episode_slug"
+        params["episode_slug"] = episode_slug
+    if engine == "sqlite":
+        params["q"] = fts5_query(query)
+        # FTS5 walks its matches in rowid order and stops at the LIMIT: only those are ranked.
+        ranked = (f"SELECT s.id, s.position, s.start, coalesce(p.name, s.speaker) AS speaker, r.episode_id, "  # nosec B608
+                  f"m.score FROM (SELECT rowid AS id, rank AS score FROM transcript_segments_fts "
+                  f"WHERE transcript_segments_fts MATCH :q ORDER BY rowid DESC LIMIT :candidates) AS m "
+                  f"JOIN transcript_segments s ON s.id = m.id {_CURRENT_SEGMENT} WHERE 1 = 1{only_episode} "
+                  f"ORDER BY m.score, s.id LIMIT :limit")
+        rows = db.session.execute(text(ranked), params).all()
+        snippets = dict(db.session.execute(text(
+            f"SELECT rowid, snippet(transcript_segments_fts, 0, '{START}', '{STOP}', '…', 24) "  # nosec B608
+            f"FROM transcript_segments_fts WHERE transcript_segments_fts MATCH :q "
+            f"AND rowid IN ({','.join(str(int(r.id)) for r in rows) or 'NULL'})"), {"q": params["q"]}).all())
+        rows = [SimpleNamespace(**r._mapping, snippet=snippets.get(r.id)) for r in rows]
+    else:
+        params["q"] = tsquery(query)
+        ranked = (f"SELECT found.*, ts_rank(to_tsvector('english', found.text), to_tsquery('english', :q)) AS score "  # nosec B608
+                  f"FROM (SELECT s.id, s.position, s.start, coalesce(p.name, s.speaker) AS speaker, s.text, "
+                  f"r.episode_id FROM transcript_segments s {_CURRENT_SEGMENT} "
+                  f"WHERE to_tsvector('english', s.text) @@ to_tsquery('english', :q){only_episode} "
+                  f"ORDER BY s.id DESC LIMIT :candidates) AS found ORDER BY score DESC, found.id LIMIT :limit")
+        # ts_headline in an outer query: only the page's rows pay for their snippet.
+        rows = db.session.execute(text(
+            f"SELECT page.id, page.position, page.start, page.speaker, page.episode_id, "  # nosec B608
+            f"ts_headline('english', page.text, to_tsquery('english', :q), "
+            f"'StartSel={START},StopSel={STOP},MaxWords=30,MinWords=12') AS snippet "
+            f"FROM ({ranked}) AS page ORDER BY page.score DESC, page.id"), params).all()
+    if not rows:
+        return []
+    found = {e.id: e for e in db.session.scalars(select(Episode).where(Episode.id.in_({r.episode_id for r in rows})))}
+    return [MomentHit(found[r.episode_id], r.position, r.start, r.speaker, _snippet_html(r.snippet))
+            for r in rows if r.episode_id in found]
+
+
 def reindex() -> None:
     """Rebuild everything the search reads (after a restore, or to be sure)."""
     for episode in db.session.scalars(select(Episode)):
@@ -268,6 +334,8 @@ def reindex() -> None:
     if db.session.get_bind().dialect.name == "sqlite":
         db.session.execute(text("INSERT INTO posts_fts(posts_fts) VALUES ('rebuild')"))
         db.session.execute(text("INSERT INTO episodes_fts(episodes_fts) VALUES ('rebuild')"))
+        db.session.execute(text("INSERT INTO transcript_segments_fts(transcript_segments_fts) VALUES ('rebuild')"))
     else:
         db.session.execute(text("REINDEX INDEX ix_posts_search"))
         db.session.execute(text("REINDEX INDEX ix_episodes_search"))
+        db.session.execute(text("REINDEX INDEX ix_transcript_segments_search"))

@@ -11,7 +11,7 @@ from community.forms.guests import StageForm
 from community.forms.moderation import ReviseForm
 from community.forms.questions import AnswerForm, DeclineForm, MergeForm, OnAirForm
 from community.models import PostKind, PostStatus
-from community.services import DomainError, discussion, episodes, moderation, questions
+from community.services import DomainError, discussion, episodes, moderation, moments, questions
 from community.views.episodes import render_episode
 from community.views.helpers import (
     composes, form_error, is_safe_next, press, refusal, status_for, visible_post, with_drafts,
@@ -104,7 +104,9 @@ def comment(slug: str):
     if form.preview.data:
         return render_episode(episode, form, preview_html=discussion.preview_html(form.body.data))
     try:
+        anchored = moments.resolve(episode, form.anchor())
         post = discussion.create_post(current_user, episode=episode, body=form.body.data)
+        moments.attach(post, episode, anchored)
     except DomainError as error:
         return render_episode(episode, form, status=form_error(form.body, error))
     db.session.commit()
@@ -127,12 +129,14 @@ def render_permalink(post, form=None, preview_html=None, status=200, manage=None
     sort = sort if sort in discussion.SORTS else "oldest"
     ancestors, roots = discussion.post_context(post, current_user, sort)
     shown = [node.post.id for node in roots]
-    stack = list(roots)
+    posts, stack = [post], list(roots)
     while stack:
         node = stack.pop()
         shown.append(node.post.id)
+        posts.append(node.post)
         stack.extend(node.children)
     episode = episodes.get_by_id(post.episode_id) if post.episode_id else None
+    moments.load_for(list({id(p): p for p in posts}.values()), episode)  # chips of anchored posts
     return render_template(
         "discussion/permalink.html", post=post, ancestors=ancestors, roots=roots, episode=episode, sort=sort,
         voted=discussion.user_votes(current_user, shown), form=form, preview_html=preview_html,
@@ -189,7 +193,7 @@ def reply(post_id: int):
         return render_permalink(parent, form, status=form_error(form.body, error))
     db.session.commit()
     flash(_posted(post), "posted")
-    return redirect(_location(post))
+    return redirect(post_location(post))
 
 
 def _posted(post) -> str:
@@ -198,7 +202,7 @@ def _posted(post) -> str:
     return f"Posted. You can edit it for the next {discussion.EDIT_WINDOW.total_seconds() / 3600:g} hours."
 
 
-def _location(post) -> str:
+def post_location(post) -> str:
     """Where a post is read: its place on the episode page when it is shown there."""
     if post.episode_id and post.depth < discussion.MAX_DEPTH:
         episode = episodes.get_by_id(post.episode_id)
@@ -233,7 +237,7 @@ def edit(post_id: int):
             else:
                 db.session.commit()
                 flash("Saved. The earlier version is kept in the post's history.", "success")
-                return redirect(_location(post))
+                return redirect(post_location(post))
     status = refused or (422 if form.errors else 200)
     return render_template("discussion/edit.html", form=form, post=post, preview_html=preview_html), status
 
@@ -257,9 +261,9 @@ def where_it_was(post) -> str:
     deleted one, as [deleted] above its replies), else its parent's, else its section of
     the episode page."""
     if post.reply_count:
-        return _location(post)
+        return post_location(post)
     if post.parent_id:
-        return _location(discussion.get_post_or_none(post.parent_id))
+        return post_location(discussion.get_post_or_none(post.parent_id))
     if post.episode_id:
         section = {PostKind.paper: "papers", PostKind.question: "questions"}.get(post.kind, "discussion")
         return url_for("episodes.show", slug=episodes.get_by_id(post.episode_id).slug, _anchor=section)
@@ -273,7 +277,7 @@ def undelete(post_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     return press(lambda: discussion.undelete_post(current_user, post), "Restored: your post is back.",
-                 _location(post), refused_back=where_it_was(post))
+                 post_location(post), refused_back=where_it_was(post))
 
 
 @bp.get("/posts/<int:post_id>/history")
@@ -297,11 +301,11 @@ def vote(post_id: int):
         if _wants_json():  # the vote button's script shows the message in place
             return {"error": str(error)}, status_for(error)
         flash(str(error), "error")  # the reader stays on the page they voted from
-        return redirect(request.referrer if _safe_referrer() else _location(post))
+        return redirect(request.referrer if _safe_referrer() else post_location(post))
     db.session.commit()
     if _wants_json():
         return {"post": post.id, "score": score, "voted": up}
-    return redirect(request.referrer + f"#c{post.id}" if _safe_referrer() else _location(post))
+    return redirect(request.referrer + f"#c{post.id}" if _safe_referrer() else post_location(post))
 
 
 def _safe_referrer() -> bool:

@@ -5,11 +5,13 @@ not allow, and one stored before the forms stripped them must not break a feed f
 
 from datetime import datetime, timezone
 
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, abort, url_for
+from lxml import etree  # feedgen's own XML library
 
 from community import markup
-from community.services import accounts, discussion, episodes, questions
+from community.services import accounts, discussion, episodes, questions, transcripts
 from community.text import xml_safe
 
 bp = Blueprint("feeds", __name__)
@@ -29,6 +31,36 @@ def _feed(title: str, self_url: str, alternate_url: str, subtitle: str) -> FeedG
     return feed
 
 
+PODCAST_NS = "https://podcastindex.org/namespace/1.0"
+
+
+class _PodcastNamespace(BaseExtension):
+    def extend_ns(self):
+        return {"podcast": PODCAST_NS}
+
+
+class _Soundbites(BaseEntryExtension):
+    """<podcast:soundbite startTime="..." duration="...">words</podcast:soundbite> per entry:
+    the moments of the episode with the most discussion anchored to them."""
+
+    def __init__(self):
+        self.bites = []
+
+    def soundbites(self, bites):
+        self.bites = list(bites)
+
+    def extend_atom(self, entry):
+        for bite in self.bites:
+            element = etree.SubElement(entry, f"{{{PODCAST_NS}}}soundbite")
+            element.set("startTime", f"{bite.start:g}")
+            element.set("duration", f"{bite.duration:g}")
+            element.text = xml_safe(bite.title)
+        return entry
+
+    def extend_rss(self, item):
+        return self.extend_atom(item)
+
+
 def _atom(feed: FeedGenerator, updated: datetime | None) -> Response:
     feed.updated(updated or EPOCH)
     response = Response(feed.atom_str(pretty=True), mimetype="application/atom+xml")
@@ -41,8 +73,11 @@ def episodes_feed():
     latest = episodes.latest(50)
     feed = _feed("Generally Intelligent episodes · GI Community", url_for("feeds.episodes_feed", _external=True),
                  url_for("episodes.index", _external=True), "New episodes, with their discussion on GI Community.")
+    feed.register_extension("podcast", _PodcastNamespace, _Soundbites, atom=True, rss=False)
+    bites = transcripts.soundbites([e.id for e in latest])
     for episode in reversed(latest):
         entry = feed.add_entry()
+        entry.podcast.soundbites(bites.get(episode.id, []))
         link = url_for("episodes.show", slug=episode.slug, _external=True)
         entry.id(link)
         entry.title(xml_safe(f"{episode.label} {episode.title}".strip()))

@@ -184,6 +184,12 @@ def _questions_waiting() -> int:
     return _header_counts().waiting
 
 
+def _queue_size() -> int:
+    """Items in the moderation queue (0 for everyone but moderators). The header's account
+    links are rendered per request, also on a shared frame, so it is never stale."""
+    return _header_counts().queue
+
+
 # Header navigation; an entry shows once its blueprint is registered.
 NAV = [
     ("episodes.index", "Episodes"),
@@ -226,7 +232,8 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def navigation():
         return {"site_nav": [(endpoint, label) for endpoint, label in NAV if endpoint in app.view_functions],
-                "unread_count": _unread_count, "questions_waiting": _questions_waiting}
+                "unread_count": _unread_count, "questions_waiting": _questions_waiting,
+                "moderation_queue_size": _queue_size}
 
     app.add_template_filter(relative_time, "timeago")
     app.add_template_filter(iso, "iso")

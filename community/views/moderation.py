@@ -3,13 +3,15 @@ from flask_login import current_user, login_required
 
 from community.extensions import db, limiter
 from community.forms import ActionForm
-from community.forms.moderation import AppealForm, BulkForm, FlagForm, ModerationActionForm, ReviseForm
+from community.forms.moderation import REASON_CHOICES, AppealForm, BulkForm, FlagForm, ModerationActionForm, ReviseForm
 from community.models import FLAG_REASON_LABELS, FlagReason, PostKind
 from community.policy import moderator_required
 from community.services import DomainError, PermissionDenied, discussion, moderation, site_settings
 from community.views import charts
-from community.views.discussion import accepted, budgeted, note_breach, render_permalink, where_it_was
-from community.views.helpers import composes, flash_refusal, form_error, press, refusal, visible_post, with_drafts
+from community.views.discussion import accepted, budgeted, note_breach, post_location, render_permalink, where_it_was
+from community.views.helpers import (
+    composes, flash_refusal, form_error, next_page, press, refusal, safe_referrer, visible_post, with_drafts,
+)
 
 bp = Blueprint("moderation", __name__)
 
@@ -106,12 +108,34 @@ def dashboard():
 
 @bp.get("/moderation/queue")
 @moderator_required
-def queue():
+def queue(bulk_form: BulkForm | None = None):
     reason = request.args.get("reason") or None
     kind = request.args.get("kind") or None
     rows = moderation.queue(reason=reason, kind=kind)
     return render_template("moderation/queue.html", rows=rows, reason=reason, kind=kind, reasons=FLAG_REASON_LABELS,
-                           kinds=PostKind, bulk=BulkForm(formdata=None), action_form=ModerationActionForm(formdata=None))
+                           kinds=PostKind, bulk=bulk_form or BulkForm(formdata=None), choices=moderation.ACTION_CHOICES,
+                           reason_choices=REASON_CHOICES)
+
+
+def _decide(post, form: ModerationActionForm) -> str | None:
+    """One decision from either form (the queue's row, the post's own menu): the same
+    service call, so the same log entry and notice. The done message, or None with the
+    refusal added to the form's errors (rolled back)."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        record = moderation.act(current_user, post, form.action.data, form.full_reason(), form.days.data)
+    except PermissionDenied:
+        raise
+    except DomainError as error:
+        form_error(form, error)
+        return None
+    db.session.commit()
+    return f"Done: {moderation.ACTIONS[record.action]} post {post.id} ({record.reason})."
+
+
+def _errors(form) -> str:
+    return " ".join(error for errors in [*form.errors.values(), form.form_errors] for error in errors if error)
 
 
 @bp.post("/moderation/posts/<int:post_id>/act")
@@ -120,16 +144,11 @@ def queue():
 def act(post_id: int):
     post = visible_post(post_id)
     form = ModerationActionForm()
-    if not form.validate_on_submit():
-        message = "; ".join(" ".join(e) for e in form.errors.values())
-        return ({"error": message}, 422) if _wants_json() else (_flash_back(message))
-    try:
-        record = moderation.act(current_user, post, form.action.data, form.full_reason(), form.days.data)
-    except DomainError as error:
-        db.session.rollback()
-        return ({"error": str(error)}, 422) if _wants_json() else _flash_back(str(error))
-    db.session.commit()
-    message = f"Done: {moderation.ACTIONS[record.action]} post {post.id} ({record.reason})."
+    message = _decide(post, form)
+    if message is None:
+        if _wants_json():
+            return {"error": _errors(form)}, 422
+        return _decision_page(post, form, back=url_for("moderation.queue"), status=422)
     if _wants_json():
         return {"ok": True, "message": message, "post": post.id, "status": post.status.value}
     flash(message, "success")
@@ -137,9 +156,46 @@ def act(post_id: int):
                     else url_for("moderation.queue"))
 
 
-def _flash_back(message: str):
-    flash(message, "error")
-    return redirect(url_for("moderation.queue"))
+@bp.route("/moderation/posts/<int:post_id>", methods=["GET", "POST"])
+@composes(lambda post_id: url_for("moderation.moderate", post_id=post_id, _anchor="moderate-form"))
+@moderator_required
+def moderate(post_id: int):
+    """The menu on each post (pages/readers.py) leads here with the action chosen: the
+    reason and a confirmation, then back to the post on the page it was read on."""
+    post = visible_post(post_id)
+    if request.method == "GET":
+        chosen = request.args.get("action", "")
+        form = ModerationActionForm(formdata=None, data={"action": chosen})
+        return _decision_page(post, form, back=safe_referrer(), asked=chosen)
+    form = ModerationActionForm()
+    message = _decide(post, form)
+    if message is None:
+        return _decision_page(post, form, back=next_page(), status=422)
+    flash(message, "success")
+    return redirect(_back_to_post(post, next_page()))
+
+
+def _decision_page(post, form: ModerationActionForm, back: str | None, status: int = 200, asked: str = ""):
+    """One post's decision form: behind the menu on the post, and where a refused decision
+    from the queue is shown again with what was chosen and typed."""
+    actions = moderation.applicable_actions(post, moderation.thread_locked(post))
+    if form.action.data not in actions:
+        form.action.data = ""  # a menu entry that does not apply (any more): nothing chosen
+    return render_template("moderation/moderate.html", post=post, form=form, actions=actions,
+                           choices=moderation.ACTION_CHOICES, reason_choices=REASON_CHOICES,
+                           back=(back or "").split("#")[0] or None, asked=asked), status
+
+
+def _back_to_post(post, page: str | None) -> str:
+    """The page the post was read on, at the post (or where it was, when it left the page:
+    a removed post without replies is not shown, even to moderators)."""
+    place = where_it_was(post) if post.is_tombstone else post_location(post)
+    if not page:
+        return place
+    if page.startswith("/moderation/"):  # sent from the queue (a refusal shown again)
+        return page
+    anchor = place.partition("#")[2]
+    return page.split("#")[0] + (f"#{anchor}" if anchor else "")
 
 
 @bp.post("/moderation/bulk")
@@ -147,16 +203,29 @@ def _flash_back(message: str):
 def bulk():
     form = BulkForm()
     ids = [int(i) for i in request.form.getlist("post_ids") if i.isdigit()]
+    if not ids:
+        form.form_errors.append("Select at least one post.")
     if not form.validate_on_submit() or not ids:
-        return _flash_back("Select at least one row, then an action.")
-    done = 0
+        return queue(bulk_form=form), 422
+    done, skipped = 0, []
     for post_id in ids:
         post = discussion.get_post_or_none(post_id)
-        if post is not None:
+        if post is None:
+            continue
+        # Each its own decision, as from its row: one that does not apply (removing a post
+        # already removed) is skipped and named, the others go ahead. act() refuses that
+        # before it writes anything, so no savepoint is needed.
+        try:
             moderation.act(current_user, post, form.action.data, form.reason.data)
-            done += 1
+        except PermissionDenied:
+            raise
+        except DomainError:
+            skipped.append(post_id)
+            continue
+        done += 1
     db.session.commit()
-    flash(f"Applied to {done} post{'s' if done != 1 else ''}.", "success")
+    note = f" Skipped (it does not apply): {', '.join(f'post {i}' for i in skipped)}." if skipped else ""
+    flash(f"Applied to {done} post{'s' if done != 1 else ''}.{note}", "success" if done else "error")
     return redirect(url_for("moderation.queue"))
 
 

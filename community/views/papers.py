@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from community.extensions import db, limiter
 from community.forms.papers import PaperForm, PaperKindForm
 from community.pages.cache import cached_for_anonymous
-from community.services import DomainError, discussion, episodes, freshness, papers
+from community.services import DomainError, discussion, episodes, freshness, moments, papers
 from community.views.discussion import posting_limited
 from community.views.episodes import render_episode
 from community.views.helpers import composes, form_error, is_safe_next, press, refusal, visible_post
@@ -26,8 +26,12 @@ def submit(slug: str):
     if refused:
         return render_episode(episode, paper_form=form, status=refused)
     def submit_once():
-        return papers.submit(current_user, episode, link=form.link.data, title=form.title.data,
-                             moment=form.moment.data, note=(form.note.data or "").strip())
+        anchored = moments.resolve(episode, form.anchor())
+        result = papers.submit(current_user, episode, link=form.link.data, title=form.title.data,
+                               moment=form.moment.data, note=(form.note.data or form.body.data or "").strip())
+        if not result.merged:
+            moments.attach(result.post, episode, anchored)
+        return result
 
     try:
         try:

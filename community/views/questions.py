@@ -7,7 +7,7 @@ from community.forms.questions import AnswerForm, DeclineForm, MergeForm, OnAirF
 from community.markup import timestamp_seconds
 from community.models import PostKind
 from community.pages.cache import cached_for_anonymous
-from community.services import DomainError, discussion, episodes, freshness, questions
+from community.services import DomainError, discussion, episodes, freshness, moments, questions
 from community.views.discussion import posting_limited, render_permalink
 from community.views.episodes import render_episode
 from community.views.helpers import composes, form_error, is_safe_next, press, refusal, visible_post
@@ -38,7 +38,9 @@ def ask(slug: str):
     if refused:
         return render_episode(episode, question_form=form, status=refused)
     try:
+        anchored = moments.resolve(episode, form.anchor())
         question = questions.ask(current_user, episode, form.body.data)
+        moments.attach(question, episode, anchored)
     except DomainError as error:
         return render_episode(episode, question_form=form, status=form_error(form.body, error))
     db.session.commit()

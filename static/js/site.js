@@ -140,6 +140,47 @@
     }
   });
 
+  // --- A moderator's menu on a post: the decision form opens under the post instead of on
+  // its own page (the same form, fetched from that page); sent, it comes back to this page.
+  document.addEventListener("click", async (event) => {
+    const link = event.target.closest(".mod-menu a");
+    if (!link) return;
+    const comment = link.closest(".comment");
+    if (!comment) return;
+    event.preventDefault();
+    const menu = link.closest("details");
+    try {
+      const response = await fetch(link.href, { credentials: "same-origin" });
+      if (!response.ok) throw new Error(String(response.status));
+      const page = new DOMParser().parseFromString(await response.text(), "text/html");
+      const form = page.querySelector("#moderate-form");
+      if (!form) throw new Error("no form");
+      $(".inline-moderate", comment)?.remove();
+      form.id = "";
+      form.classList.add("inline-moderate");
+      let next = $("input[name=next]", form);
+      if (!next) {
+        next = document.createElement("input");
+        next.type = "hidden";
+        next.name = "next";
+        form.append(next);
+      }
+      next.value = location.pathname + location.search;
+      $$("a.button", form).forEach((el) => el.remove());
+      const cancel = document.createElement("button");
+      cancel.type = "button";
+      cancel.className = "secondary";
+      cancel.textContent = "Cancel";
+      cancel.addEventListener("click", () => { form.remove(); link.focus(); });
+      $(".buttons", form).append(" ", cancel);
+      menu.open = false;
+      (menu.closest(".comment-actions") || menu.parentElement).after(form);
+      ($("select[name=reason]", form) || $("select", form)).focus();
+    } catch (error) {
+      location.href = link.href;
+    }
+  });
+
   // --- Inline reply: the reply link opens a form under the comment.
   document.addEventListener("click", (event) => {
     const link = event.target.closest("a.reply-link");
@@ -487,4 +528,74 @@
     });
     dialog.showModal();
   });
+})();
+
+// --- Moments: select words of the transcript to discuss exactly those (without JS, each
+// sentence's "discuss" link opens the same box for the whole sentence). Offsets are
+// characters into the revision's text, as services/moments.py reads them: each sentence
+// carries where it starts (data-o).
+(function () {
+  const box = document.getElementById("moment-compose");
+  const body = document.querySelector("#transcript .transcript-body");
+  if (!box || !body) return;
+  const offsetIn = (node, offset) => {
+    const element = node.nodeType === 1 ? node : node.parentElement;
+    const sentence = element && element.closest(".sentence");
+    if (!sentence || !body.contains(sentence)) return null;
+    const range = document.createRange();
+    range.setStart(sentence, 0);
+    range.setEnd(node, offset);
+    return parseInt(sentence.dataset.o, 10) + range.toString().length;
+  };
+  const duration = (s) => {
+    const h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60, sec = String(s % 60).padStart(2, "0");
+    return h ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
+  };
+  function choose() {
+    const selection = window.getSelection();
+    if (!selection || selection.isCollapsed || !selection.rangeCount) return;
+    const range = selection.getRangeAt(0);
+    let start = offsetIn(range.startContainer, range.startOffset);
+    let end = offsetIn(range.endContainer, range.endOffset);
+    if (start == null || end == null) return;
+    let quote = selection.toString();
+    const lead = quote.length - quote.trimStart().length;
+    start += lead;
+    quote = quote.trim();
+    end = start + quote.length;
+    if (!quote || end <= start) return;
+    const first = range.startContainer.parentElement.closest(".sentence");
+    const seconds = parseInt(first.dataset.t, 10) || 0;
+    box.querySelectorAll("[data-anchor-revision]").forEach((input) => { input.value = box.dataset.revision; });
+    box.querySelectorAll("[data-anchor-start]").forEach((input) => { input.value = String(start); });
+    box.querySelectorAll("[data-anchor-end]").forEach((input) => { input.value = String(end); });
+    box.querySelector("[data-moment-quote]").textContent = quote;
+    const time = box.querySelector("[data-moment-time]");
+    const url = new URL(time.href, location.href);
+    url.searchParams.set("t", String(seconds));
+    time.href = url.href;
+    time.textContent = duration(seconds);
+    first.closest(".transcript-paragraph").after(box);  // beside the words, not at the top
+    box.hidden = false;
+  }
+  body.addEventListener("mouseup", () => setTimeout(choose, 0));
+  body.addEventListener("keyup", (event) => { if (event.shiftKey) choose(); });
+
+  // A moment's permalink (#moment-N) highlights exactly its words.
+  const target = location.hash.startsWith("#moment-") && document.getElementById(location.hash.slice(1));
+  if (target && target.classList.contains("moment-target")) {
+    const sentence = target.closest(".sentence");
+    const from = parseInt(target.dataset.start, 10) - parseInt(sentence.dataset.o, 10);
+    const to = parseInt(target.dataset.end, 10) - parseInt(sentence.dataset.o, 10);
+    const node = Array.from(sentence.childNodes).find((n) => n.nodeType === 3);
+    if (node && from >= 0 && to <= node.length && to > from) {
+      const range = document.createRange();
+      range.setStart(node, from);
+      range.setEnd(node, to);
+      const mark = document.createElement("mark");
+      mark.className = "moment-words";
+      range.surroundContents(mark);
+      mark.scrollIntoView({ block: "center" });
+    }
+  }
 })();

@@ -25,7 +25,7 @@ PUBLIC = ("anonymous", "member")
 PAGES = {
     "home": ("/", PUBLIC),
     "episodes": ("/episodes/", PUBLIC),
-    "episode": ("/episodes/{w.episode_slug}", PUBLIC),
+    "episode": ("/episodes/{w.episode_slug}", (*PUBLIC, "moderator")),  # a moderator: the menu on each post
     "permalink": ("/posts/{w.permalink_id}", PUBLIC),
     "papers": ("/papers/", PUBLIC),
     "questions": ("/questions/", PUBLIC),
@@ -39,6 +39,7 @@ PAGES = {
     "emails": ("/settings/emails", ("member",)),
     "moderation": ("/moderation/", ("moderator",)),
     "queue": ("/moderation/queue", ("moderator",)),
+    "moderate": ("/moderation/posts/{w.permalink_id}?action=hide", ("moderator",)),
     "log": ("/moderation/log", ("anonymous", "moderator")),
 }
 CASES = [pytest.param(name, role, id=f"{name}-{role}") for name, (_, roles) in PAGES.items() for role in roles]

@@ -54,3 +54,46 @@ def test_flags_hide_then_moderator_restores(new_page, data, js):
     log = new_page(js=js)
     log.goto("/moderation/log")
     expect(log.locator("tr", has_text="Looks fine: Blunt, but on topic").locator("text=restored")).to_have_count(1)
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+def test_a_moderator_removes_spam_from_the_episode_page(new_page, data, js):
+    """Issue 22: no flag, no queue: the moderator removes a spam reply where they read it,
+    and lands back on the thread with the receipt; the author is told, the log says why."""
+    episode = data.episode(5, "Sample episode on curricula")
+    thread = data.comment(data.user("writer"), episode, body="Curricula matter more than model size.")
+    spam_id = data.comment(data.user("spammer"), episode, parent=thread, body="Cheap pills at pills.example, click now").id
+    data.user("mod", role=Role.moderator)
+
+    moderator = new_page(js=js)
+    log_in(moderator, "mod")
+    moderator.goto(f"/episodes/{episode.slug}")
+    spam = moderator.locator(f"#c{spam_id}")
+    spam.locator("summary", has_text="moderate").click()
+    spam.get_by_role("link", name="remove").click()
+    if js:  # the decision form opens under the post, on the same page
+        expect(spam.locator("form.inline-moderate")).to_be_visible()
+        assert f"/episodes/{episode.slug}" in moderator.url
+        form = spam.locator("form.inline-moderate")
+    else:  # the decision page, with the post and the action chosen
+        expect(moderator.get_by_role("heading", name="Moderate post")).to_be_visible()
+        form = moderator.locator("#moderate-form")
+    expect(form.get_by_label("Action")).to_have_value("remove")
+    form.get_by_role("button", name="Apply").click()  # no reason yet: the browser or the server asks
+    form = moderator.locator("form.inline-moderate, #moderate-form").first
+    form.get_by_label("Reason").select_option("Spam")
+    form.get_by_label("Details").fill("a shop link")
+    form.get_by_role("button", name="Apply").click()
+
+    moderator.wait_for_url(lambda url: f"/episodes/{episode.slug}" in url and "#c" in url)
+    expect(moderator.locator(".flash", has_text="Done: removed post")).to_have_count(1)
+    expect(moderator.locator("text=Cheap pills")).to_have_count(0)
+    expect(moderator.locator(".comment", has_text="Curricula matter")).to_have_count(1)
+
+    spammer = new_page(js=js)
+    log_in(spammer, "spammer")
+    spammer.goto("/notifications/")
+    expect(spammer.locator("main", has_text="Moderators removed your post: Spam: a shop link")).to_have_count(1)
+    log = new_page(js=js)
+    log.goto("/moderation/log")
+    expect(log.locator("tr", has_text="Spam: a shop link").locator("text=removed")).to_have_count(1)

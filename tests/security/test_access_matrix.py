@@ -9,6 +9,8 @@ suggestions.
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from sqlalchemy import select
 
@@ -74,7 +76,8 @@ ROUTE_FAMILY = {
     "main.home": "public", "main.healthz": "public", "prometheus_metrics": "operators' network",
     "crawlers.robots": "public", "crawlers.sitemap_index": "public", "crawlers.sitemap_page": "public",
     "api.openapi": "public",
-    "transcripts.show": "public", "transcripts.webvtt": "public", "transcripts.podcast_json": "public", "main.favicon": "permanent redirect", "static": "public",
+    "transcripts.show": "public", "transcripts.webvtt": "public", "transcripts.podcast_json": "public",
+    "transcripts.chapters": "public", "transcripts.annotations": "public", "main.favicon": "permanent redirect", "static": "public",
     "accounts.login": "logged-out only", "accounts.register": "logged-out only",
     "accounts.reset_request": "public", "accounts.reset": "public", "accounts.profile": "public",
     "accounts.edit_profile": "login required", "accounts.change_password": "login required",
@@ -88,6 +91,7 @@ ROUTE_FAMILY = {
     "guests.suggestions": "public", "guests.suggest": "login required",
     "discussion.permalink": "public", "discussion.history": "public", "discussion.edit": "author or moderator",
     "moderation.log": "public", "moderation.dashboard": "moderators only", "moderation.queue": "moderators only",
+    "moderation.moderate": "moderators only",
     "moderation.flag": "login required", "drafts.mine": "login required",
     "notifications.index": "login required", "notifications.settings": "login required",
     "notifications.open_one": "own notification", "notifications.unsubscribe": "public",
@@ -99,7 +103,7 @@ ROUTE_FAMILY = {
     "admin.edit_person": "show team", "admin.users": "admins only", "admin.user": "admins only",
     "admin.settings": "admins only", "admin.log": "admins only",
     "verification.settings": "login required", "verification.confirm": "public", "verification.domains": "admins only",
-    "admin_feeds.index": "show team only",
+    "admin_feeds.index": "show team only", "admin_transcripts.index": "show team only",
     "orcid.callback": "ORCID callback", "orcid.new_account": "ORCID sign-up step", "orcid.settings": "login required",
     "invitations.index": "show team only", "invitations.new": "show team only", "invitations.show": "show team only",
     "invitations.invitation": "public",
@@ -123,10 +127,17 @@ POST_ROUTES = [
     ("questions.answer", "guest of the episode write", lambda w: {"body": "End to end."}, {}),
     ("guests.set_status", "moderator write", lambda w: {"stage": "contacted", "note": "", "episode": "0"}, {}),
     ("moderation.act", "moderator write", lambda w: {"action": "dismiss", "reason": "Looks fine"}, {}),
+    # The menu on a post (after the flag and the dismissal above, the post is public again).
+    ("moderation.moderate", "moderator write", lambda w: {"action": "hide", "reason": "Off-topic"}, {}),
     ("questions.decline", "moderator write", lambda w: {"reason": "Out of scope"}, {}),
     ("admin_feeds.add", "show team write", lambda w: {"url": "http://127.0.0.1:9/another-feed.rss"}, {}),
     ("admin_feeds.refresh", "show team write", lambda w: {}, {}),
     ("admin_feeds.deactivate", "show team write", lambda w: {}, {}),
+    ("admin_transcripts.upload", "show team write",
+     lambda w: {"file": (io.BytesIO(b"WEBVTT\n\n00:00:00.000 --> 00:00:02.000\n<v Test Speaker>Sample.\n"), "t.vtt")},
+     {}),
+    ("admin_transcripts.speakers", "show team write",
+     lambda w: {"revision": "1", "label-0": "Test Speaker", "speaker-0": str(w.person.id)}, {}),
     ("admin_jobs.retry", "admin write", lambda w: {}, {}),
     ("episodes.follow", "account upkeep", lambda w: {"on": "1"}, {}),
     ("notifications.settings", "account upkeep", lambda w: {"reply": "none"}, {}),

@@ -10,6 +10,7 @@ answer must be 400 with the CSRF message, and not one row of any table may chang
 
 from __future__ import annotations
 
+
 import pytest
 from sqlalchemy import update
 
@@ -47,6 +48,7 @@ FORMS = {
     "papers.submit": lambda w, role: {"link": "1706.03762", "title": "Attention Is All You Need", "moment": "3:00",
                                       "note": "forged"},
     "questions.ask": lambda w, role: {"body": "A forged question?"},
+    "moments.correct": lambda w, role: {"correction": "A forged correction."},
     "questions.answer": lambda w, role: {"body": "A forged answer."},
     "questions.on_air": lambda w, role: {"episode": str(w.episode.id), "moment": "1:00"},
     "questions.decline": lambda w, role: {"reason": "Forged decline"},
@@ -58,6 +60,7 @@ FORMS = {
     "moderation.unflag": lambda w, role: {},
     "moderation.appeal": lambda w, role: {"text": "Please look again (forged)."},
     "moderation.act": lambda w, role: {"action": "remove", "reason": "Spam", "detail": "forged", "days": "7"},
+    "moderation.moderate": lambda w, role: {"action": "remove", "reason": "Spam", "detail": "forged", "days": "7"},
     "moderation.bulk": lambda w, role: {"action": "hide", "reason": "Spam", "post_ids": [str(w.comment.id)]},
     "notifications.read_all": lambda w, role: {},
     "notifications.settings": lambda w, role: {"reply": "none", "mention": "none"},
@@ -68,6 +71,9 @@ FORMS = {
     "admin.new_episode": lambda w, role: {"title": "Forged episode", "number": "77"},
     "admin.edit_episode": lambda w, role: {"title": "Forged title", "number": "1"},
     "admin.set_episode_people": lambda w, role: {"guests": "Sarah Hong"},
+    # No file: the same form goes out three times (and once as JSON); the CSRF check comes first.
+    "admin_transcripts.upload": lambda w, role: {"kind": "vtt", "note": "Forged revision"},
+    "admin_transcripts.speakers": lambda w, role: {"revision": "1", "label-0": "Test Speaker", "speaker-0": str(w.person.id)},
     "admin.new_person": lambda w, role: {"name": "Forged Person"},
     "admin.edit_person": lambda w, role: {"name": "Forged Name"},
     "admin.link_person": lambda w, role: {"username": w.users["member"].username},

@@ -131,3 +131,13 @@ def test_generated_posts_are_searchable(app, client):
     assert page.status_code == 200 and "<mark>estimator</mark>" in page.get_data(as_text=True).lower()
     if db.session.get_bind().dialect.name == "postgresql":
         assert db.session.scalar(text("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_posts_search'")) == 1
+
+
+def test_the_synthetic_transcript_is_two_hours_of_2000_cues_by_fictional_speakers():
+    from community.seed.bench import SAMPLE_SPEAKERS, synthetic_vtt
+    from community.transcripts import parse
+
+    segments = parse(synthetic_vtt(2000, seed=1), "vtt")
+    assert len(segments) == 2000 and segments[-1].end == 7200.0
+    assert {s.speaker for s in segments} == set(SAMPLE_SPEAKERS)
+    assert all(s.text.startswith("Sample sentence") for s in segments)

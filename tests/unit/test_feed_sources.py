@@ -69,11 +69,13 @@ def test_a_feed_with_podcast_tags_imports_people_images_chapters_and_transcripts
          "img": "https://img.example.org/gdd/ch2.jpg"},
         {"start": 3605.0, "title": "What we would tell a new student"},  # the toc:false marker is not listed
     ]
-    # Three transcripts: the timed WebVTT one is kept, in the feed's language; none is fetched.
+    # Three transcripts: the timed WebVTT one is kept, in the feed's language, and only it is
+    # fetched (by a job: tests/unit/test_transcript_fetch.py).
     assert (first.transcript_url, first.transcript_type, first.transcript_language) == (
         f"{server.base}/transcripts/ep1.vtt", "text/vtt", "en")
     assert (second.transcript_type, second.transcript_language) == ("application/json", "de")
-    assert not any(path.startswith("/transcripts/") for path in server.requests)
+    assert {path for path in server.requests if path.startswith("/transcripts/")} == {
+        "/transcripts/ep1.vtt", "/transcripts/ep2.json"}
 
     source = db.session.scalar(select(FeedSource))
     assert source.last_status == "imported" and source.last_error is None and source.last_checked_at is not None

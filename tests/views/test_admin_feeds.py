@@ -51,7 +51,8 @@ def test_add_refresh_and_deactivate_each_write_one_log_row(client, admin, server
     assert "Refreshed" in page and "created 3, updated 0, unchanged 0, skipped 0" in page
     assert "1 people with role “audio editor” left out" in page
     assert db.session.scalar(select(func.count(Episode.id))) == 3
-    assert [e.action for e in log_rows()] == ["feed.add", "feed.refresh"]
+    # The refresh's transcript-fetch jobs ran after its commit: one revision (and row) per file.
+    assert [e.action for e in log_rows()] == ["feed.add", "feed.refresh", "transcript.add", "transcript.add"]
 
     client.post(f"/admin/feeds/{source.id}/refresh")  # unchanged: the server answers 304
     assert "not modified (304)" in text_of(client.get("/admin/feeds/"))
@@ -61,7 +62,8 @@ def test_add_refresh_and_deactivate_each_write_one_log_row(client, admin, server
     assert response.status_code == 302
     page = client.get("/admin/feeds/").get_data(as_text=True)
     assert "inactive" in page and f"/admin/feeds/{source.id}/refresh" not in page
-    assert [e.action for e in log_rows()] == ["feed.add", "feed.refresh", "feed.refresh", "feed.deactivate"]
+    assert [e.action for e in log_rows()] == ["feed.add", "feed.refresh", "transcript.add", "transcript.add",
+                                              "feed.refresh", "feed.deactivate"]
     assert db.session.scalar(select(FeedSource.active)) is False
 
 

@@ -20,6 +20,7 @@ TRAP = {"website": "filled in by a robot"}  # a HoneypotForm refuses it: invalid
 
 # endpoint -> (role, a payload the form refuses, carrying MARK in a field the writer typed)
 WRITES = {
+    "admin_transcripts.upload": ("admin", {"note": MARK}),  # no file chosen: refused, the note kept
     "discussion.comment": ("member", {"body": MARK, **TRAP}),
     "discussion.reply": ("member", {"body": MARK, **TRAP}),
     "discussion.edit": ("member", {"body": MARK, **TRAP}),
@@ -31,6 +32,9 @@ WRITES = {
     "moderation.flag": ("member", {"note": MARK}),  # no reason chosen: there is no default
     "moderation.appeal": ("member", {"text": MARK + "x" * 1000}),
     "moderation.revise": ("member", {"body": MARK + "x" * 20_001}),
+    # No action or reason chosen (there is no default): the details typed come back.
+    "moderation.act": ("moderator", {"detail": MARK}),
+    "moderation.moderate": ("moderator", {"detail": MARK}),
     "accounts.edit_profile": ("member", {"bio": MARK, "display_name": "", **TRAP}),
     "accounts.login": ("anonymous", {"login": MARK, "password": ""}),
     "accounts.register": ("anonymous", {"username": "ok_name", "email": MARK, "password": "", "confirm": ""}),
@@ -53,7 +57,6 @@ NO_WORDS = {
     "drafts.save": "saves the words themselves (site.js)",
     "episodes.follow": "a button",
     "moderation.unflag": "a button",
-    "moderation.act": "a moderator's choice of action and reason from lists (JSON on the queue with JavaScript)",
     "moderation.bulk": "check boxes and a choice",
     "guests.set_status": "a status chosen from a list (its note is one line, refused only when forged)",
     "questions.on_air": "an episode chosen from a list and a time",
@@ -62,6 +65,7 @@ NO_WORDS = {
     "notifications.unsubscribe": "a button",
     "papers.set_kind": "a button (paper or link)",
     "admin_feeds.refresh": "a button", "admin_feeds.deactivate": "a button",
+    "admin_transcripts.speakers": "a person chosen from a list per speaker",
     "verification.resend": "a button", "verification.resend_address": "a button",
     "verification.remove_address": "a button", "verification.remove_domain": "a button",
     "verification.confirm": "a button on the confirmation link's page",
@@ -70,6 +74,9 @@ NO_WORDS = {
 # Forms with a typed field that arrived with issues 18-19 in the same wave (an address, a feed
 # URL, a domain, a one-line researcher note): not yet walked here, said so rather than hidden.
 NOT_YET_WALKED = {
+    # Issue 24: the walk's episode has no transcript to anchor a correction to; a refused
+    # correction keeping its text is checked in tests/views/test_moments.py.
+    "moments.correct": "a guest's correction of their words",
     "admin_feeds.add": "a feed URL (admins)",
     # The operator console's forms (merged last; their refusals re-render the form with what
     # was typed, checked field by field in tests/views/test_admin.py, not yet by this walk).

@@ -10,6 +10,8 @@ route-walk world (tests/security/world.py)."""
 
 from __future__ import annotations
 
+import io
+
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,6 +57,27 @@ def _just_deleted_by(role: str):
 
 def _question(w):
     return {"post_id": questions.ask(w.users["author"], w.episode, "A fresh question for the guests?").id}
+
+
+def _fictional_guest_transcript(w):
+    """The guest's account moved to a fictional guest of the episode who has a (sample)
+    transcript line: a correction may be attached to one's own words only."""
+    from community.models import Appearance, AppearanceRole
+    from community.services import episodes as episode_service, transcripts
+
+    guest = w.users["guest"]
+    for person in w.episode.guests:
+        if person.user_id == guest.id:
+            person.user_id = None
+    db.session.flush()
+    sam = episode_service.person("Sam Sample")
+    sam.user_id = guest.id
+    db.session.add(Appearance(episode=w.episode, person=sam, role=AppearanceRole.guest, position=9))
+    db.session.flush()
+    transcripts.add_revision(None, w.episode, "WEBVTT\n\n00:00:00.000 --> 00:00:04.000\n"
+                                              "<v Sam Sample>A sample sentence, said in 2018.\n", "vtt")
+    db.session.commit()
+    return {"revision": str(w.episode.transcript_revision)}
 
 
 def _two_questions(w):
@@ -120,6 +143,10 @@ CHANGES_PAGES: dict[str, Case] = {
                                                                 link="https://example.org/an-essay",
                                                                 title="An essay").post.id}),
     "questions.ask": Case("member", EPISODE, lambda w, m: {"body": "What would you do differently now?"}),
+    # A guest's correction of their own words: inline in the episode's transcript.
+    "moments.correct": Case("guest", EPISODE, lambda w, m: {
+        "correction": "I misspoke: it was 2019.", "anchor_revision": m["revision"], "anchor_start": "0",
+        "anchor_end": "10"}, _fictional_guest_transcript),
     "questions.answer": Case("guest", EPISODE, lambda w, m: {"body": "Here is my answer."}, _question),
     "questions.on_air": Case("moderator", EPISODE, lambda w, m: {"episode": str(w.other_episode.id), "moment": "1:00"},
                              _question),
@@ -129,6 +156,9 @@ CHANGES_PAGES: dict[str, Case] = {
     "moderation.unflag": Case("member", EPISODE, make=_flagged_by_member),
     "moderation.act": Case("moderator", EPISODE, lambda w, m: {"action": "remove", "reason": "Spam", "detail": ""},
                            _comment_by("author")),
+    # The menu on a post: the same decision as the queue's, so the same pages change.
+    "moderation.moderate": Case("moderator", EPISODE, lambda w, m: {"action": "hide", "reason": "Spam", "detail": ""},
+                                _comment_by("author")),
     "moderation.bulk": Case("moderator", EPISODE,
                             lambda w, m: {"action": "hide", "reason": "Spam", "post_ids": [str(m["target"])]},
                             lambda w: {"target": discussion.create_post(w.users["author"], episode=w.episode,
@@ -151,6 +181,12 @@ CHANGES_PAGES: dict[str, Case] = {
     "admin.publish_episode": Case("admin", ALL, make=lambda w: {"episode_id": _console_episode(False)}),
     "admin.unpublish_episode": Case("admin", ALL, make=lambda w: {"episode_id": _console_episode(True)}),
     "admin.set_episode_people": Case("admin", EPISODE, lambda w, m: {"guests": "Kelvin Guu\nSarah Hong"}),
+    # A transcript revision, or a speaker confirmed: segments show on the episode's pages
+    # (freshness.SHOWN: a segment names no episode, so every page).
+    "admin_transcripts.upload": Case("admin", ALL, lambda w, m: {"file": (io.BytesIO(
+        b"WEBVTT\n\n00:00:00.000 --> 00:00:02.000\n<v Test Speaker>A corrected sample line.\n"), "t.vtt")}),
+    "admin_transcripts.speakers": Case("admin", ALL, lambda w, m: {"revision": "1", "label-0": "Test Speaker",
+                                                                    "speaker-0": str(w.person.id)}),
     "admin.new_person": Case("admin", ALL, lambda w, m: {"name": "Chelsea Finn", "affiliation": "Stanford"}),
     "admin.edit_person": Case("admin", ALL, lambda w, m: {"name": "Kelvin Guu", "affiliation": "Elsewhere"}),
     "admin.link_person": Case("admin", ALL, lambda w, m: {"username": "other_user"}, _person_without_account),

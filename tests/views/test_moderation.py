@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from community.extensions import db
-from community.models import Flag, ModerationAction, Notification, NotificationKind, Post, PostStatus, Role, User
+from community.models import Flag, FlagReason, ModerationAction, Notification, NotificationKind, Post, PostStatus, Role, User
 from community.models.base import utcnow
+from community.services import moderation
 from tests.conftest import text_of
 from tests.unit.test_concurrency import run_concurrently
 
@@ -33,7 +34,7 @@ def as_role(app, factories, login, role: str):
 
 
 MODERATION_ROUTES = [("GET", "/moderation/"), ("GET", "/moderation/queue"), ("POST", "/moderation/posts/{id}/act"),
-                     ("POST", "/moderation/bulk")]
+                     ("POST", "/moderation/bulk"), ("GET", "/moderation/posts/{id}"), ("POST", "/moderation/posts/{id}")]
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -41,7 +42,8 @@ MODERATION_ROUTES = [("GET", "/moderation/"), ("GET", "/moderation/queue"), ("PO
 def test_moderation_routes_by_role(app, factories, login, post, role, method, path):
     browser = as_role(app, factories, login, role)
     url = path.format(id=post.id)
-    response = browser.get(url) if method == "GET" else browser.post(url, data={"action": "dismiss", "reason": "Looks fine"})
+    response = browser.get(url) if method == "GET" else browser.post(url, data={"action": "hide", "reason": "Off-topic",
+                                                                                  "post_ids": post.id})
     if role == "anonymous":
         assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
     elif role in ("moderator", "admin"):
@@ -149,6 +151,12 @@ def test_needs_citation_notifies_and_hides_nothing(app, factories, login, post):
                                             ("lock", PostStatus.visible), ("suspend", PostStatus.visible),
                                             ("ban", PostStatus.visible)])
 def test_every_action_writes_one_log_entry_and_one_notification(app, factories, login, post, action, status):
+    # Each action where it applies: flags to dismiss, a hidden post to restore.
+    if action == "dismiss":
+        moderation.flag(factories.user("flagger"), post, FlagReason.off_topic)
+    elif action == "restore":
+        post.status, post.status_reason = PostStatus.hidden, "hidden until a moderator reviews it"
+    db.session.commit()
     moderator = as_role(app, factories, login, "moderator")
     response = moderator.post(f"/moderation/posts/{post.id}/act",
                               data={"action": action, "reason": "Off-topic", "detail": "see the guidelines", "days": 3})

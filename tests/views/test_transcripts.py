@@ -85,3 +85,31 @@ def test_the_episode_page_links_its_transcript_once_there_is_one(app, client, fa
     _import(app, episode.slug, FIXTURES / "sample.vtt")
     page = client.get(f"/episodes/{episode.slug}")  # the import bumped the page's version: not the cached one
     assert f'href="/episodes/{episode.slug}/transcript"' in page.get_data(as_text=True)
+
+
+def test_chapters_go_out_as_podcasting_json_chapters(client, factories):
+    episode = factories.episode(chapters=[{"start": 0.0, "title": "Introductions"},
+                                          {"start": 754.5, "title": "Batch size", "url": "https://example.org/n"}])
+    response = client.get(f"/episodes/{episode.slug}/chapters.json")
+    assert response.status_code == 200 and response.mimetype == "application/json+chapters"
+    assert response.get_json(force=True) == {"version": "1.2.0", "chapters": [
+        {"startTime": 0.0, "title": "Introductions"},
+        {"startTime": 754.5, "title": "Batch size", "url": "https://example.org/n"}]}
+    assert client.get(f"/episodes/{factories.episode().slug}/chapters.json").get_json(force=True)["chapters"] == []
+    assert client.get("/episodes/no-such-episode/chapters.json").status_code == 404
+
+
+def test_annotations_are_a_web_annotation_collection_and_soundbites_are_listed(client, factories):
+    """Nothing anchored yet: an empty collection, and no soundbites in the API or the feed."""
+    episode = factories.episode()
+    response = client.get(f"/episodes/{episode.slug}/annotations.jsonld")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/ld+json")
+    data = response.get_json(force=True)
+    assert data["@context"][0] == "http://www.w3.org/ns/anno.jsonld"
+    assert data["type"] == "AnnotationCollection" and data["total"] == 0
+    assert data["first"] == {"id": data["id"] + "#page-1", "type": "AnnotationPage", "items": []}
+    assert client.get(f"/api/v1/episodes/{episode.slug}").get_json()["soundbites"] == []
+    feed = client.get("/feeds/episodes.atom").get_data(as_text=True)
+    assert 'xmlns:podcast="https://podcastindex.org/namespace/1.0"' in feed
+    assert client.get("/episodes/no-such-episode/annotations.jsonld").status_code == 404
