@@ -360,6 +360,8 @@ def targets(results: list[Result]) -> list[str]:
     if static and hello:
         lines.append(f"| (bound for the row above: the same number of bytes from bench/hello.py, no work) "
                      f"| {static.requests_per_second / hello.requests_per_second:.3f} | | |")
+    check("anonymous / (the activity front page), ratio to hello world", ratio("/ anonymous"), ">= 0.5",
+          lambda v: v >= 0.5)
     check("logged-in /episodes/bench-500, ratio to hello world", ratio("/episodes/bench-500 logged in"),
           ">= 0.05", lambda v: v >= 0.05)
     small, big = by_label.get("/episodes/bench-500 uncached"), by_label.get("/episodes/bench-2000 uncached")
@@ -378,7 +380,7 @@ def targets(results: list[Result]) -> list[str]:
 
 HELLO_LABEL = "hello world (bench/hello.py)"
 POST_LABEL = "POST /episodes/bench-500/comments logged in"
-ROWS = ("all", "scale")
+ROWS = ("all", "scale", "front")
 
 
 def bench(args: argparse.Namespace) -> tuple[dict, list[Result], list[str], str, float]:
@@ -420,8 +422,17 @@ def bench(args: argparse.Namespace) -> tuple[dict, list[Result], list[str], str,
             results.append(result)
             return result
 
-        slugs = ("bench-50", "bench-500", "bench-2000") if args.rows == "all" else ("bench-500", "bench-2000")
+        slugs = {"all": ("bench-50", "bench-500", "bench-2000"), "scale": ("bench-500", "bench-2000"), "front": ()}[args.rows]
         measure(HELLO_LABEL, "/", hello).path = "hello"
+        if args.rows in ("all", "front"):
+            # The activity front page (services/activity.py): cached for anonymous readers;
+            # rendered per request, with "new since your last visit", for a logged-in one.
+            measure("/ anonymous", "/")
+            measure("/ anonymous, gzip", "/", headers=(GZIP,))
+            measure("/ logged in", "/", logged_in=True)
+            measure("/ uncached", "/", uncached)
+        if args.rows == "front":
+            return settings_for(args, generated_in), results, notes, data_summary, generated_in
         for slug in slugs:
             measure(f"/episodes/{slug} anonymous", f"/episodes/{slug}")
         # What sending that many bytes costs when the app does nothing: the bound for the page.
@@ -440,7 +451,7 @@ def bench(args: argparse.Namespace) -> tuple[dict, list[Result], list[str], str,
         measure(f"{transcript} (2,000 segments) logged in", transcript, logged_in=True)
         measure(f"{transcript} (2,000 segments) uncached", transcript, uncached)
         if args.rows == "all":
-            for path in ("/", "/papers/", "/questions/", "/guests/suggestions"):
+            for path in ("/papers/", "/questions/", "/guests/suggestions"):
                 measure(f"{path} anonymous", path)
         measure("/search?q=model anonymous", "/search?q=model")
         measure("/search?q=model logged in", "/search?q=model", logged_in=True)
@@ -465,7 +476,11 @@ def bench(args: argparse.Namespace) -> tuple[dict, list[Result], list[str], str,
         except Exception as error:  # never hide the real failure behind the cleanup
             print(f"bench: could not drop {PG_DATABASE}: {error}", file=sys.stderr)
 
-    settings = {
+    return settings_for(args, generated_in), results, notes, data_summary, generated_in
+
+
+def settings_for(args: argparse.Namespace, generated_in: float) -> dict[str, str]:
+    return {
         "database": args.database + (" (bench/out/bench.sqlite, WAL)" if args.database == "sqlite" else
                                      f" ({PG_DATABASE} on 127.0.0.1:5432)"),
         "posts": f"{args.posts:,} (generated in {generated_in:.0f} s)",
@@ -476,7 +491,6 @@ def bench(args: argparse.Namespace) -> tuple[dict, list[Result], list[str], str,
         if not os.environ.get("REDIS_URL") else "RATELIMIT_ENABLED=false, QUERY_COUNT_HEADER=1, REDIS_URL set",
         "rows": "gzip rows send `" + GZIP + "`; uncached rows are the same app with PAGE_CACHE=false",
     }
-    return settings, results, notes, data_summary, generated_in
 
 
 def parser() -> argparse.ArgumentParser:
@@ -487,7 +501,8 @@ def parser() -> argparse.ArgumentParser:
     found.add_argument("--connections", type=int, default=16, help="wrk connections")
     found.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     found.add_argument("--rows", choices=ROWS, default="all",
-                       help="all: every row; scale: the episode pages and search only (bench/scale.py)")
+                       help="all: every row; scale: the episode pages and search only (bench/scale.py); "
+                            "front: hello world and the front page only")
     found.add_argument("--out", type=Path, default=BENCH / "results.md")
     return found
 

@@ -11,6 +11,13 @@ def plural(n: int, one: str, many: str) -> str:
     return one if n == 1 else many
 
 
+def sentence(text: str) -> str:
+    """`text` ending in one full stop: a reason typed as "Commercial spam." is not given a
+    second one by the sentence that quotes it."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
+
+
 def relative_time(moment: datetime | None, now: datetime | None = None) -> str:
     if moment is None:
         return ""

@@ -82,7 +82,20 @@ class _MathProcessor(InlineProcessor):
             mathml = latex2mathml.converter.convert(latex, display=self.display)
         except Exception:  # latex2mathml raises many kinds on bad input; show the source instead
             mathml = f'<code class="math-error">{html.escape(m.group(0))}</code>'
+        else:
+            if self.display == "block" and data.strip() != m.group(0):
+                mathml = _display_in_line(mathml)
         return self.md.htmlStash.store(mathml), m.start(0), m.end(0)
+
+
+def _display_in_line(mathml: str) -> str:
+    """`$$...$$` inside a sentence: display style (limits under a sum, full-size fractions)
+    set within the line, as TeX's `$\\displaystyle ...$`, so the sentence is not broken onto
+    a centred row of its own. On a paragraph of its own, `$$...$$` stays a display block."""
+    opening, _, rest = mathml.partition(">")
+    inner = rest.removesuffix("</math>")
+    return (opening.replace('display="block"', 'display="inline"') + '><mstyle displaystyle="true">'
+            + inner + "</mstyle></math>")
 
 
 class _BareUrlProcessor(InlineProcessor):
@@ -270,9 +283,24 @@ def render(source: str, mentions: set[str] | None = None) -> str:
     if _too_costly(source):
         return _as_written(source)
     try:
-        return sanitize(_markdown(mentions).convert(source))
+        return _keyboard_scrollable(sanitize(_markdown(mentions).convert(source)))
     except RecursionError:
         return _as_written(source)
+
+
+_MATH = re.compile(r'<math ([^>]*)>(.*?)</math>', re.S)
+_MATH_TOKEN = re.compile(r"<m[ino][ >]")
+WIDE_INLINE_MATH = 12  # tokens: past this an inline formula may scroll on a phone
+
+
+def _keyboard_scrollable(safe_html: str) -> str:
+    """Code blocks and display or long formulas scroll inside their own box (site.css);
+    tabindex="0" lets a keyboard scroll them too (WCAG 2.1.1, axe's scrollable-region-
+    focusable). Added after sanitising, to elements the renderer made."""
+    def math(m: re.Match) -> str:
+        wide = 'display="block"' in m.group(1) or len(_MATH_TOKEN.findall(m.group(2))) > WIDE_INLINE_MATH
+        return f'<math {m.group(1)} tabindex="0">{m.group(2)}</math>' if wide else m.group(0)
+    return _MATH.sub(math, safe_html.replace("<pre>", '<pre tabindex="0">'))
 
 
 def _as_written(source: str) -> str:

@@ -31,6 +31,11 @@ from community.services.moments import moment_of
 
 _C, _N, _A, _M = SLOTS["C"].opening, SLOTS["N"].opening, SLOTS["A"].opening, SLOTS["M"].opening
 
+# On a narrow screen a thread shows this many levels and then a "Continue this thread"
+# link (site.css hides the deeper levels there), so indentation stops growing by 360 px.
+# The page cache keeps one HTML for every screen, so both forms are in it.
+NARROW_DEPTH = 4
+
 
 @dataclass
 class Prefilled:
@@ -63,7 +68,10 @@ def _user_link(user, is_guest: bool, urls: ThreadUrls) -> str:
     if user.deleted_at is not None:  # no profile to link to (as user_link in _macros/users.html)
         return f'<span class="user deleted-user">{escape(user.name)}</span>'
     handle = f" <small>@{escape(user.username)}</small>" if user.display_name and user.display_name != user.username else ""
-    parts = [f'<a class="user" href="{escape(urls.profile.format(user.username))}">{escape(user.name)}{handle}</a>']
+    # The affiliation is a hover title, not byline text: a name, a hat, points and a time
+    # fit one line on a phone (as on Lobsters); the whole profile is one tap away.
+    title = f' title="{escape(user.affiliation)}"' if user.affiliation else ""
+    parts = [f'<a class="user" href="{escape(urls.profile.format(user.username))}"{title}>{escape(user.name)}{handle}</a>']
     if is_guest:
         parts.append(' <span class="badge badge-guest" title="Guest on this episode">Guest</span>')
     for badge in user.badges:
@@ -71,8 +79,6 @@ def _user_link(user, is_guest: bool, urls: ThreadUrls) -> str:
             parts.append(f' <span class="badge badge-{badge.lower()}">{badge}</span>')
     if hat := user.verified_hat:  # from the users row: no query
         parts.append(f' <span class="verified-hat">{escape(hat)}</span>')
-    if user.affiliation:
-        parts.append(f' <span class="affiliation">{escape(user.affiliation)}</span>')
     return "".join(parts)
 
 
@@ -135,10 +141,12 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
             out.append(f'<div class="comment-body prose">{p.body_html}</div>\n'
                        f'<div class="comment-actions">{_A}{p.id}-->{_M}{p.id}--></div>\n')
         if n:
+            more = f'<a href="{permalink}">Continue this thread ({below} more {plural(below, "reply", "replies")}) →</a>'
             if depth + 1 >= max_depth:
-                out.append(f'<p class="continue"><a href="{permalink}">Continue this thread ({below} more '
-                           f'{plural(below, "reply", "replies")}) →</a></p>')
+                out.append(f'<p class="continue">{more}</p>')
             else:
+                if depth + 1 == NARROW_DEPTH:  # the same HTML for every screen: site.css picks one
+                    out.append(f'<p class="continue continue-narrow">{more}</p>')
                 out.append(_CHILDREN)
         out.append("</details>\n</li>\n")
 
@@ -152,7 +160,7 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
         if header is None or p.kind.value == "comment":  # a kind's header reads other rows: not cached
             # The author's shown columns are not in the key: changing them bumps the version
             # of everything (services/freshness), which empties `fragments` (frames.py).
-            key = (p.id, below, depth + 1 >= max_depth, p.author_id in guest_user_ids, _row(p))
+            key = (p.id, below, depth, depth + 1 >= max_depth, p.author_id in guest_user_ids, _row(p))
         parts = cache.get(key)
         if parts is None:
             start = len(out)
@@ -167,7 +175,8 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
             out.append(parts[2])
 
     def level(nodes: list[Node], depth: int) -> None:
-        out.append(f'<ol class="thread{" thread-root" if depth == 0 else ""}">\n')
+        kind = " thread-root" if depth == 0 else " thread-deep" if depth == NARROW_DEPTH else ""
+        out.append(f'<ol class="thread{kind}">\n')
         for node in nodes:
             post(node, depth)
         out.append("</ol>\n")

@@ -19,11 +19,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from community.extensions import db
-from community.models import Episode, Post, PostKind, PostStatus, Vote
+from community.models import Episode, Post, PostKind, PostStatus, ThreadVisit, Vote
 from community.models.base import utcnow
 from community.services import questions
 
@@ -121,3 +121,19 @@ def front_page(episodes_list: list[Episode], counts: dict[int, dict[str, int]], 
     latest = episodes_list[0] if episodes_list else None
     return FrontPage(latest, counts.get(latest.id, {}) if latest else {}, episodes_list[1:], active_threads(now=now),
                      [tuple(row) for row in answered], open_rows, [tuple(row) for row in papers])
+
+
+def new_since_last_visit(user, limit: int = 8) -> list[tuple[Episode, int]]:
+    """For a logged-in reader: each episode they have read whose discussion has grown
+    since (visible posts by others after their last visit, ThreadVisit.visited_at), most
+    new first. One query; anonymous readers (the cached front page) get nothing."""
+    if user is None or not user.is_authenticated:
+        return []
+    new = func.count(Post.id).label("new")
+    rows = db.session.execute(
+        select(Episode, new).join(ThreadVisit, ThreadVisit.episode_id == Episode.id)
+        .join(Post, Post.episode_id == Episode.id)
+        .where(ThreadVisit.user_id == user.id, Post.created_at > ThreadVisit.visited_at,
+               Post.author_id != user.id, Post.status == PostStatus.visible, Episode.is_published)
+        .group_by(Episode.id).order_by(new.desc(), Episode.id.desc()).limit(limit)).all()
+    return [(episode, count) for episode, count in rows]

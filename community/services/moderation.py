@@ -12,6 +12,7 @@ from sqlalchemy import func, select, union, update
 from sqlalchemy.orm import selectinload
 
 from community.extensions import db
+from community.formatting import sentence
 from community.models import (
     FLAG_REASON_LABELS, Flag, FlagReason, ModerationAction, NotificationKind, Post, PostKind, PostStatus, Role, User,
 )
@@ -114,7 +115,7 @@ def _auto_hide(post: Post) -> None:
     db.session.add(action)
     db.session.flush()
     notifications.notify([post.author_id], NotificationKind.moderation, post=post,
-                         message=f"Your post was {post.status_reason}. You can appeal from the post's page.",
+                         message=f"Your post was {sentence(post.status_reason)} You can appeal from the post's page.",
                          event_key=f"action:{action.id}")
 
 

@@ -53,7 +53,8 @@ def suggest():
             flash(f"Thanks! {result.post.title} is on the board. Others can endorse the suggestion.", "success")
             return redirect(url_for("discussion.permalink", post_id=result.post.id))
     status = 409 if duplicate else (refused if form.errors else 200)
-    return render_template("guests/suggest.html", form=form, duplicate=duplicate), status
+    endorsed = duplicate is not None and duplicate.id in discussion.user_votes(current_user, [duplicate.id])
+    return render_template("guests/suggest.html", form=form, duplicate=duplicate, endorsed=endorsed), status
 
 
 @bp.post("/suggestions/<int:post_id>/status")

@@ -11,7 +11,7 @@ from wtforms.form import BaseForm
 
 from community import markup
 from community.extensions import db
-from community.formatting import duration, exact_time, iso, iso_duration, plural, relative_time
+from community.formatting import duration, exact_time, iso, iso_duration, plural, relative_time, sentence
 from community.forms import ActionForm
 from community.models import Post, PostKind, PostStatus
 from community.services import DomainError, NotFound, PermissionDenied, discussion
@@ -239,6 +239,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(iso, "iso")
     app.add_template_filter(exact_time, "exact")
     app.add_template_filter(duration, "duration")
+    app.add_template_filter(sentence, "sentence")
     app.add_template_global(episode_json_ld, "episode_json_ld")
     app.add_template_filter(lambda n, one, many=None: f"{n} {plural(n, one, many or one + 's')}", "counted")
     app.add_template_global(ActionForm, "ActionForm")

@@ -1,4 +1,5 @@
 from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
+from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -15,7 +16,8 @@ bp = Blueprint("main", __name__)
 def home():
     latest = episodes.latest(6)
     counts = discussion.counts_by_episode([e.id for e in latest])
-    return render_template("main/home.html", front=activity.front_page(latest, counts), counts=counts)
+    return render_template("main/home.html", front=activity.front_page(latest, counts), counts=counts,
+                           new_since=activity.new_since_last_visit(current_user))
 
 
 @bp.get("/favicon.ico")

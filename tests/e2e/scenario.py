@@ -39,6 +39,7 @@ class World:
     moderator: str
     search_query: str
     flagged_ids: list[int]
+    deep_id: int = 0        # the eighth level of a thread of long math and code
 
 
 def fresh():
@@ -89,6 +90,18 @@ def _build_world(data) -> World:
         "[the REALM paper](https://arxiv.org/abs/2002.08909) for how they refresh it."))
     discussion.create_post(bea, episode=episode, parent=reply, body="They re-index asynchronously, @ada_l.")
     discussion.create_post(bea, episode=episode, body="Sparse retrieval baselines deserve more credit.")
+    # A thread eight levels deep whose bodies hold long math and code: nothing may push the
+    # page sideways on a phone (the math and code scroll in their own boxes).
+    long_sum = " + ".join(f"\\alpha_{{{i}}} x_{{{i}}}^{{2}}" for i in range(1, 31))
+    deep = [tom, ada, bea]
+    parent = None
+    for level in range(8):
+        parent = discussion.create_post(deep[level % 3], episode=episode, parent=parent, body=(
+            f"Level {level + 1}: the objective $${long_sum}$$ and in a sentence ${long_sum}$ too.\n\n"
+            f"$${long_sum}$$\n\n"
+            "```python\nloss = " + " + ".join(f"weight_{i} * term_{i}" for i in range(25)) + "\n```\n\n"
+            "Inline code runs long too: `" + "very_long_identifier_" * 8 + "`."))
+    deep_id = parent.id
     db.session.flush()
     discussion.set_vote(ada, root, up=True)
 
@@ -123,7 +136,7 @@ def _build_world(data) -> World:
     db.session.commit()
 
     return World(episode_slug=episode.slug, permalink_id=reply.id, member="ada_l", moderator="mod_mia",
-                 search_query="retrieval", flagged_ids=[spam.id, rude.id])
+                 search_query="retrieval", flagged_ids=[spam.id, rude.id], deep_id=deep_id)
 
 
 # ------------------------------------------------------------------ a served copy of the world

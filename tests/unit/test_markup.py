@@ -18,11 +18,11 @@ def test_markdown_basics():
 
 def test_fenced_code_keeps_dollars_and_underscores():
     html = markup.render("```python\nx_1 = $a$ * b_2\n```")
-    assert "<pre><code>x_1 = $a$ * b_2\n</code></pre>" in html and "<math" not in html
+    assert "<pre tabindex=\"0\"><code>x_1 = $a$ * b_2\n</code></pre>" in html and "<math" not in html
 
 
 def test_inline_and_display_math_become_mathml():
-    html = markup.render(r"Loss $\mathcal{L}(\theta)$ and $$\sum_{i=1}^n x_i^2$$")
+    html = markup.render("Loss $\\mathcal{L}(\\theta)$ and\n\n$$\\sum_{i=1}^n x_i^2$$")  # display: a paragraph of its own
     assert html.count("<math") == 2
     assert 'display="inline"' in html and 'display="block"' in html
     assert "<msubsup>" in html or "<munderover>" in html
@@ -108,3 +108,10 @@ def test_show_notes_keep_links_drop_pixels_and_link_moments():
 @pytest.mark.parametrize("text, seconds", [("12:34", 754), ("1:02:03", 3723), ("0:05", 5), ("99", None), ("1:75", None)])
 def test_timestamp_seconds(text, seconds):
     assert markup.timestamp_seconds(text) == seconds
+
+
+def test_what_scrolls_in_its_own_box_can_be_scrolled_by_keyboard():
+    html = markup.render("Short $x$ stays out of the tab order.\n\n$$y^2$$\n\n"
+                         "Long $" + " + ".join(f"a_{i}" for i in range(20)) + "$ is reachable.\n\n```\ncode\n```")
+    assert html.count('tabindex="0"') == 3  # the display formula, the long inline one, the code block
+    assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline"><mrow><mi>x</mi>' in html

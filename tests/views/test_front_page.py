@@ -84,3 +84,35 @@ def test_the_front_page_costs_the_same_queries_with_more_activity(app, client, f
     with count_queries() as many:
         assert client.get("/").status_code == 200
     assert many.count == few.count
+
+
+def test_new_since_your_last_visit_counts_across_episodes_per_reader(app, client, factories, login):
+    ada, bob, cy = factories.user("ada"), factories.user("bob"), factories.user("cy")
+    first, second, unread = factories.episode(title="Scaling laws"), factories.episode(title="Robust RL"), factories.episode(title="Never opened")
+    login(ada)
+    for episode in (first, second):  # ada reads both discussions
+        assert client.get(f"/episodes/{episode.slug}").status_code == 200
+    before = text_of(client.get("/"))
+    assert "New since your last visit" not in before  # nothing new yet
+    for body in ("One.", "Two.", "Three."):
+        factories.comment(bob, first, body=body)
+    factories.comment(cy, second, body="Only one here.")
+    factories.comment(ada, second, body="Her own reply is not news to her.")
+    factories.comment(cy, unread, body="On an episode she never opened.")
+    hidden = factories.comment(cy, second, body="Hidden.")
+    hidden.status = hidden.status.__class__.hidden
+    db.session.commit()
+    page = text_of(client.get("/"))
+    assert "New since your last visit" in page
+    section = page.split("New since your last visit", 1)[1].split("Latest episode", 1)[0]
+    assert "Scaling laws 3 new comments" in section and "Robust RL 1 new comment" in section
+    assert section.index("Scaling laws") < section.index("Robust RL")  # most new first
+    assert "Never opened" not in section
+    # Reading an episode clears its count; the other stays.
+    client.get(f"/episodes/{first.slug}")
+    again = text_of(client.get("/")).split("Latest episode", 1)[0]
+    assert "Scaling laws" not in again and "Robust RL 1 new comment" in again
+    # Anonymous readers get the cached page, without anyone's counts.
+    anonymous = app.test_client()
+    assert "New since your last visit" not in text_of(anonymous.get("/"))
+    assert "New since your last visit" not in text_of(anonymous.get("/"))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
+from community import markup
 from community.extensions import db
 from community.names import without_initials
 from community.services import guests
@@ -62,3 +64,53 @@ def test_a_middle_initial_does_not_make_a_second_nominee(app, factories):
     assert without_initials("christopher d. manning") == without_initials("christopher manning")
     assert without_initials("yann lecun") == "yann lecun"
     assert without_initials("a b") == "a b"  # two words: both are the name
+
+
+def test_a_reason_that_ends_in_a_full_stop_gets_no_second_one(client, factories, login):
+    troll = factories.user("troll")
+    troll.suspended_until, troll.suspension_reason = datetime(2030, 5, 6, 7, 8, tzinfo=timezone.utc), "Commercial spam."
+    db.session.commit()
+    login(troll)
+    page = text_of(client.get("/"))
+    assert "Commercial spam. You can read" in page and ".." not in page
+    troll.suspension_reason = "Commercial spam"  # typed without one: the sentence still ends
+    db.session.commit()
+    assert "Commercial spam. You can read" in text_of(client.get("/"))
+
+
+def test_the_duplicate_nominee_page_shows_an_existing_endorsement(app, client, factories, login):
+    from tests.views.test_suggestions import suggest, suggestions
+
+    suggest(login(factories.user("ada"), the_client=app.test_client()))
+    login(factories.user("bob"))
+    (post,) = suggestions()
+    response = suggest(client)
+    offered = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "Endorse this suggestion" in offered and 'aria-pressed="false"' in offered
+    assert client.post(f"/posts/{post.id}/vote", data={"up": "1"}).status_code == 302
+    again = suggest(client)
+    html = again.get_data(as_text=True)
+    assert again.status_code == 409 and "▲ Endorsed" in text_of(again) and 'aria-pressed="true"' in html
+    assert 'name="up" value="0"' in html  # pressing it again withdraws, as on the board
+
+
+def test_a_byline_is_a_name_and_a_hat_not_the_whole_affiliation(client, factories):
+    episode = factories.episode()
+    ada = factories.user("ada_l", display_name="Ada L.", affiliation="Department of Long Names, Example University")
+    factories.comment(ada, episode, body="A short remark.")
+    html = client.get(f"/episodes/{episode.slug}").get_data(as_text=True)
+    byline = re.search(r'<p class="comment-meta">(.*?)</p>', html, re.S).group(1)
+    assert "Ada L." in byline and "@ada_l" in byline
+    assert 'title="Department of Long Names, Example University"' in byline  # on hover
+    assert "Department of Long Names" not in re.sub(r'title="[^"]*"', "", byline)  # not as text
+    assert "Department of Long Names, Example University" in text_of(client.get("/u/ada_l"))  # the profile has it
+
+
+def test_double_dollars_inside_a_sentence_stay_in_the_sentence():
+    in_sentence = markup.render(r"The bound $$\sum_i x_i \le 1$$ holds for every draw.")
+    assert in_sentence.startswith("<p>The bound <math") and in_sentence.endswith("holds for every draw.</p>")
+    assert 'display="inline"' in in_sentence and '<mstyle displaystyle="true">' in in_sentence
+    assert "<munder>" in in_sentence  # display style: the limits sit under the sum
+    alone = markup.render("The bound:\n\n$$\\sum_i x_i \\le 1$$\n\nholds.")
+    assert 'display="block"' in alone and "<mstyle" not in alone  # its own paragraph: a display block
