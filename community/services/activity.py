@@ -11,7 +11,8 @@ with weights: a reply 1, a vote on a post of the thread 0.5, an answer by the ep
 guest 3 (what the site exists for). A thread with one burst of activity a week ago ranks
 below one with steady replies today; a quiet old thread with a new reply comes back up.
 Only visible posts count, and the thread's own root must be visible. Computed in Python
-over one window's events: three queries whatever the site's size (bounded by the window)."""
+over one window's events: three queries whatever the site's size (bounded by the window),
+and kept a minute (RANKING_SECONDS)."""
 
 from __future__ import annotations
 
@@ -22,10 +23,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from community.extensions import db
+from community.extensions import cache, db
 from community.models import Episode, Post, PostKind, PostStatus, ThreadVisit, Vote
 from community.models.base import utcnow
-from community.services import questions
+from community.services import freshness, questions
 
 WINDOW_DAYS = 14
 HALF_LIFE_HOURS = 12.0
@@ -51,8 +52,34 @@ def hotness(events: list[tuple[str, datetime]], now: datetime) -> float:
     return sum(WEIGHTS[kind] * decay(now - when) for kind, when in events)
 
 
+# The ranking reads every event of its window: kept for a minute per version of the lists
+# (a new thread or post moves that version), so logged-in readers, who do not get the
+# cached anonymous page, do not pay for it on every visit. Hotness drifts little in a minute.
+RANKING_SECONDS = 60
+
+
 def active_threads(limit: int = 6, now: datetime | None = None) -> list[ActiveThread]:
-    now = now or utcnow()
+    """The hottest threads; `now` given (tests, the documented fixture) ranks afresh."""
+    if now is not None:
+        ranked = _ranking(limit, now)
+    else:
+        key = f"activity.ranking.{limit}.{freshness.versions(freshness.LISTS)}"
+        ranked = cache.get(key)
+        if ranked is None:
+            ranked = _ranking(limit, utcnow())
+            cache.set(key, ranked, timeout=RANKING_SECONDS)
+    if not ranked:
+        return []
+    rows = db.session.execute(select(Post, Episode).join(Episode, Episode.id == Post.episode_id)
+                              .where(Post.id.in_([r[0] for r in ranked]), Post.status == PostStatus.visible,
+                                     Episode.is_published)).all()
+    found = {post.id: (post, episode) for post, episode in rows}
+    return [ActiveThread(found[rid][0], found[rid][1], heat, replies, last)
+            for rid, heat, replies, last in ranked if rid in found]
+
+
+def _ranking(limit: int, now: datetime) -> list[tuple[int, float, int, datetime]]:
+    """(root id, hotness, replies in the window, last activity) of the hottest threads."""
     since = now - timedelta(days=WINDOW_DAYS)
     root = aliased(Post)
     replies = db.session.execute(
@@ -75,14 +102,7 @@ def active_threads(limit: int = 6, now: datetime | None = None) -> list[ActiveTh
     for answer in _answers_since(since):
         events[answer.root_id].append(("answer", answer.created_at))
     ranked = sorted(events, key=lambda rid: (-hotness(events[rid], now), -rid))[:limit]
-    if not ranked:
-        return []
-    rows = db.session.execute(select(Post, Episode).join(Episode, Episode.id == Post.episode_id)
-                              .where(Post.id.in_(ranked), Post.status == PostStatus.visible, Episode.is_published)).all()
-    found = {post.id: (post, episode) for post, episode in rows}
-    return [ActiveThread(found[rid][0], found[rid][1], hotness(events[rid], now), counts[rid],
-                         max(when for _, when in events[rid]))
-            for rid in ranked if rid in found]
+    return [(rid, hotness(events[rid], now), counts[rid], max(when for _, when in events[rid])) for rid in ranked]
 
 
 def _answers_since(since: datetime) -> list[Post]:
@@ -105,7 +125,7 @@ class FrontPage:
 
 
 def front_page(episodes_list: list[Episode], counts: dict[int, dict[str, int]], now: datetime | None = None) -> FrontPage:
-    now = now or utcnow()
+    given, now = now, now or utcnow()
     question, answer = aliased(Post), aliased(Post)
     answered = db.session.execute(
         select(question, answer, Episode).join(answer, answer.id == question.answer_id)
@@ -119,7 +139,7 @@ def front_page(episodes_list: list[Episode], counts: dict[int, dict[str, int]], 
         .where(Post.kind == PostKind.paper, Post.status == PostStatus.visible, Episode.is_published)
         .order_by(Post.created_at.desc(), Post.id.desc()).limit(5)).all()
     latest = episodes_list[0] if episodes_list else None
-    return FrontPage(latest, counts.get(latest.id, {}) if latest else {}, episodes_list[1:], active_threads(now=now),
+    return FrontPage(latest, counts.get(latest.id, {}) if latest else {}, episodes_list[1:], active_threads(now=given),
                      [tuple(row) for row in answered], open_rows, [tuple(row) for row in papers])
 
 

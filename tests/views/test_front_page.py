@@ -116,3 +116,18 @@ def test_new_since_your_last_visit_counts_across_episodes_per_reader(app, client
     anonymous = app.test_client()
     assert "New since your last visit" not in text_of(anonymous.get("/"))
     assert "New since your last visit" not in text_of(anonymous.get("/"))
+
+
+def test_a_logged_in_reader_does_not_pay_for_the_ranking_on_every_visit(app, client, factories, login, count_queries):
+    """Logged-in readers get no cached page: the ranking (which reads its window's events) is
+    kept a minute per version of the lists, and a new thread is ranked at once."""
+    people = [factories.user() for _ in range(3)]
+    _thread(factories, factories.episode(), people, "First", [1])
+    login(factories.user("reader"))
+    with count_queries() as first:
+        assert "First" in text_of(client.get("/"))
+    with count_queries() as again:
+        assert "First" in text_of(client.get("/"))
+    assert again.count == first.count - 3  # replies, votes and answers of the window: not read again
+    _thread(factories, factories.episode(), people, "Second", [1, 2])
+    assert "Second" in text_of(client.get("/"))

@@ -253,5 +253,6 @@ def test_logged_in_page_from_the_frame_costs_the_same_queries_at_any_size(app, f
             assert reader.get(url).status_code == 200
         return q.count
 
-    # Session and user, episode, versions, own votes, visit mark, unread count.
-    assert cost(5) == cost(120) <= 7
+    # Session and user, episode, versions, own votes, visit mark, drafts, header counts,
+    # whether the reader watches the episode.
+    assert cost(5) == cost(120) <= 8
