@@ -338,7 +338,8 @@ def moment_chip(moment) -> Markup:
     href = url_for("episodes.show", slug=moment.episode.slug, t=at or None, _anchor=f"moment-{moment.id}")
     drifted = ' <span class="badge badge-drifted" title="The transcript was corrected: these words are no longer in it">drifted</span>' \
         if moment.drifted else ""
-    return Markup(f'<p class="moment-chip{" is-drifted" if moment.drifted else ""}"><a class="seek" href="{escape(href)}" '
+    # Safe: the quote and the address are escaped here; the rest is our own markup.
+    return Markup(f'<p class="moment-chip{" is-drifted" if moment.drifted else ""}"><a class="seek" href="{escape(href)}" '  # nosec B704
                   f'data-t="{at}"><span class="moment-chip-time">{duration(at) or "0:00"}</span> '
                   f'<q>{escape(moment.quote[:240])}</q></a>{drifted}</p>\n')
 

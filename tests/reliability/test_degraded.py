@@ -111,7 +111,9 @@ NEEDS_NO_DATA = {"/auth/register": 200, "/auth/login": 200, "/auth/reset": 200, 
                  "/auth/reset/x": 302, "/notifications/unsubscribe/x": 404, "/auth/confirm/x": 404,
                  "/metrics": 404, "/robots.txt": 200, "/api/v1/openapi.json": 200,
                  # ORCID is not set up here: its routes do not exist for this site (no data asked).
-                 "/auth/orcid/callback": 404, "/auth/orcid/new": 404}
+                 "/auth/orcid/callback": 404, "/auth/orcid/new": 404,
+                 # site.js's draft store answers a logged-out script 401 (not a login page).
+                 "/drafts": 401}
 # Of those, the ones that never ask who is reading (so a logged-in reader gets them too).
 NEVER_ASK_WHO = ("/auth/reset/x", "/api/v1/search", "/robots.txt", "/api/v1/openapi.json")  # no METRICS_ALLOW here: it does not exist for this reader
 

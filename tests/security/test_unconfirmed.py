@@ -79,7 +79,8 @@ KEPT_WORDS = ("Posted before confirming.", "Kept for after confirming.", "Appeal
 # Compose forms a member is not shown (a guest's answer, a moderator's reasons): nothing to put back.
 # The appeal and the revision show only on the author's hidden post (this world's is visible):
 # tests/views/test_nothing_lost.py puts their words back.
-NOT_THE_MEMBERS = {"questions.answer", "questions.decline", "moderation.act", "moderation.appeal", "moderation.revise"}
+NOT_THE_MEMBERS = {"questions.answer", "questions.decline", "moderation.act", "moderation.moderate", "moderation.appeal",
+                   "moderation.revise"}
 
 
 @pytest.fixture
