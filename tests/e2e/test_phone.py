@@ -118,6 +118,13 @@ def test_touch_screens_get_44_px_vote_and_collapse(site_page, site):
         assert box["height"] >= 44 and box["width"] >= 44, f"{selector}: {box['width']}x{box['height']}"
 
 
+def test_touch_screens_get_a_44_px_moderator_menu(site_page, site):
+    page = site_page("moderator", viewport=VIEWPORTS["360x740"], has_touch=True, is_mobile=True)
+    page.goto(f"/episodes/{site.world.episode_slug}")
+    box = page.locator(".mod-menu > summary").first.bounding_box()
+    assert box["height"] >= 44, f".mod-menu > summary: {box['width']}x{box['height']}"
+
+
 def test_math_in_a_sentence_stays_in_the_line_and_display_math_is_full_size(site_page, site):
     page = site_page("member", viewport=VIEWPORTS["1280x800"])
     page.goto(f"/episodes/{site.world.episode_slug}")

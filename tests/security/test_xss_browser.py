@@ -105,6 +105,8 @@ DOM_AUDIT = """
       if (name.startsWith("on")) found.push(describe(el) + " has " + name + "=");
       else if (urlAttrs.has(name) && badScheme.test(value)) found.push(describe(el) + " has " + name + "=" + attr.value.slice(0, 50));
       else if (name === "srcdoc") found.push(describe(el) + " has srcdoc");
+      // markup.py's own tabindex="0" on code blocks and wide formulas (keyboard scrolling), never the writer's
+      else if (name === "tabindex" && attr.value === "0" && (tag === "pre" || tag === "math")) continue;
       else if (el.closest(userContent) && (name === "style" || name === "id" || name === "name" || name === "form"
                || name === "formaction" || name === "autofocus" || name === "contenteditable" || name === "tabindex"))
         found.push(describe(el) + " has " + name + " inside user content");
