@@ -145,6 +145,9 @@ def test_every_non_moderator_is_refused_and_nothing_changes(app, factories, logi
                      browser.post(f"/moderation/posts/{spam.id}", data={"action": "remove", "reason": "Spam"})):
         if who == "anonymous":
             assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+        elif who == "unconfirmed" and response.request.method == "POST":
+            # Refused before any view (policy.refuse_unconfirmed_writes): sent back to confirm first.
+            assert response.status_code == 303, who
         else:
             assert response.status_code == 403, who
     assert counts() == before and status_of(spam) == PostStatus.visible
