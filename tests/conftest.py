@@ -250,6 +250,14 @@ def count_queries(app):
     return counting
 
 
+def pytest_collection_modifyitems(items):
+    """Every test that drives a real browser carries the e2e mark (a `pytestmark` in a
+    conftest marks nothing), so `-m "not e2e"` leaves exactly the browser out."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
+
+
 # --------------------------------------------------------------------------- browsers
 # Shared by tests/e2e and tests/security: one Playwright (and one chromium) per session.
 

@@ -6,9 +6,6 @@ import pytest
 
 from tests.factories import Factories
 
-pytestmark = pytest.mark.e2e
-
-
 @pytest.fixture(params=["sqlite"])
 def database(request):
     """Browser journeys run on SQLite (the embedded default)."""

@@ -21,7 +21,10 @@ from community.services import discussion
 SIZES = (2_500, 5_000, 10_000, 20_000)
 SLACK = 3
 FLOOR = 0.02  # seconds: below this, timings are noise
-WORST = 0.5  # seconds of CPU for any shape at 20,000 characters
+# Seconds of CPU for any shape at 20,000 characters: a bound on a disaster (a quadratic shape
+# takes tens of seconds there), not a speed target, which bench/ measures. The slowest shapes
+# take 0.41-0.49 s on a quiet machine and 0.52-0.59 s on a busy one.
+WORST = 2.0
 
 
 def fill(unit: str, size: int, head: str = "", tail: str = "") -> str:
