@@ -12,13 +12,16 @@ told them of it. Callers send the specific ones first, then `tell_watchers`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from sqlalchemy import delete, or_, select
 
 from community import markup
 from community.extensions import db
-from community.models import Episode, Notification, NotificationKind, Paper, Post, PostKind, User, Watch
+from community.models import (
+    Episode, Notification, NotificationKind, Paper, Post, PostKind, PostStatus, User, Watch,
+)
 from community.services import DomainError, notifications
 
 WATCH, MUTE, NONE = "watch", "mute", "none"
@@ -41,6 +44,53 @@ def set_state(user: User, state: str, *, episode: Episode | None = None, post: P
                              post_id=post.id if post else None, paper_id=paper.id if paper else None,
                              muted=state == MUTE))
     db.session.flush()
+
+
+@dataclass
+class Choices:
+    """Everything one reader chose to hear about or not, newest choice first; a thread as
+    (post, what names it: a quote of its text and its episode)."""
+    episodes: list[Episode] = field(default_factory=list)
+    threads: list[tuple[Post, str]] = field(default_factory=list)
+    muted: list[tuple[Post, str]] = field(default_factory=list)
+    papers: list[Paper] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.episodes or self.threads or self.muted or self.papers)
+
+
+def choices_of(user: User, can_see: Callable[[Post], bool]) -> Choices:
+    """The reader's watches and mutes, for their settings page: four queries whatever the
+    count. A thread the reader may no longer see (`can_see`: hidden since) is left out
+    (discussion's visibility rule is passed in: discussion imports this module)."""
+    rows = db.session.scalars(select(Watch).where(Watch.user_id == user.id)
+                              .order_by(Watch.created_at.desc(), Watch.id.desc())).all()
+
+    def loaded(model, ids):
+        return {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(ids)))} if ids else {}
+
+    posts = loaded(Post, {w.post_id for w in rows if w.post_id})
+    episodes = loaded(Episode, {w.episode_id for w in rows if w.episode_id}
+                      | {p.episode_id for p in posts.values() if p.episode_id})
+    papers = loaded(Paper, {w.paper_id for w in rows if w.paper_id})
+
+    def named(post: Post) -> str:
+        if post.status in (PostStatus.removed, PostStatus.deleted):
+            text = f"a {post.status.value} post"  # its words are not public any more
+        else:
+            text = f"“{_quote(post, 80)}”"
+        episode = episodes.get(post.episode_id)
+        return text + (f" on {' '.join(filter(None, (episode.label, episode.title)))}" if episode else "")
+
+    found = Choices()
+    for watch in rows:
+        if watch.episode_id in episodes:
+            found.episodes.append(episodes[watch.episode_id])
+        elif watch.paper_id in papers:
+            found.papers.append(papers[watch.paper_id])
+        elif watch.post_id in posts and can_see(post := posts[watch.post_id]):
+            (found.muted if watch.muted else found.threads).append((post, named(post)))
+    return found
 
 
 def _target(*, episode=None, post=None, paper=None):

@@ -1,10 +1,13 @@
-"""The watch and mute buttons: plain POST forms that return to the page they were pressed on."""
+"""The watch and mute buttons: plain POST forms that return to the page they were pressed on;
+and the reader's list of everything they watch or muted, with a button to stop each."""
 
-from flask import Blueprint, abort, request, url_for
+from functools import partial
+
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from community.forms import ActionForm
-from community.services import episodes, papers, watching
+from community.services import discussion, episodes, papers, watching
 from community.views.helpers import is_safe_next, press, visible_post
 
 bp = Blueprint("watching", __name__)
@@ -50,3 +53,10 @@ def thread(post_id: int):
 def paper(paper_id: int):
     found = papers.get_by_id(paper_id) or abort(404)
     return _choose("paper", url_for("papers.show", canonical_id=found.canonical_id), paper=found)
+
+
+@bp.get("/settings/watching")
+@login_required
+def index():
+    choices = watching.choices_of(current_user, partial(discussion.visible_to, current_user))
+    return render_template("watching/index.html", choices=choices, watch_own=current_user.watch_own_threads)

@@ -94,6 +94,7 @@ ROUTE_FAMILY = {
     "moderation.moderate": "moderators only",
     "moderation.flag": "login required", "drafts.mine": "login required (script)",
     "notifications.index": "login required", "notifications.settings": "login required",
+    "watching.index": "login required",
     "notifications.open_one": "own notification", "notifications.unsubscribe": "public",
     "api.list_episodes": "public", "api.get_episode": "public", "api.episode_thread": "public",
     "api.episode_papers": "public", "api.episode_questions": "public", "api.all_papers": "public",

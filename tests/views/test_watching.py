@@ -238,3 +238,64 @@ def test_a_post_removed_later_is_quoted_by_no_notification(app, factories, login
     db.session.commit()
     page = text_of(login(bob, the_client=app.test_client()).get("/notifications/"))
     assert "cheap pills" not in page and "cyd posted in something you watch" in page
+
+
+def test_the_watching_page_lists_every_choice_and_stops_each_where_it_stands(app, factories, login, episode,
+                                                                             count_queries):
+    from community.services import moderation
+
+    ada, bob = factories.user("ada"), factories.user("bob")
+    watched = factories.comment(ada, episode, body="Is $x^2$ the **loss**?")
+    noisy = factories.comment(ada, episode, body="A thread too loud")
+    spam = factories.comment(ada, episode, body="Buy cheap pills at spam.example")
+    writer = login(ada, the_client=app.test_client())
+    writer.post(f"/episodes/{episode.slug}/papers", data={"link": "https://arxiv.org/abs/2005.11401",
+                                                          "title": "Retrieval-Augmented Generation"})
+    paper = db.session.scalar(select(Paper))
+    browser = login(bob, the_client=app.test_client())
+    assert "You are not watching anything yet." in text_of(browser.get("/settings/watching"))
+    press(browser, f"/watch/episodes/{episode.slug}", "watch")
+    press(browser, f"/watch/posts/{watched.id}", "watch")
+    press(browser, f"/watch/posts/{spam.id}", "watch")
+    press(browser, f"/watch/posts/{noisy.id}", "mute")
+    press(browser, f"/watch/papers/{paper.id}", "watch")
+    carl = login(factories.user("carl"), the_client=app.test_client())
+    press(carl, f"/watch/posts/{noisy.id}", "watch")
+    moderation.act(factories.user("marta", role=Role.moderator), db.session.get(Post, spam.id), "remove", "Spam")
+    db.session.commit()
+
+    with count_queries() as queries:
+        page = browser.get("/settings/watching")
+    assert page.status_code == 200
+    shown = text_of(page)
+    lists = shown.split("Delete account Watching", 1)[1]  # after the settings nav
+    # Each item, then its button (which names it again for screen readers).
+    assert "Episodes Every new comment, question, paper and reply on them. #12 Kelvin Guu Stop watching" in lists
+    # The math as written; a removed post is named without its words.
+    assert "“Is $x^2$ the loss?” on #12 Kelvin Guu Stop watching" in lists
+    assert "a removed post on #12 Kelvin Guu Stop watching" in lists and "cheap pills" not in lists
+    assert "Papers New citations of them in any episode, and their discussions. Retrieval-Augmented Generation " \
+           "Stop watching" in lists
+    assert "Muted threads" in lists and "“A thread too loud” on #12 Kelvin Guu Unmute" in lists
+    assert "Replies anywhere under your own posts notify you too" in lists
+    body = page.get_data(as_text=True)
+    assert f'action="/watch/posts/{noisy.id}"' in body and 'aria-current="page">Watching<' in body
+    # Four queries for the lists (and no more however many are watched), plus the frame's.
+    counted = queries.count
+    press(browser, f"/watch/posts/{factories.comment(ada, episode, body='One more').id}", "watch")
+    with count_queries() as queries:
+        browser.get("/settings/watching")
+    assert queries.count == counted
+
+    # Each button returns to the list, which no longer holds what was stopped.
+    back = press(browser, f"/watch/posts/{noisy.id}", "none", back="/settings/watching")
+    assert back.status_code == 302 and back.headers["Location"] == "/settings/watching"
+    shown = text_of(browser.get("/settings/watching"))
+    assert "No longer watching or muting this thread." in shown and "too loud" not in shown
+    press(browser, f"/watch/episodes/{episode.slug}", "none", back="/settings/watching")
+    assert "Every new comment" not in text_of(browser.get("/settings/watching"))
+    # Only the reader's own choices: carl's watch of the muted thread is not bob's.
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Watch).where(Watch.user_id == bob.id)) == 4
+    assert "too loud" in text_of(carl.get("/settings/watching"))
+    assert app.test_client().get("/settings/watching").status_code == 302  # to the login page
