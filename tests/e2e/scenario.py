@@ -60,7 +60,7 @@ def build_world(data) -> World:
 
 
 def _build_world(data) -> World:
-    from community.services import discussion, guests, moderation, papers, questions
+    from community.services import discussion, guests, moderation, papers, questions, watching
 
     episode = data.episode(
         7, "Kelvin Guu on retrieval-augmented models", guests=[("Kelvin Guu", "Google Research")],
@@ -69,7 +69,7 @@ def _build_world(data) -> World:
         show_notes_html="<p>We talk about REALM, <a href=\"https://arxiv.org/abs/2002.08909\">retrieval</a> "
                         "pre-training and what a benchmark should measure.</p>",
     )
-    data.episode(8, "Jacob Steinhardt on forecasting and robustness", guests=[("Jacob Steinhardt", "UC Berkeley")])
+    quiet = data.episode(8, "Jacob Steinhardt on forecasting and robustness", guests=[("Jacob Steinhardt", "UC Berkeley")])
 
     ada = data.user("ada_l", display_name="Ada L.", affiliation="Example Lab")
     tom = data.user("tensor_tom")
@@ -89,7 +89,7 @@ def _build_world(data) -> World:
         "Does the index get stale? Re-embedding every $10^3$ steps sounds expensive. See "
         "[the REALM paper](https://arxiv.org/abs/2002.08909) for how they refresh it."))
     discussion.create_post(bea, episode=episode, parent=reply, body="They re-index asynchronously, @ada_l.")
-    discussion.create_post(bea, episode=episode, body="Sparse retrieval baselines deserve more credit.")
+    sparse = discussion.create_post(bea, episode=episode, body="Sparse retrieval baselines deserve more credit.")
     # A thread eight levels deep whose bodies hold long math and code: nothing may push the
     # page sideways on a phone (the math and code scroll in their own boxes).
     long_sum = " + ".join(f"\\alpha_{{{i}}} x_{{{i}}}^{{2}}" for i in range(1, 31))
@@ -106,7 +106,7 @@ def _build_world(data) -> World:
     discussion.set_vote(ada, root, up=True)
 
     # Papers with moments, one cited on two episodes.
-    papers.submit(ada, episode, link="https://arxiv.org/abs/2002.08909", title="REALM: Retrieval-Augmented Language Model Pre-Training",
+    realm = papers.submit(ada, episode, link="https://arxiv.org/abs/2002.08909", title="REALM: Retrieval-Augmented Language Model Pre-Training",
                   moment="12:34", note="Where the *asynchronous index refresh* comes from.")
     papers.submit(tom, episode, link="arXiv:2005.11401", title="Retrieval-Augmented Generation for Knowledge-Intensive NLP Tasks")
 
@@ -133,6 +133,11 @@ def _build_world(data) -> World:
     other = discussion.create_post(tom, episode=episode, body="Off-topic: who is watching the match tonight?")
     db.session.flush()
     moderation.act(mod, other, "hide", "Off-topic: not about the episode")
+    db.session.commit()
+    # What ada watches and muted (her /settings/watching), chosen last so no post notifies her.
+    watching.set_state(ada, watching.WATCH, episode=quiet)
+    watching.set_state(ada, watching.WATCH, paper=realm.post.paper)
+    watching.set_state(ada, watching.MUTE, post=sparse)
     db.session.commit()
 
     return World(episode_slug=episode.slug, permalink_id=reply.id, member="ada_l", moderator="mod_mia",

@@ -37,6 +37,7 @@ PAGES = {
     "register": ("/auth/register", ("anonymous",)),
     "notifications": ("/notifications/", ("member",)),
     "emails": ("/settings/emails", ("member",)),
+    "watching": ("/settings/watching", ("member",)),
     "moderation": ("/moderation/", ("moderator",)),
     "queue": ("/moderation/queue", ("moderator",)),
     "moderate": ("/moderation/posts/{w.permalink_id}?action=hide", ("moderator",)),
