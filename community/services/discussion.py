@@ -168,6 +168,17 @@ def _notify_new_post(actor: User, post: Post, parent: Post | None, mentioned: se
                                                        else "mentioned you", above), about=above)
 
 
+def announce_approved(post: Post) -> None:
+    """A post held for a moderator, let through: those create_post would have told (the
+    parent's author, the mentioned, the watchers) hear of it now; notify() told nobody of it
+    while it was not public."""
+    parent = get_post_or_none(post.parent_id) if post.parent_id else None
+    mentioned = render_body(post.body_source)[1] if post.body_source else set()
+    author = db.session.get(User, post.author_id)
+    _notify_new_post(author, post, parent, mentioned)
+    watching.tell_watchers(post, author)
+
+
 def _needs_premoderation(actor: User) -> bool:
     """The first N posts of a member's account wait for a moderator (N=0: never)."""
     first = site_settings.value("PREMODERATION_FIRST_POSTS")

@@ -207,6 +207,7 @@ def act(actor: User, post: Post, action: str, reason: str, days: int | None = No
         raise DomainError("Every action needs a reason: the author and the public log see it.")
     author = post.author
     target_user = None
+    was_pending = post.status == PostStatus.pending
     if action == "dismiss":
         if post.status == PostStatus.hidden and post.appealed_at is None and post.status_reason and \
                 post.status_reason.startswith("hidden until a moderator"):
@@ -225,6 +226,8 @@ def act(actor: User, post: Post, action: str, reason: str, days: int | None = No
     _resolve(post)
     if post.kind == PostKind.question and post.status == PostStatus.visible and post.stage == questions.OPEN:
         questions.tell_guests(post)  # a question held for a moderator reaches the guests once let through
+    if was_pending and post.status == PostStatus.visible:
+        discussion.announce_approved(post)  # after the guests: nobody is told twice
     record = ModerationAction(moderator_id=actor.id, action=action, post_id=post.id, target_user_id=author.id,
                               reason=reason + (f" ({days} days)" if action == "suspend" else ""))
     db.session.add(record)

@@ -299,3 +299,28 @@ def test_the_watching_page_lists_every_choice_and_stops_each_where_it_stands(app
     assert db.session.scalar(select(func.count()).select_from(Watch).where(Watch.user_id == bob.id)) == 4
     assert "too loud" in text_of(carl.get("/settings/watching"))
     assert app.test_client().get("/settings/watching").status_code == 302  # to the login page
+
+
+def test_a_post_held_for_a_moderator_tells_everyone_once_when_let_through(app, factories, login, episode):
+    from community.services import moderation
+
+    ada, carl, dee = factories.user("ada"), factories.user("carl"), factories.user("dee")
+    top = factories.comment(ada, episode, body="Mine")
+    app.config["PREMODERATION_FIRST_POSTS"] = 1  # a new member's first post waits (ada's is her first too)
+    press(login(carl, the_client=app.test_client()), f"/watch/episodes/{episode.slug}", "watch")
+    newcomer = login(factories.user("newcomer", display_name="Newcomer"), the_client=app.test_client())
+    newcomer.post(f"/posts/{top.id}/reply", data={"body": "My first words, @dee"})
+    held = db.session.scalar(select(Post).where(Post.parent_id == top.id))
+    assert held.status.value == "pending"
+    assert kinds(ada) == kinds(carl) == kinds(dee) == []  # nobody hears of what nobody may see
+
+    marta = factories.user("marta", role=Role.moderator)
+    moderation.act(marta, db.session.get(Post, held.id), "restore", "Welcome")
+    db.session.commit()
+    assert kinds(ada) == ["reply"] and kinds(dee) == ["mention"] and kinds(carl) == ["watching"]
+    assert told(carl)[0][1] == "Newcomer replied to “Mine” on #12 Kelvin Guu: My first words, @dee"
+    # Hidden later and restored again: it was public before, so nobody is told twice.
+    moderation.act(marta, db.session.get(Post, held.id), "hide", "A second look")
+    moderation.act(marta, db.session.get(Post, held.id), "restore", "Fine after all")
+    db.session.commit()
+    assert kinds(ada) == ["reply"] and kinds(dee) == ["mention"] and kinds(carl) == ["watching"]
