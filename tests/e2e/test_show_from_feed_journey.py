@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from community.extensions import db
 from community.models import Episode, Role
@@ -23,7 +24,9 @@ FEED = Path(__file__).resolve().parents[1] / "fixtures" / "feeds" / "podcast-nam
 def test_from_a_feed_to_a_guests_answer(live_app, new_page, data, js):
     result = live_app.test_cli_runner().invoke(args=["import-feed", str(FEED)])
     assert result.exit_code == 0, result.output
-    episode = db.session.scalar(select(Episode).where(Episode.feed_guid == "gdd-0001"))
+    # Loaded with its people: the command's own copy may be gone (the session holds rows weakly).
+    episode = db.session.scalar(select(Episode).where(Episode.feed_guid == "gdd-0001")
+                                .options(selectinload(Episode.appearances)))
     assert {p.name for p in episode.guests} == {"Iris Okafor-Lind", "Sam Varga"}  # from podcast:person
 
     data.user("boss", role=Role.admin)
