@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app, render_template, request, session
 from flask_login import current_user
@@ -31,6 +32,7 @@ class EpisodeSections:
     counts: dict[str, int]
     sort: str
     unpublished_authors: set[int]
+    newest: datetime | None  # when the newest post shown was written (discussion.mark_visit)
     key: str | None = None  # the cache key when shared; None for one reader's own rendering
 
 
@@ -58,6 +60,7 @@ def build_sections(content, episode_slug: str, fragments: Fragments | None = Non
                 "roots": len(content.thread.roots)},
         sort=content.sort,
         unpublished_authors=content.unpublished_authors,
+        newest=max((facts.created_at for facts in thread.facts.values()), default=None),
     )
 
 

@@ -477,10 +477,20 @@ def episode_votes(user: User | None, episode: Episode) -> set[int]:
     return set(db.session.scalars(query))
 
 
-def mark_visit(user: User | None, episode: Episode) -> datetime | None:
-    """Record this visit and return the previous one (None on a first visit): one statement."""
+def mark_visit(user: User | None, episode: Episode, newest_shown: datetime | None = None) -> datetime | None:
+    """Record this visit and return the previous one (None on a first visit): one statement.
+
+    `newest_shown`: when the newest post on the page being shown was written. A visit
+    that shows nothing newer than the last one recorded is not written (a read instead of a
+    write on most page views): what is "new since your last visit" comes out the same, here
+    and on the front page, since no post lies between the two moments."""
     if user is None or not user.is_authenticated:
         return None
+    if newest_shown is not None:
+        last = db.session.scalar(select(ThreadVisit.visited_at).where(
+            ThreadVisit.user_id == user.id, ThreadVisit.episode_id == episode.id))
+        if last is not None and last >= newest_shown:
+            return last
     statement = dialect_insert(ThreadVisit).values(user_id=user.id, episode_id=episode.id, visited_at=utcnow())
     statement = statement.on_conflict_do_update(
         index_elements=["user_id", "episode_id"],

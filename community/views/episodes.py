@@ -16,7 +16,7 @@ from community.forms import ActionForm
 from community.pages import frames, threads
 from community.pages.cache import cached_for_anonymous
 from community.pages.readers import Reader
-from community.services import discussion, episodes, freshness, watching
+from community.services import discussion, drafts, episodes, freshness, watching
 from community.views.helpers import with_drafts
 
 bp = Blueprint("episodes", __name__)
@@ -82,16 +82,19 @@ def render_episode(episode, comment_form=None, preview_html=None, paper_form=Non
                                start=_start(), is_guest=False), status
     viewer = current_user._get_current_object()
     is_guest = viewer.id in episode.guest_user_ids
-    voted, last_visit = discussion.episode_votes(viewer, episode), discussion.mark_visit(viewer, episode)
-    db.session.commit()  # the visit mark
+    voted = discussion.episode_votes(viewer, episode)
+    last_visit = discussion.mark_visit(viewer, episode, newest_shown=sections.newest)
+    db.session.commit()  # the visit mark, when there was one to write
     reader = Reader(viewer, voted=voted, last_visit=last_visit, csrf=generate_csrf(), is_guest=is_guest)
     plain = (comment_form, preview_html, paper_form, question_form, status) == (None, None, None, None, 200)
     if plain:  # the reader's drafts of this page's forms (a refusal, a logout, another device)
-        restored = with_drafts({url_for("discussion.comment", slug=episode.slug): CommentForm(formdata=None),
-                                url_for("papers.submit", slug=episode.slug): PaperForm(formdata=None),
-                                url_for("questions.ask", slug=episode.slug): QuestionForm(formdata=None)})
-        if any(getattr(form, "draft_restored", False) for form in restored.values()):
+        blank = {url_for("discussion.comment", slug=episode.slug): CommentForm,
+                 url_for("papers.submit", slug=episode.slug): PaperForm,
+                 url_for("questions.ask", slug=episode.slug): QuestionForm}
+        saved = drafts.of_forms(viewer, list(blank))
+        if saved:  # forms are built only then: three WTForms cost more than the rest of the frame's filling
             plain = False
+            restored = with_drafts({path: form(formdata=None) for path, form in blank.items()}, saved)
             comment_form, paper_form, question_form = restored.values()
     if plain and sections.key and frames.frame_applies():
         frame = frames.episode_frame(episode, sections, is_guest)

@@ -65,17 +65,19 @@ def compose_page() -> str | None:
     return page(**(request.view_args or {})) if page else None
 
 
-def with_drafts(forms: dict):
+def with_drafts(forms: dict, saved: dict | None = None):
     """Forms shown fresh on a page (not a submission being fixed), keyed by their action
     path, filled from the reader's drafts of them: the text written before a refusal, a
-    logout or on another device comes back. One query for the page."""
+    logout or on another device comes back. One query for the page, unless the caller
+    looked the drafts up already (`saved`: drafts.of_forms)."""
     from flask_login import current_user
 
     from community.services import drafts
 
     if not current_user.is_authenticated:
         return forms
-    saved = drafts.of_forms(current_user, list(forms))
+    if saved is None:
+        saved = drafts.of_forms(current_user, list(forms))
     for key, fields in saved.items():
         form = forms[key]
         form.process(formdata=None, data={name: value for name, value in fields.items() if name in form})

@@ -229,6 +229,28 @@ def test_new_since_last_visit_is_marked(client, factories, login, episode):
     assert "is-new" in second[second.rfind("<li", 0, fresh):fresh]
 
 
+def test_a_reload_with_nothing_new_writes_no_visit_and_marks_the_same(client, factories, login, episode):
+    """Most page views show nothing newer than the reader's last visit: they are read, not
+    written (no commit per view), and what counts as new is unchanged by it."""
+    from community.models import ThreadVisit
+
+    ada, bob = factories.user("ada"), factories.user("bob")
+    factories.comment(bob, episode, body="seen before", created_at=utcnow() - timedelta(hours=1))
+    login(ada)
+    client.get(f"/episodes/{episode.slug}")
+    recorded = db.session.scalar(select(ThreadVisit.visited_at).where(ThreadVisit.user_id == ada.id))
+    for _ in range(2):
+        page = client.get(f"/episodes/{episode.slug}").get_data(as_text=True)
+        assert "badge-new" not in page
+    db.session.expire_all()
+    assert db.session.scalar(select(ThreadVisit.visited_at).where(ThreadVisit.user_id == ada.id)) == recorded
+    factories.comment(bob, episode, body="fresh one")
+    assert client.get(f"/episodes/{episode.slug}").get_data(as_text=True).count('class="badge badge-new"') == 1
+    db.session.expire_all()
+    assert db.session.scalar(select(ThreadVisit.visited_at).where(ThreadVisit.user_id == ada.id)) > recorded
+    assert "badge-new" not in client.get(f"/episodes/{episode.slug}").get_data(as_text=True)  # seen now
+
+
 def test_guest_badge_only_on_their_episode(client, factories, episode):
     from community.models import Person
 

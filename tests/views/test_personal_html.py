@@ -178,7 +178,7 @@ def test_the_frame_gives_each_reader_exactly_the_page_rendered_for_them(app, pag
     sections, users, late = page
     url = f"/episodes/{db.session.scalar(select(Episode.slug).where(Episode.id == late.episode_id))}"
     seen_before = utcnow() - timedelta(days=2)  # so the later posts are "new" for everyone
-    monkeypatch.setattr(discussion, "mark_visit", lambda user, episode: seen_before)
+    monkeypatch.setattr(discussion, "mark_visit", lambda user, episode, **_: seen_before)
     unread = {who: db.session.scalar(select(func.count(Notification.id)).where(Notification.user_id == users[who].id))
               for who in ("ada", "bob")}
     assert all(unread.values())  # replies to each other: both have something to read
@@ -191,7 +191,7 @@ def test_the_frame_gives_each_reader_exactly_the_page_rendered_for_them(app, pag
         monkeypatch.setattr(frames, "frame_applies", lambda: False)
         templated = reader.get(url)
         monkeypatch.undo()
-        monkeypatch.setattr(discussion, "mark_visit", lambda user, episode: seen_before)
+        monkeypatch.setattr(discussion, "mark_visit", lambda user, episode, **_: seen_before)
         framed_html, templated_html = framed.get_data(as_text=True), templated.get_data(as_text=True)
         # The signed token carries a timestamp: one per page, compared apart from the rest.
         assert len(set(TOKEN.findall(framed_html))) == 1 and len(set(TOKEN.findall(templated_html))) == 1
