@@ -17,6 +17,7 @@ from community.forms.discussion import CommentForm
 from community.forms.papers import PaperForm
 from community.forms.questions import QuestionForm
 from community.pages.cache import latest, note_latest, parse_versions, recent, remembered
+from community.pages import posts
 from community.pages.readers import ClassReader, PostFacts, Reader, as_class
 from community.pages.threads import Fragments, SharedThread, personal_html, shared_html
 from community.services import discussion, episodes, freshness
@@ -75,8 +76,8 @@ def episode_sections(episode, sort: str) -> EpisodeSections:
     pending posts of their own here gets a fresh rendering instead. Under a stream of
     writes, sections read within PAGE_STALE_SECONDS stand in for the current version,
     unless this reader wrote since (pages/cache.py: bounded staleness)."""
-    def build(viewer, fragments=None):
-        return build_sections(episodes.episode_content(episode, viewer, sort), episode.slug, fragments)
+    def build(viewer, fragments=None, posts=None):
+        return build_sections(episodes.episode_content(episode, viewer, sort, posts), episode.slug, fragments)
 
     if not current_app.config["PAGE_CACHE"]:
         return build(current_user)  # key None: nothing built from it is shared
@@ -89,10 +90,11 @@ def episode_sections(episode, sort: str) -> EpisodeSections:
 
     def shared():
         viewer = current_user._get_current_object() if moderator else None  # never one member's own view
-        fragments = thread_fragments(current_app).since(found.split(".")[0])  # see Fragments.since
+        epoch = found.split(".")[0]  # the version of everything
+        fragments = thread_fragments(current_app).since(epoch)  # see Fragments.since
         # Anonymous readers and members share these lists: not even "logged in" is known.
         with as_class(ClassReader(logged_in=True if moderator else None, moderator=moderator)):
-            built = build(viewer, fragments)
+            built = build(viewer, fragments, posts.episode_posts(current_app, episode, epoch))
         built.key = key
         return built
 

@@ -168,10 +168,11 @@ class EpisodeContent:
     unpublished_authors: set[int]  # who has hidden or pending posts here (their page is their own)
 
 
-def episode_content(episode: Episode, viewer: User | None, sort: str) -> EpisodeContent:
-    """One query for every post of the episode (plus one when questions link other episodes)."""
+def episode_content(episode: Episode, viewer: User | None, sort: str, posts: list[Post] | None = None) -> EpisodeContent:
+    """One query for every post of the episode (plus one when questions link other episodes).
+    `posts`: the episode's posts, when the caller has them (pages/posts.py keeps a copy)."""
     sort = sort if sort in discussion.SORTS else "best"
-    posts = discussion.episode_posts(episode)
+    posts = discussion.episode_posts(episode) if posts is None else posts
     moments.load_for(posts, episode)  # the chips of posts anchored to the transcript
     asked = questions.for_episode(posts, viewer)
     return EpisodeContent(

@@ -191,6 +191,8 @@ def load_for(posts: list[Post], episode: Episode | None) -> None:
     """Set `post.moment` (what its chip shows; see moment_of) on these posts of `episode`:
     one query, none when the episode has no transcript to anchor to."""
     if episode is None or not episode.transcript_revision or not posts:
+        for post in posts:  # a copy kept between rebuilds (pages/posts.py) may carry an earlier chip
+            post.__dict__.pop("moment", None)
         return
     found = {m.post_id: m for m in db.session.scalars(
         select(Moment).where(Moment.post_id.in_([p.id for p in posts])))}

@@ -156,6 +156,39 @@ def test_a_reply_re_renders_its_post_and_ancestors_only(app, thread, factories):
     assert fragments.rendered == 0
 
 
+def test_a_rebuild_loads_again_only_the_posts_that_changed(app, thread, factories):
+    """The process keeps the posts it loaded (pages/posts.py): after a vote or a reply the
+    rebuild loads that one post again, not the thread; an edit shows its new words."""
+    from community.pages import posts as kept
+
+    episode, people = thread
+    url = f"/episodes/{episode.slug}"
+    _page(app, url)
+    snapshot = app.extensions["episode_posts"][episode.id]
+    assert snapshot.reloaded == 40  # the first rendering loads every post
+    target = db.session.scalars(select(Post).where(Post.episode_id == episode.id, Post.author_id != people["ada"].id)).first()
+    discussion.set_vote(people["ada"], target, True)
+    db.session.commit()
+    _page(app, url)
+    assert snapshot.reloaded == 1 and snapshot.posts[target.id].score == target.score
+    reply = discussion.create_post(people["bob"], episode=None, parent=target, body="Kept apart.")
+    db.session.commit()
+    assert "Kept apart." in _page(app, url).get_data(as_text=True)
+    assert snapshot.reloaded == 2  # the reply, and its parent's reply count
+    discussion.edit_post(people["bob"], reply, "Words changed after the fact.")
+    db.session.commit()
+    page = _page(app, url).get_data(as_text=True)
+    assert "Words changed after the fact." in page and "Kept apart." not in page
+    assert snapshot.reloaded == 1
+    assert len(kept.episode_posts(app, episode, snapshot.epoch)) == 41
+    assert snapshot.reloaded == 0  # nothing changed since: nothing loaded
+    # A change to every page (a renamed author shows on each of their posts) loads them all.
+    people["bob"].display_name = "Robert Renamed"
+    db.session.commit()
+    assert "Robert Renamed" in _page(app, url).get_data(as_text=True)
+    assert app.extensions["episode_posts"][episode.id].reloaded == 41
+
+
 def test_others_may_see_a_page_within_the_window_but_the_writer_never(app, thread, login):
     """Bounded staleness: within PAGE_STALE_SECONDS an older page stands in for the newest
     (one rendering per window under a stream of writes), but never for the writer."""
