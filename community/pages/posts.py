@@ -20,8 +20,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, type_coerce
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from community.extensions import db
 from community.models import Episode, Post, PostKind
@@ -32,6 +33,9 @@ SIGNATURE = (Post.id, Post.created_at, Post.author_id, Post.parent_id, Post.kind
              Post.score, Post.flag_count, Post.flag_weight, Post.reply_count, Post.edited_at, Post.paper_id,
              Post.stage, Post.stage_note, Post.answer_id, Post.linked_episode_id, Post.merged_into_id, Post.title,
              Post.locked)
+# Read as the driver gives them (no conversion to enums and datetimes): only compared, and
+# 2,000 rows convert in a third of the time the query takes.
+_RAW_SIGNATURE = tuple(type_coerce(column, NullType()) for column in SIGNATURE)
 KEEP = 8  # episodes kept per process: the hot ones
 RELOAD_ALL = 500  # more changed posts than this: load them all again
 
@@ -71,9 +75,10 @@ def episode_posts(app, episode: Episode, epoch: str) -> list[Post]:
 
 def _refresh(snapshot: Snapshot, episode_id: int) -> None:
     session = snapshot.session
-    current = {row[0]: tuple(row) for row in session.execute(select(*SIGNATURE).where(Post.episode_id == episode_id))}
+    current = {row[0]: tuple(row) for row in session.execute(select(*_RAW_SIGNATURE).where(Post.episode_id == episode_id))}
+    kept = snapshot.posts
     changed = [post_id for post_id, signature in current.items()
-               if snapshot.signatures.get(post_id) != signature or signature[4] == PostKind.paper]
+               if snapshot.signatures.get(post_id) != signature or kept[post_id].kind == PostKind.paper]
     for gone in snapshot.posts.keys() - current.keys():
         session.expunge(snapshot.posts.pop(gone))
     query = select(Post).where(Post.episode_id == episode_id).options(*discussion.PAGE_LOAD)

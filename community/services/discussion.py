@@ -396,18 +396,17 @@ def _prune(posts: list[Post], viewer: User | None) -> list[Post]:
     for p in shown:
         if p.parent_id:
             children[p.parent_id] = children.get(p.parent_id, 0) + 1
-    # A tombstone is kept only while it holds replies; leaves are dropped bottom-up.
-    by_id = {p.id: p for p in shown}
-    dropped = True
-    while dropped:
-        dropped = False
-        for p in list(by_id.values()):
-            if p.is_tombstone and not children.get(p.id):
-                del by_id[p.id]
-                if p.parent_id in children:
-                    children[p.parent_id] -= 1
-                dropped = True
-    return [p for p in shown if p.id in by_id]
+    # A tombstone is kept only while it holds replies; leaves are dropped bottom-up, in one
+    # pass: deepest first, so a post's replies are decided before it is.
+    dropped: set[int] = set()
+    for p in sorted(shown, key=lambda p: p.depth, reverse=True):
+        if not children.get(p.id) and p.is_tombstone:
+            dropped.add(p.id)
+            if p.parent_id in children:
+                children[p.parent_id] -= 1
+    if not dropped:
+        return shown
+    return [p for p in shown if p.id not in dropped]
 
 
 # The page shows rendered HTML and names: the Markdown sources and account details stay in the database.
