@@ -261,13 +261,14 @@ def register_wsgi_middleware(app: Flask) -> None:
     1. ProxyFix (behind nginx): the client's address and scheme from X-Forwarded-*
        (rate limits are per client IP), trusting exactly TRUSTED_PROXIES proxies;
     2. CanonicalHost: unknown hosts refused, the configured address presented (hosts.py);
-    3. the anonymous page cache: cookie-less requests for cached pages (pages/cache.py)."""
+    3. after a stale page stood in for a reader, its rebuild once they have their answer;
+    4. the anonymous page cache: cookie-less requests for cached pages (pages/cache.py)."""
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from community.hosts import CanonicalHost
-    from community.pages.cache import PageCacheMiddleware
+    from community.pages.cache import PageCacheMiddleware, Refresher
 
-    app.wsgi_app = PageCacheMiddleware(app, app.wsgi_app, security_headers(app))
+    app.wsgi_app = Refresher(app, PageCacheMiddleware(app, app.wsgi_app, security_headers(app)))
     if config.public_url(app.config):
         aliases = [a for a in (app.config.get("HOST_ALIASES") or "").split(",") if a.strip()]
         # /healthz and /metrics answer on any host: load balancers and Prometheus use addresses.

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import gzip
 import time
+from io import BytesIO
+from urllib.parse import urlsplit
 from dataclasses import dataclass
 from functools import wraps
 
@@ -29,6 +31,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES, parse_accept_header, parse_etags
 from werkzeug.wrappers import Request, Response
+from werkzeug.wsgi import ClosingIterator
 
 from community import metrics
 from community.extensions import cache, db
@@ -103,15 +106,33 @@ def owed(versions: dict[str, int]) -> bool:
     return bool(wrote) and any(versions.get(k, v) < v for k, v in wrote.items())
 
 
-def latest(app: Flask, name: str, base: str):
+# A hot page's value older than the window may still stand in, up to GRACE windows old, for
+# a reader who did not write, if it is rebuilt as soon as that reader has their answer
+# (Refresher, below): the rebuild costs the process, not the reader waiting for a page.
+GRACE = 3
+REFRESH = "community.page_refresh"  # environ: the page whose stale value was served, to rebuild after the answer
+REFRESHING = "community.page_refreshing"  # environ of that rebuild: no stale value may stand in
+
+
+def latest(app: Flask, name: str, base: str, refresh: tuple[dict, str] | None = None):
     """The newest value noted under `base`, if it was noted (built or found current) within
     the staleness window and includes this reader's own writes; None otherwise. So a
-    write shows to others at most one window plus one rendering after its commit."""
+    write shows to others at most one window plus one rendering after its commit.
+
+    `refresh`: (the request's WSGI environ, the path of the page that shows the value, for
+    an anonymous GET to rebuild). Then a value up to GRACE windows old stands in too, and
+    that page is rebuilt right after this answer is sent (Refresher)."""
     window = app.config["PAGE_STALE_SECONDS"]
     found = app.extensions.get(name, {}).get(base) if window > 0 else None
-    if found is None or time.time() - found[3] >= window or (has_request_context() and owed(found[1])):
+    if found is None or (has_request_context() and owed(found[1])):
         return None
-    return found[2]
+    age = time.time() - found[3]
+    if age < window:
+        return found[2]
+    if refresh is not None and age < window * GRACE and not refresh[0].get(REFRESHING):
+        refresh[0].setdefault(REFRESH, refresh[1])
+        return found[2]
+    return None
 
 
 def note_latest(app: Flask, name: str, base: str, taken: float, versions: dict[str, int], value) -> None:
@@ -206,7 +227,7 @@ def cached_for_anonymous(keys):
             if page is not None:
                 _note(current_app, key, taken, page_keys, page)
             else:
-                page = latest(current_app, "latest_pages", _base(request))
+                page = latest(current_app, "latest_pages", _base(request), (request.environ, request.script_root + request.full_path))
             metrics.PAGE_CACHE.labels("miss" if page is None else "hit").inc()
             if page is not None:
                 status, headers, body = _answer(page, request.environ)
@@ -274,4 +295,54 @@ class PageCacheMiddleware:
             _note(self.app, key, taken, page_keys, page)
             return page
         # Without a cookie there is no session, so no write of this reader's to wait for.
-        return latest(self.app, "latest_pages", key.rsplit(":", 1)[0])
+        return latest(self.app, "latest_pages", key.rsplit(":", 1)[0], (environ, _path(environ)))
+
+
+def _path(environ) -> str:
+    query = environ.get("QUERY_STRING")
+    return environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "") + (f"?{query}" if query else "")
+
+
+class Refresher:
+    """WSGI middleware: after a stale value of a page stood in for a reader (`latest`),
+    once their answer is sent, build the page's current version in this process: an
+    anonymous GET of it, whose `latest` accepts nothing stale. A sync worker does it
+    before taking its next request, so no reader waits on a rebuild that they did not
+    cause by writing; the next readers of this process get the new version. Runs inside
+    CanonicalHost: the environ's host is the site's own."""
+
+    # What the rebuild's request keeps of the reader's: where it went, and how; never a cookie.
+    KEPT = ("SCRIPT_NAME", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "HTTP_HOST", "REMOTE_ADDR",
+            "wsgi.url_scheme", "wsgi.version", "wsgi.errors", "wsgi.multithread", "wsgi.multiprocess", "wsgi.run_once")
+
+    def __init__(self, app: Flask, wsgi_app):
+        self.app, self.wsgi_app = app, wsgi_app
+        self.pending: set[str] = set()  # pages being rebuilt now (threaded servers): once each
+
+    def __call__(self, environ, start_response):
+        answer = self.wsgi_app(environ, start_response)
+        if REFRESH not in environ:
+            return answer
+        return ClosingIterator(answer, lambda: self.refresh(environ))
+
+    def refresh(self, environ) -> None:
+        path = environ.pop(REFRESH)
+        if path in self.pending:
+            return
+        self.pending.add(path)
+        try:
+            target = urlsplit(path)
+            replay = {key: environ[key] for key in self.KEPT if key in environ}
+            replay.update({"REQUEST_METHOD": "GET", "PATH_INFO": target.path[len(replay.get("SCRIPT_NAME", "")):],
+                           "QUERY_STRING": target.query, "wsgi.input": BytesIO(), REFRESHING: True})
+            answer = self.wsgi_app(replay, lambda status, headers, exc_info=None: None)
+            try:
+                for _ in answer:
+                    pass
+            finally:
+                if hasattr(answer, "close"):
+                    answer.close()
+        except Exception:  # the reader has their answer; the next one rebuilds as before
+            self.app.logger.exception("rebuilding %s after a stale answer failed", path)
+        finally:
+            self.pending.discard(path)

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, render_template, request, session
+from flask import current_app, render_template, request, session, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -100,7 +100,12 @@ def episode_sections(episode, sort: str) -> EpisodeSections:
 
     sections = remembered(current_app, "recent_sections", key)
     if sections is None:
-        sections = latest(current_app, "latest_sections", base)
+        # Stale sections may stand in a little longer while an anonymous GET of the page
+        # rebuilds them after this answer (cache.Refresher): not the moderators' (no such
+        # GET shows them), and only on a GET (a form sent back re-renders the page too).
+        replayable = not moderator and request.method == "GET"
+        page = url_for("episodes.show", slug=episode.slug, sort=None if sort == "best" else sort)
+        sections = latest(current_app, "latest_sections", base, (request.environ, page) if replayable else None)
     if sections is None:
         sections = remembered(current_app, "recent_sections", key, shared)
     if sections.key == key:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from community.extensions import db
 from community.models import FlagReason, Post, PostStatus, Role
 from community.models.base import utcnow
-from community.pages import frames
+from community.pages import cache, frames
 from community.services import DomainError, discussion, moderation
 
 TOKEN = re.compile(r'(?<=name="csrf_token" value=")[^"]+|(?<=name="csrf_token" type="hidden" value=")[^"]+')
@@ -217,9 +217,38 @@ def test_others_may_see_a_page_within_the_window_but_the_writer_never(app, threa
     db.session.commit()
     assert "Written elsewhere." not in other.get(url).get_data(as_text=True)
     app.config["PAGE_STALE_SECONDS"] = 0.01
-    time.sleep(0.02)
+    time.sleep(0.01 * cache.GRACE + 0.01)  # past the window, and past the grace of a page rebuilt after its answer
     assert "Written elsewhere." in other.get(url).get_data(as_text=True)
     assert "Written elsewhere." in anonymous.get(url).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("who", ["anonymous", "member"])
+def test_a_page_past_its_window_is_answered_stale_once_then_rebuilt_after_the_answer(app, thread, login, who):
+    """Past the window (but within GRACE windows) the reader still gets the page at once, and
+    the process rebuilds it once that answer is sent (cache.Refresher): the next reader gets
+    the new version without building it. Past the grace, the reader's request builds it."""
+    episode, people = thread
+    url = f"/episodes/{episode.slug}"
+    app.config["PAGE_STALE_SECONDS"] = 0.3
+    client = app.test_client() if who == "anonymous" else login(people["bob"], the_client=app.test_client())
+    client.get("/")  # the login message
+    assert client.get(url).status_code == 200
+    discussion.create_post(people["eve"], episode=episode, body="Written during the window.")
+    db.session.commit()
+    time.sleep(0.35)  # past the window, within the grace
+    fragments = frames.thread_fragments(app)
+    fragments.rendered = -1
+    stale = client.get(url)  # the test client reads the whole answer, then closes it: the rebuild runs then
+    assert stale.status_code == 200 and "Written during the window." not in stale.get_data(as_text=True)
+    assert fragments.rendered == 1  # the rebuild after the answer rendered the new post
+    fragments.rendered = -1
+    fresh = client.get(url)
+    assert "Written during the window." in fresh.get_data(as_text=True)
+    assert fragments.rendered == -1  # built by the rebuild, not by this reader
+    discussion.create_post(people["eve"], episode=episode, body="Written long before the next visit.")
+    db.session.commit()
+    time.sleep(0.3 * cache.GRACE + 0.05)
+    assert "Written long before the next visit." in client.get(url).get_data(as_text=True)
 
 
 def test_a_vote_is_read_back_by_its_voter_at_once(app, thread, login):
