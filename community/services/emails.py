@@ -164,12 +164,7 @@ def change_address(actor: User, email: str) -> EmailAddress:
         raise DomainError("Another account uses this address.")
     db.session.execute(delete(EmailAddress).where(EmailAddress.user_id == actor.id,
                                                   EmailAddress.purpose == AddressPurpose.account))
-    address = EmailAddress(user_id=actor.id, email=email, email_key=key, purpose=AddressPurpose.account)
-    db.session.add(address)
-    db.session.flush()
-    _send_link(address, actor, utcnow())
-    db.session.flush()
-    return address
+    return _added(actor, email, key, AddressPurpose.account)
 
 
 def add_institutional(actor: User, email: str) -> EmailAddress:
@@ -191,7 +186,12 @@ def add_institutional(actor: User, email: str) -> EmailAddress:
         raise DomainError(f"At most {MAX_INSTITUTIONAL} institutional addresses; remove one first.")
     if _taken_by_other(actor, key):
         raise DomainError("Another account uses this address.")
-    address = EmailAddress(user_id=actor.id, email=email, email_key=key, purpose=AddressPurpose.institutional)
+    return _added(actor, email, key, AddressPurpose.institutional)
+
+
+def _added(actor: User, email: str, key: str, purpose: AddressPurpose) -> EmailAddress:
+    """A new address of the actor's, unconfirmed, with its confirmation link on the way."""
+    address = EmailAddress(user_id=actor.id, email=email, email_key=key, purpose=purpose)
     db.session.add(address)
     db.session.flush()
     _send_link(address, actor, utcnow())
