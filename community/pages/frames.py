@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, render_template, request, session, url_for
+from flask import current_app, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -116,31 +116,35 @@ def episode_sections(episode, sort: str) -> EpisodeSections:
 
 
 def logged_in_page(episode, sections, personal, is_guest: bool, *, start=None, preview_html=None,
-                   comment_form=None, paper_form=None, question_form=None, account_slot=None,
+                   comment_form=None, paper_form=None, question_form=None, account_slot=None, notices_slot=None,
                    watch_control=None) -> str:
     """show.html with the forms a logged-in reader gets (empty ones unless given)."""
     return render_template(
         "episodes/show.html", episode=episode, sections=sections, personal=personal, is_guest=is_guest,
-        start=start, preview_html=preview_html, account_slot=account_slot, watch_control=watch_control,
+        start=start, preview_html=preview_html, account_slot=account_slot, notices_slot=notices_slot,
+        watch_control=watch_control,
         comment_form=comment_form or CommentForm(formdata=None), paper_form=paper_form or PaperForm(formdata=None),
         question_form=question_form or QuestionForm(formdata=None))
 
 
 def frame_applies() -> bool:
-    """What the frame leaves out must not be on this page: a suspension notice, the banner of
-    an unconfirmed address, flashed messages, a ?t= start (the player's), the words a reader
-    is about to discuss (?discuss=, views/moments.py)."""
+    """What the frame leaves out must not be on this page: a suspended or unconfirmed reader
+    (their pages offer fewer buttons), a ?t= start (the player's), the words a reader is about
+    to discuss (?discuss=, views/moments.py). Flashed messages are a slot of the frame, so the
+    writer's own page after a write ("Posted") is framed like everyone else's."""
     return (not current_user.is_suspended() and not current_user.awaits_confirmation
-            and not session.get("_flashes") and "t" not in request.args and "discuss" not in request.args)
+            and "t" not in request.args and "discuss" not in request.args)
 
 
 @dataclass
 class Frame:
     head: bytes  # up to the account links (rendered per request: name, unread count, log out)
+    middle: bytes  # from there to the notices (rendered per request: flashed messages)
     tail: str  # the rest, with the lists' markers and CSRF_SLOT where forms carry the token
 
 
 ACCOUNT_SLOT = "\x00account\x00"
+NOTICES_SLOT = "\x00notices\x00"
 # The reader's watch button for the episode: one per page, swapped in per request (fill_watch).
 WATCH_SLOT = "\x00watch\x00"
 
@@ -164,8 +168,9 @@ def episode_frame(episode, sections: EpisodeSections, is_guest: bool) -> Frame:
                      ("thread", sections.thread.html))}
         with as_class(ClassReader(logged_in=True, moderator=current_user.is_moderator)):
             page = logged_in_page(episode, sections, unfilled, is_guest, account_slot=ACCOUNT_SLOT,
-                                  watch_control=Markup(WATCH_SLOT))  # nosec B704: a fixed marker
-        head, tail = page.split(ACCOUNT_SLOT)
-        frame = Frame(head.encode(), tail)
+                                  notices_slot=NOTICES_SLOT, watch_control=Markup(WATCH_SLOT))  # nosec B704: fixed markers
+        head, rest = page.split(ACCOUNT_SLOT)
+        middle, tail = rest.split(NOTICES_SLOT)
+        frame = Frame(head.encode(), middle.encode(), tail)
         memo.put(key, frame)
     return frame

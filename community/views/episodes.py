@@ -99,8 +99,8 @@ def render_episode(episode, comment_form=None, preview_html=None, paper_form=Non
     if plain and sections.key and frames.frame_applies():
         frame = frames.episode_frame(episode, sections, is_guest)
         filled = threads.personal_bytes(sections.thread, reader, html=frame.tail)
-        return b"".join((frame.head, render_template("_account.html").encode(),
-                         frames.fill_watch(filled, _watch_control(episode))))
+        return b"".join((frame.head, render_template("_account.html").encode(), frame.middle,
+                         render_template("_notices.html").encode(), frames.fill_watch(filled, _watch_control(episode))))
     personal = frames.personal_sections(sections, reader)
     return frames.logged_in_page(episode, sections, personal, is_guest, start=_start(), preview_html=preview_html,
                                  comment_form=comment_form, paper_form=paper_form,

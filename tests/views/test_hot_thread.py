@@ -102,7 +102,7 @@ def test_after_any_write_the_next_page_equals_a_full_render(app, thread, login, 
     seen_before = utcnow() - timedelta(hours=1)  # the same "new" marks on both renderings
     monkeypatch.setattr(discussion, "mark_visit", lambda user, episode, **_: seen_before)
     member = login(people["cy"], the_client=app.test_client())
-    member.get("/")  # takes the "Logged in" message: a page with a flash is not framed
+    member.get("/")  # takes the "Logged in" message
     anonymous = app.test_client()
     rng = random.Random(25)
     writes = _writes(episode, people, rng)

@@ -241,7 +241,7 @@ def test_an_author_with_a_hidden_post_never_fills_the_shared_lists(app, factorie
 def test_logged_in_page_from_the_frame_costs_the_same_queries_at_any_size(app, factories, login, episode,
                                                                           count_queries):
     reader = login(factories.user("reader"), the_client=app.test_client())
-    reader.get("/")  # takes the "Logged in" message: a page with a flash is not framed
+    reader.get("/")  # takes the "Logged in" message
     authors = [factories.user(f"author{i}") for i in range(3)]
     url = f"/episodes/{episode.slug}"
 
@@ -253,6 +253,7 @@ def test_logged_in_page_from_the_frame_costs_the_same_queries_at_any_size(app, f
             assert reader.get(url).status_code == 200
         return q.count
 
-    # Session and user, episode, versions, own votes, visit mark, drafts, header counts,
+    # Session and user, episode, versions, own votes, visit (read, or written when there is
+    # something new), drafts, header counts,
     # whether the reader watches the episode.
     assert cost(5) == cost(120) <= 8

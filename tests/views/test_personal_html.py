@@ -185,7 +185,7 @@ def test_the_frame_gives_each_reader_exactly_the_page_rendered_for_them(app, pag
     pages = {}
     for who in ("ada", "bob", "mod", "guest", "ada"):
         reader = login(users[who], the_client=app.test_client())
-        reader.get("/")  # takes the "Logged in" message: a page with a flash is not framed
+        reader.get("/")  # takes the "Logged in" message (the templated page would not show it again)
         framed = reader.get(url)
         assert framed.status_code == 200
         monkeypatch.setattr(frames, "frame_applies", lambda: False)
@@ -202,3 +202,32 @@ def test_the_frame_gives_each_reader_exactly_the_page_rendered_for_them(app, pag
     assert all(f'aria-label="{n} unread"' in header[who] for who, n in unread.items())
     assert "badge-new" in pages["bob"] and 'href="/moderation/"' in header["mod"] and "/moderation/posts/" in pages["mod"]
     assert "Post answer" in pages["guest"] and "Post answer" not in pages["ada"]
+
+
+def test_a_page_with_a_message_is_framed_too_and_says_it_to_that_reader_only(app, page, login, monkeypatch):
+    """The writer's own page after a write carries "Posted": the notices are a slot of the
+    frame (rendered per request), so that page is framed like anyone's, and equals the page
+    the full template renders for them; the next reader of the same frame sees no message."""
+    sections, users, late = page
+    url = f"/episodes/{db.session.scalar(select(Episode.slug).where(Episode.id == late.episode_id))}"
+    seen_before = utcnow() - timedelta(days=2)
+    monkeypatch.setattr(discussion, "mark_visit", lambda user, episode, **_: seen_before)
+    ada, bob = (login(users[who], the_client=app.test_client()) for who in ("ada", "bob"))
+    for reader in (ada, bob):
+        reader.get("/")
+    framed_pages = []
+    real_frame = frames.episode_frame
+    monkeypatch.setattr(frames, "episode_frame", lambda *a: framed_pages.append(1) or real_frame(*a))
+
+    def with_message() -> str:
+        with ada.session_transaction() as session:
+            session["_flashes"] = [("success", "Posted: a message for ada alone.")]
+        return ada.get(url).get_data(as_text=True)
+
+    framed = with_message()
+    assert framed_pages and "Posted: a message for ada alone." in framed
+    monkeypatch.setattr(frames, "frame_applies", lambda: False)
+    templated = with_message()
+    assert TOKEN.sub("TOKEN", framed) == TOKEN.sub("TOKEN", templated)
+    monkeypatch.undo()
+    assert "Posted: a message for ada alone." not in bob.get(url).get_data(as_text=True)
