@@ -57,6 +57,7 @@ def test_sigkill_mid_load_loses_no_acknowledged_post(tmp_path):
     after_kill: list[Outcome] = []
     lock = threading.Lock()
     killed = threading.Event()
+    killing = threading.Event()  # set before the kill: an answer cut off by it is not a failure "before"
     try:
         server.start()
         slug = first_episode_slug(server.port)
@@ -77,13 +78,13 @@ def test_sigkill_mid_load_loses_no_acknowledged_post(tmp_path):
                     r = client.comment(slug, body)
                 except OSError as error:
                     with lock:
-                        (after_kill if killed.is_set() else before_kill).append(Outcome("comment", error=repr(error)))
+                        (after_kill if killing.is_set() else before_kill).append(Outcome("comment", error=repr(error)))
                     if killed.is_set():
                         return
                     continue
                 outcome = Outcome("comment", r.status, r.message()[:300] if r.status != 302 else "", r.location)
                 with lock:
-                    (after_kill if killed.is_set() else before_kill).append(outcome)
+                    (after_kill if killing.is_set() else before_kill).append(outcome)
                     if r.status == 302:
                         acknowledged[post_id_from(r.location)] = body
 
@@ -97,6 +98,7 @@ def test_sigkill_mid_load_loses_no_acknowledged_post(tmp_path):
         time.sleep(LOAD_SECONDS)
         with lock:
             acknowledged_at_kill = len(acknowledged)
+        killing.set()
         server.kill(signal.SIGKILL)  # the whole process group, mid-load
         killed.set()
         for t in threads:
