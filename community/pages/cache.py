@@ -77,7 +77,8 @@ def recent(app: Flask, name: str) -> Recent:
 # Under a stream of writes every version of a hot page would be rendered once per write.
 # Instead, a value noted less than PAGE_STALE_SECONDS ago stands in for the current
 # version: a burst of writes costs one rendering per window (per process), and every
-# reader sees a write at most one window plus one rendering after its commit. Not the writer: each
+# reader sees a write at most GRACE windows after its commit (one window plus one rendering
+# on a page read often enough to be rebuilt after an answer). Not the writer: each
 # request that commits notes in its session the versions it left behind (WROTE), and a
 # value older than those is never served to them (read-your-writes). Anonymous readers
 # cannot write.
@@ -116,8 +117,7 @@ REFRESHING = "community.page_refreshing"  # environ of that rebuild: no stale va
 
 def latest(app: Flask, name: str, base: str, refresh: tuple[dict, str] | None = None):
     """The newest value noted under `base`, if it was noted (built or found current) within
-    the staleness window and includes this reader's own writes; None otherwise. So a
-    write shows to others at most one window plus one rendering after its commit.
+    the staleness window and includes this reader's own writes; None otherwise.
 
     `refresh`: (the request's WSGI environ, the path of the page that shows the value, for
     an anonymous GET to rebuild). Then a value up to GRACE windows old stands in too, and
