@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.comment_mail import local_smtp  # noqa: E402
+
 
 def per_call_us(function, n: int) -> float:
     """Median of 5 rounds of n calls, in microseconds per call."""
@@ -35,21 +36,6 @@ def per_call_us(function, n: int) -> float:
             function(i)
         rounds.append((time.perf_counter() - started) / n * 1e6)
     return statistics.median(rounds)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Inbox:
-    def __init__(self):
-        self.count = 0
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's API)
-        self.count += 1
-        return "250 OK"
 
 
 def main() -> None:
@@ -73,15 +59,11 @@ def main() -> None:
         print(f"   RedisHuey enqueue (local Redis):   {per_call_us(redis_task, 500):8.1f} us")
         redis_huey.flush()
 
-    from aiosmtpd.controller import Controller
-
     from community import create_app
     from community.extensions import db
     from community.services import mail
 
-    inbox = Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    smtp.start()
+    smtp, inbox = local_smtp()
     database = folder / "bench.sqlite"
     app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
                       "PUBLIC_URL": "http://localhost", "RATELIMIT_STORAGE_URI": "memory://",

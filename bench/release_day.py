@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.run import (  # noqa: E402
     BENCH, BENCH_PASSWORD, GZIP, HOST, OUT, USER_AGENT, WORKERS, WRK_THREADS, Result, Server, csrf_token, drop_database,
-    flask, fresh_database, parse_wrk, prepare,
+    flask, fresh_database, parse_wrk, prepare, publish,
 )
 
 SLUG = "bench-2000"
@@ -352,9 +352,7 @@ def main(argv: list[str] | None = None) -> int:
                 "server": f"gunicorn, {WORKERS} sync workers, 127.0.0.1, in-process cache (no REDIS_URL)",
                 "readers": f"wrk -t{WRK_THREADS} -c{READERS_EACH} per class, {args.duration:g} s per mix",
                 "writers": "4 commenting accounts, 4 voting accounts, 2 observers (see the docstring)"}
-    text = report(info, settings, mixes)
-    args.out.write_text(text)
-    print("\n" + text)
+    publish(report(info, settings, mixes), args.out)
     return 0
 
 

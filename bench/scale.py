@@ -18,19 +18,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.run import BENCH, HELLO_LABEL, bench, parser, prepare  # noqa: E402
+from bench.run import HELLO_LABEL, bench, parser, report_options, run_report  # noqa: E402
 
 TARGET = 1.5
 
 
 def main(argv: list[str] | None = None) -> int:
-    options = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    options = report_options(__doc__, "scale-results.md", duration=5)
     options.add_argument("--small", type=int, default=10_000)
     options.add_argument("--large", type=int, default=1_000_000)
-    options.add_argument("--duration", type=int, default=5)
-    options.add_argument("--out", type=Path, default=BENCH / "scale-results.md")
-    args = options.parse_args(argv)
-    info = prepare()
+    return run_report(options, argv, compare)
+
+
+def compare(args: argparse.Namespace, info: dict[str, str]) -> str:
+    """The report: each size measured on a fresh database, the two side by side."""
     runs = {}
     for posts in (args.small, args.large):
         run_args = parser().parse_args(["--database", "postgresql", "--rows", "scale", "--posts", str(posts),
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {s.label} | {s.requests_per_second:,.1f} | {s.p50_ms:.1f} | {big.requests_per_second:,.1f} "
                      f"| {big.p50_ms:.1f} | {ratio:.2f} | {'yes' if ratio <= TARGET else 'NO'} |")
     hello = [r for r in small + large if r.label == HELLO_LABEL]
-    text = "\n".join([
+    return "\n".join([
         "# Small and large community, PostgreSQL", "",
         "Produced by `bench/scale.py`: the same rows on two fresh databases. The cost ratio is "
         "requests per second on the small database over requests per second on the large one.", "",
@@ -60,10 +61,6 @@ def main(argv: list[str] | None = None) -> int:
         "## Data", "",
         *[f"- {posts:,} posts (generated in {gen:.0f} s): `{summary}`" for posts, (_, summary, gen, _) in runs.items()],
         "", "## Results", "", *lines, ""])
-    args.out.write_text(text)
-    print(text)
-    print(f"Written to {args.out}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -28,8 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.run import (  # noqa: E402
-    BENCH, GZIP, OUT, USER_AGENT, Result, Server, drop_database, fail, flask, fresh_database, log_in, parse_wrk,
-    prepare, single,
+    GZIP, OUT, USER_AGENT, Result, Server, drop_database, fail, flask, fresh_database, log_in, parse_wrk,
+    report_options, run_report, single,
 )
 
 DATABASE = "gi_scale_out"
@@ -158,13 +158,14 @@ def wrk_both(servers: list[Server], path: str, duration: int, connections: int, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--posts", type=int, default=10_000)
-    parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--out", type=Path, default=BENCH / "scale-out-results.md")
-    args = parser.parse_args(argv)
-    info = prepare()
+    options = report_options(__doc__, "scale-out-results.md", duration=10)
+    options.add_argument("--posts", type=int, default=10_000)
+    options.add_argument("--connections", type=int, default=16)
+    return run_report(options, argv, two_instances)
+
+
+def two_instances(args: argparse.Namespace, info: dict[str, str]) -> str:
+    """The report: the coherence checks, then the load on one instance and on both."""
     flush_redis()
     env = dict(os.environ, DATABASE_URL=fresh_database("postgresql", DATABASE), REDIS_URL=REDIS_URL,
                SECRET_KEY=secrets.token_hex(32), INSTANCE_PATH=str(OUT / "instance"), FLASK_DEBUG="0",
@@ -200,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         flush_redis()
         drop_database("postgresql", DATABASE)
 
-    text = "\n".join([
+    return "\n".join([
         "# Two app instances, one PostgreSQL, one Redis", "",
         "Produced by `bench/scale_out.py`; A and B are gunicorn (2 sync workers each) on two ports of "
         "127.0.0.1, with the same `DATABASE_URL` (PostgreSQL) and `REDIS_URL`.", "",
@@ -214,10 +215,6 @@ def main(argv: list[str] | None = None) -> int:
         *rows, "",
         "Both instances share this machine's 2 cores with wrk and PostgreSQL, so two instances here add "
         "coherence, not capacity: on separate hosts each would bring its own cores.", ""])
-    args.out.write_text(text)
-    print(text)
-    print(f"Written to {args.out}")
-    return 0
 
 
 if __name__ == "__main__":

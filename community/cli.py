@@ -238,9 +238,7 @@ markup_cli = AppGroup("markup", help="Stored HTML of user content.")
 @markup_cli.command("rebake")
 def rebake() -> None:
     """Re-render every post and profile bio from its Markdown source."""
-    count = discussion.rebake()
-    db.session.commit()
-    click.echo(f"re-rendered {count} posts")
+    _console(lambda: f"re-rendered {discussion.rebake()} posts")
 
 
 @click.command("bench-data")
@@ -301,9 +299,7 @@ notifications_cli = AppGroup("notifications", help="Notification email.")
 @notifications_cli.command("send-digests")
 def send_digests() -> None:
     """Queue each user's daily digest (run once a day from a timer); the worker sends them."""
-    queued = notifications.send_digests()
-    db.session.commit()
-    click.echo(f"queued {queued} digests")
+    _console(lambda: f"queued {notifications.send_digests()} digests")
 
 
 @click.command("worker")
@@ -323,9 +319,7 @@ sessions_cli = AppGroup("sessions", help="Login sessions.")
 def prune_sessions() -> None:
     """Delete the sessions that are over (unused for SESSION_IDLE_DAYS or older than
     SESSION_MAX_DAYS); they already log nobody in. Run daily from cron or a timer."""
-    pruned = sessions.prune()
-    db.session.commit()
-    click.echo(f"pruned {pruned} sessions")
+    _console(lambda: f"pruned {sessions.prune()} sessions")
 
 
 transcripts_cli = AppGroup("transcripts", help="Episode transcripts.")

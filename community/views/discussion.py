@@ -1,4 +1,4 @@
-from functools import wraps
+from functools import partial, wraps
 
 from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_limiter import RateLimitExceeded
@@ -98,20 +98,16 @@ comment_limited = posting_limited("comments")
 def comment(slug: str):
     episode = episodes.get_by_slug(slug) or abort(404)
     form = CommentForm()
-    refused = refusal(form, form.body)
-    if refused:
-        return render_episode(episode, form, status=refused)
-    if form.preview.data:
-        return render_episode(episode, form, preview_html=discussion.preview_html(form.body.data))
-    try:
+
+    def create():
         anchored = moments.resolve(episode, form.anchor())
         post = discussion.create_post(current_user, episode=episode, body=form.body.data)
         moments.attach(post, episode, anchored)
-    except DomainError as error:
-        return render_episode(episode, form, status=form_error(form.body, error))
-    db.session.commit()
-    flash(_posted(post), "posted")
-    return redirect(url_for("episodes.show", slug=slug, _anchor=f"c{post.id}"))
+        return post
+
+    # Not post_location: it would look up again the episode that is at hand.
+    return _publish(form, partial(render_episode, episode), create,
+                    lambda post: url_for("episodes.show", slug=slug, _anchor=f"c{post.id}"))
 
 
 @bp.get("/posts/<int:post_id>")
@@ -203,18 +199,27 @@ def _manage_forms(post) -> dict:
 def reply(post_id: int):
     parent = visible_post(post_id)
     form = ReplyForm()
+    return _publish(form, partial(render_permalink, parent),
+                    lambda: discussion.create_post(current_user, episode=None, body=form.body.data, parent=parent),
+                    post_location)
+
+
+def _publish(form, page, create, location):
+    """A comment or a reply sent: its page again, `page(form, ...)` with what was typed, when
+    the form is refused or previewed, or when create() is refused; otherwise the post that
+    create() made, committed, and the writer sent to it (`location(post)`, an address)."""
     refused = refusal(form, form.body)
     if refused:
-        return render_permalink(parent, form, status=refused)
+        return page(form, status=refused)
     if form.preview.data:
-        return render_permalink(parent, form, preview_html=discussion.preview_html(form.body.data))
+        return page(form, preview_html=discussion.preview_html(form.body.data))
     try:
-        post = discussion.create_post(current_user, episode=None, body=form.body.data, parent=parent)
+        post = create()
     except DomainError as error:
-        return render_permalink(parent, form, status=form_error(form.body, error))
+        return page(form, status=form_error(form.body, error))
     db.session.commit()
     flash(_posted(post), "posted")
-    return redirect(post_location(post))
+    return redirect(location(post))
 
 
 def _posted(post) -> str:

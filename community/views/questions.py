@@ -1,3 +1,5 @@
+from functools import wraps
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -48,18 +50,31 @@ def ask(slug: str):
     return redirect(url_for("episodes.show", slug=slug, _anchor=f"c{question.id}"))
 
 
+def _manage_form(name: str, form_class, may_use):
+    """A view of a form under the "manage" heading of a question's page (`name` there): 403
+    for a reader who may not use it, the page again with what was typed (422) when it does
+    not validate; otherwise the view runs with the question and the valid form."""
+    def decorate(view):
+        @composes(lambda post_id: url_for("discussion.permalink", post_id=post_id, _anchor="manage-heading"))
+        @login_required
+        @wraps(view)
+        def managed(post_id: int):
+            question = visible_post(post_id, PostKind.question)
+            form = form_class()
+            if not may_use(question):
+                abort(403)
+            if not form.validate_on_submit():
+                return render_permalink(question, status=422, manage={name: form})
+            return view(question, form)
+        return managed
+    return decorate
+
+
 @bp.post("/questions/<int:post_id>/answer")
-@composes(lambda post_id: url_for("discussion.permalink", post_id=post_id, _anchor="manage-heading"))
-@login_required
-def answer(post_id: int):
-    question = visible_post(post_id, PostKind.question)
-    form = AnswerForm()
-    if not questions.is_guest_of(current_user, question.episode_id):
-        abort(403)
+@_manage_form("answer", AnswerForm, lambda question: questions.is_guest_of(current_user, question.episode_id))
+def answer(question, form):
     # The guest's inbox sends its answers back to itself.
     back = request.form.get("next") if is_safe_next(request.form.get("next")) else None
-    if not form.validate_on_submit():
-        return render_permalink(question, status=422, manage={"answer": form})
     return _act(question, lambda: questions.answer(current_user, question, form.body.data),
                 "Answer posted. Everyone who asked or upvoted is told.", back)
 
@@ -79,15 +94,8 @@ def on_air(post_id: int):
 
 
 @bp.post("/questions/<int:post_id>/decline")
-@composes(lambda post_id: url_for("discussion.permalink", post_id=post_id, _anchor="manage-heading"))
-@login_required
-def decline(post_id: int):
-    question = visible_post(post_id, PostKind.question)
-    form = DeclineForm()
-    if not current_user.is_moderator:
-        abort(403)
-    if not form.validate_on_submit():
-        return render_permalink(question, status=422, manage={"decline": form})
+@_manage_form("decline", DeclineForm, lambda question: current_user.is_moderator)
+def decline(question, form):
     return _act(question, lambda: questions.decline(current_user, question, form.reason.data), "Question declined.")
 
 
