@@ -62,6 +62,35 @@ class _SharedTemplateCode(BytecodeCache):
 
 _template_code = _SharedTemplateCode()
 
+def _own_servers_per_worker() -> None:
+    """Under pytest-xdist (`make test` runs two workers) each worker gets a PostgreSQL
+    database and a Redis database of its own, so one worker's TRUNCATE or FLUSHDB never
+    empties the other's tables in the middle of a test. Set in the environment before any
+    test module reads it, so gunicorn servers the tests start inherit it too."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker.removeprefix("gw") or 0)
+    if index == 0:
+        return  # the first worker (or no xdist) keeps the names it was given
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    if url := os.environ.get("TEST_DATABASE_URL"):
+        server = make_url(url)
+        name = f"{server.database}_{worker}"
+        admin = create_engine(server.set(database="postgres"), poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+                    conn.execute(text(f'CREATE DATABASE "{name}"'))
+        finally:
+            admin.dispose()
+        os.environ["TEST_DATABASE_URL"] = server.set(database=name).render_as_string(hide_password=False)
+    if url := os.environ.get("TEST_REDIS_URL"):
+        base, _, number = url.rpartition("/")
+        os.environ["TEST_REDIS_URL"] = f"{base}/{int(number or 0) - index}"  # 15 -> 14, ...
+
+
+_own_servers_per_worker()
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
 _pg_schema_ready = False
