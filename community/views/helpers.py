@@ -248,6 +248,6 @@ def init_app(app: Flask) -> None:
     from community.pages import readers, threads
 
     app.add_template_global(threads.render_thread, "render_thread")
-    app.add_template_global(readers.vote_form_html, "vote_form_html")
+    app.add_template_global(readers.vote_button_html, "vote_button_html")
     app.add_template_global(readers.slot_marker, "slot_marker")
     app.add_template_filter(markup.plain_text, "plain_text")

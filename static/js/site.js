@@ -79,31 +79,33 @@
     }
   });
 
-  function say(form, message) {
-    let note = $(".form-note", form.parentNode);
+  function say(element, message) {
+    let note = $(".form-note", element.parentNode);
     if (!note) {
       note = document.createElement("span");
       note.className = "form-note error";
       note.setAttribute("role", "alert");
-      form.after(note);
+      element.after(note);
     }
     note.textContent = message;
   }
 
-  // --- Votes without a reload (the form still works on its own).
+  // --- Votes without a reload. Every vote button sends the page's one #vote-form to its
+  // own post's address (formaction), which works on its own; this only saves the reload.
   document.addEventListener("submit", async (event) => {
-    const form = event.target;
-    if (!form.classList.contains("vote-form")) return;
+    const form = event.target, button = event.submitter;
+    if (form.id !== "vote-form" || !button || button.dataset.reload) return;
     event.preventDefault();
-    const button = $("button", form);
+    const body = new FormData(form);
+    body.append(button.name, button.value);
     button.disabled = true;
     try {
-      const response = await fetch(form.getAttribute("action"), {
-        method: "POST", body: new FormData(form), headers: { Accept: "application/json" }, credentials: "same-origin",
+      const response = await fetch(button.formAction, {
+        method: "POST", body, headers: { Accept: "application/json" }, credentials: "same-origin",
       });
       const data = await response.json();
-      if (!response.ok) { say(form, data.error || "That did not work."); return; }
-      $("input[name=up]", form).value = data.voted ? "0" : "1";
+      if (!response.ok) { say(button, data.error || "That did not work."); return; }
+      button.value = data.voted ? "0" : "1";
       button.setAttribute("aria-pressed", data.voted ? "true" : "false");
       button.textContent = data.voted ? (button.dataset.on || "▲ Upvoted") : (button.dataset.off || "▲ Upvote");
       $$(`[data-score="${data.post}"]`).forEach((el) => {
@@ -111,7 +113,9 @@
         el.textContent = `${data.score} ${unit}${data.score === 1 ? "" : "s"}`;
       });
     } catch (error) {
-      form.submit();
+      button.dataset.reload = "1";  // as without JavaScript: the page answers
+      button.disabled = false;
+      form.requestSubmit(button);
     } finally {
       button.disabled = false;
     }
