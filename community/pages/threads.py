@@ -5,7 +5,7 @@ again for issue 17, a Jinja macro per comment called from here still cost +80%).
 Rendering has two steps. `shared_html` builds what every reader sees alike (bodies, names,
 scores, links) and leaves a marker where a reader's own state goes (the slots of
 pages/readers.py); user content can never contain such a marker (the sanitiser strips
-comments). `personal_bytes` then fills the markers for one reader without re-rendering
+comments). `personal_chunks` then fills the markers for one reader without re-rendering
 any comment: the markers are filled once for the reader's class (`ClassReader`), and only
 the posts where this reader differs (as the slots' declared fields say) are filled per
 request. Addresses come from the url_map (pages/urls.py)."""
@@ -16,6 +16,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import accumulate
 
 from flask import get_template_attribute, url_for
 from markupsafe import Markup, escape
@@ -40,15 +41,16 @@ NARROW_DEPTH = 4
 @dataclass
 class Prefilled:
     """A shared HTML split at its markers (text, fill, text, fill, ..., text), each fill
-    as the class stand-in sees it. A particular reader differs on a few posts (their own,
-    their votes, new ones: Index and the slots' fields say which), patched in by position.
-    The pieces are UTF-8 already: a page is joined and sent as bytes, never encoded per
-    request."""
-    pieces: list[bytes]
-    slots: dict[int, list[tuple[int, str]]]  # post id -> [(index in pieces, slot name)]
+    as the class stand-in sees it, and joined: the class's page. A particular reader
+    differs on a few posts (their own, their votes, new ones: Index and the slots' fields
+    say which), patched in by position: the reader's page is the class's page sliced
+    around those pieces. Bytes already: a page is sent as UTF-8, never encoded per request."""
+    joined: bytes
+    starts: list[int]  # where each piece starts in `joined`, and its length last
+    slots: dict[int, list[tuple[int, str]]]  # post id -> [(index of its piece, slot name)]
     index: Index
     personal: list[str]  # the personal fields read by the slots present in this HTML
-    with_csrf: list[int]  # indexes of the pieces holding CSRF_SLOT
+    with_csrf: dict[int, bytes]  # the pieces holding CSRF_SLOT, by index
 
 
 @dataclass
@@ -295,14 +297,17 @@ def _prefill(shared: SharedThread, html: str, stand_in: ClassReader) -> Prefille
         by_author.setdefault(shared.facts[post_id].author_id, []).append(post_id)
     by_time = sorted((shared.facts[post_id].created_at, post_id) for post_id in slots)
     encoded = [piece.encode() for piece in pieces]
-    return Prefilled(encoded, slots, Index(by_author, by_time, reading),
+    starts = [0, *accumulate(map(len, encoded))]
+    csrf = CSRF_SLOT.encode()
+    return Prefilled(b"".join(encoded), starts, slots, Index(by_author, by_time, reading),
                      sorted(name for name in reading if FIELDS[name].personal),
-                     [i for i, piece in enumerate(pieces) if CSRF_SLOT in piece])
+                     {i: piece for i, piece in enumerate(encoded) if csrf in piece})
 
 
-def personal_bytes(shared: SharedThread, reader: Reader, html: str | None = None) -> bytes:
-    """Fill the reader's markers in `html` (default: the shared thread), as UTF-8: the
-    class's fills come prefilled; only posts where this reader differs are filled here."""
+def personal_chunks(shared: SharedThread, reader: Reader, html: str | None = None) -> list:
+    """The reader's fill of the markers in `html` (default: the shared thread) as UTF-8
+    chunks to join: stretches of the class's page (memoryviews: not copied) around the
+    pieces where this reader differs, filled here. The class's fills are prepared once."""
     html = shared.html if html is None else html
     key = (html, *reader.reader_class)
     prefilled = shared.prefilled.get(key)
@@ -312,16 +317,25 @@ def personal_bytes(shared: SharedThread, reader: Reader, html: str | None = None
     special: set[int] = set()
     for name in prefilled.personal:
         special.update(FIELDS[name].differs(reader, prefilled.index))
-    pieces = prefilled.pieces.copy()
     slot, token = CSRF_SLOT.encode(), reader.csrf.encode()
-    for index in prefilled.with_csrf:  # small pieces: ~6x faster than one pass over the whole page
-        pieces[index] = pieces[index].replace(slot, token)
+    changed = {index: piece.replace(slot, token) for index, piece in prefilled.with_csrf.items()}
     if special:
         views = {name: reader.view(s.needs) for name, s in SLOTS.items()}
         for post_id in special:
             for index, name in prefilled.slots.get(post_id, ()):
-                pieces[index] = SLOTS[name].render(post_id, shared.facts[post_id], views[name]).encode()
-    return b"".join(pieces)
+                changed[index] = SLOTS[name].render(post_id, shared.facts[post_id], views[name]).encode()
+    whole, starts = memoryview(prefilled.joined), prefilled.starts
+    chunks, at = [], 0
+    for index in sorted(changed):
+        chunks += (whole[at:starts[index]], changed[index])
+        at = starts[index + 1]
+    chunks.append(whole[at:])
+    return chunks
+
+
+def personal_bytes(shared: SharedThread, reader: Reader, html: str | None = None) -> bytes:
+    """personal_chunks joined."""
+    return b"".join(personal_chunks(shared, reader, html))
 
 
 def personal_html(shared: SharedThread, reader: Reader, html: str | None = None) -> Markup:

@@ -13,7 +13,7 @@ from community.forms.discussion import CommentForm
 from community.forms.papers import PaperForm
 from community.forms.questions import QuestionForm
 from community.forms import ActionForm
-from community.pages import frames, threads
+from community.pages import frames
 from community.pages.cache import cached_for_anonymous
 from community.pages.readers import Reader
 from community.services import discussion, drafts, episodes, freshness, watching
@@ -97,10 +97,9 @@ def render_episode(episode, comment_form=None, preview_html=None, paper_form=Non
             restored = with_drafts({path: form(formdata=None) for path, form in blank.items()}, saved)
             comment_form, paper_form, question_form = restored.values()
     if plain and sections.key and frames.frame_applies():
-        frame = frames.episode_frame(episode, sections, is_guest)
-        filled = threads.personal_bytes(sections.thread, reader, html=frame.tail)
-        return b"".join((frame.head, render_template("_account.html").encode(), frame.middle,
-                         render_template("_notices.html").encode(), frames.fill_watch(filled, _watch_control(episode))))
+        return frames.episode_frame(episode, sections, is_guest).fill(
+            sections.thread, reader, render_template("_account.html"), render_template("_notices.html"),
+            _watch_control(episode))
     personal = frames.personal_sections(sections, reader)
     return frames.logged_in_page(episode, sections, personal, is_guest, start=_start(), preview_html=preview_html,
                                  comment_form=comment_form, paper_form=paper_form,
