@@ -107,7 +107,7 @@ def episode_sections(episode, sort: str) -> EpisodeSections:
         page = url_for("episodes.show", slug=episode.slug, sort=None if sort == "best" else sort)
         sections = latest(current_app, "latest_sections", base, (request.environ, page) if replayable else None)
     if sections is None:
-        sections = remembered(current_app, "recent_sections", key, shared)
+        sections = remembered(current_app, "recent_sections", key, shared, memo_is_enough=True)
     if sections.key == key:
         note_latest(current_app, "latest_sections", base, taken, parse_versions((page_key,), found), sections)
     if not moderator and current_user.is_authenticated and current_user.id in sections.unpublished_authors:
