@@ -119,8 +119,9 @@ def test_new_since_your_last_visit_counts_across_episodes_per_reader(app, client
 
 
 def test_a_logged_in_reader_does_not_pay_for_the_ranking_on_every_visit(app, client, factories, login, count_queries):
-    """Logged-in readers get no cached page: the ranking (which reads its window's events) is
-    kept a minute per version of the lists, and a new thread is ranked at once."""
+    """Logged-in readers get no cached page, but the lists under their own "New since your
+    last visit" are the same for everyone: rendered once per version of the lists, they
+    are not read again on the next visit; a new thread is ranked at once."""
     people = [factories.user() for _ in range(3)]
     _thread(factories, factories.episode(), people, "First", [1])
     login(factories.user("reader"))
@@ -128,6 +129,7 @@ def test_a_logged_in_reader_does_not_pay_for_the_ranking_on_every_visit(app, cli
         assert "First" in text_of(client.get("/"))
     with count_queries() as again:
         assert "First" in text_of(client.get("/"))
-    assert again.count == first.count - 3  # replies, votes and answers of the window: not read again
+    # The lists' version, the reader, their "new since" and the header's counts: nothing else.
+    assert again.count <= 4 < first.count, again.statements
     _thread(factories, factories.episode(), people, "Second", [1, 2])
     assert "Second" in text_of(client.get("/"))
