@@ -40,6 +40,8 @@ class Post(Base):
         Index("ix_posts_episode_id_kind", "episode_id", "kind"),
         Index("ix_posts_root_id", "root_id"),
         Index("ix_posts_author_id_created_at", "author_id", "created_at"),
+        # "New since your last visit" (services/activity): an episode's posts after a moment.
+        Index("ix_posts_episode_id_created_at", "episode_id", "created_at"),
         # One entry per paper per episode: a second submission becomes a vote (NULLs never clash).
         Index("uq_posts_episode_id_paper_id", "episode_id", "paper_id", unique=True),
         # Lists by kind: the suggestion board, questions across episodes, the paper graph.
