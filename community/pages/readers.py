@@ -334,7 +334,8 @@ def _new_badge(post_id: int, f: PostFacts, r) -> str:
 
 @slot("V", needs={"logged_in", "suspended", "own", "voted"}, facts={"author_id", "status"})
 def _vote(post_id: int, f: PostFacts, r) -> str:
-    """The vote button alone (paper and question lists)."""
+    """The vote button, a slot of its own: a reader's votes (often hundreds on a long
+    thread) re-render only their buttons, not each comment's other actions."""
     if r.logged_in and not r.suspended and not r.own(f) and f.status == _VISIBLE:
         return _vote_button(r.urls.vote.format(post_id), r.voted(post_id))
     return ""
@@ -353,17 +354,16 @@ def _answer(post_id: int, f: PostFacts, r) -> str:
             '<div class="buttons"><button type="submit">Post answer</button></div></form></details>')
 
 
-@slot("A", needs={"logged_in", "suspended", "own", "voted", "can_edit", "csrf"},
+@slot("A", needs={"logged_in", "suspended", "own", "can_edit", "csrf"},
       facts={"author_id", "created_at", "status", "parent_id", "is_tombstone"})
 def _actions(post_id: int, f: PostFacts, r) -> str:
-    """A comment's actions: vote, reply, parent and context, edit, flag, delete. A suspended
-    reader is offered none of the writes (the page's notice says why and until when)."""
+    """A comment's actions after its vote button (slot V): reply, parent and context, edit,
+    flag, delete. A suspended reader is offered none of the writes (the page's notice says
+    why and until when)."""
     urls = r.urls
     visible, own = f.status == _VISIBLE, r.own(f)
     writes = r.logged_in and not r.suspended
     parts = []
-    if writes and not own and visible:
-        parts.append(_vote_button(urls.vote.format(post_id), r.voted(post_id)))
     if visible and not r.suspended:
         if r.logged_in:
             parts.append(f'<a class="reply-link" href="{urls.permalink.format(post_id)}#reply" '

@@ -30,7 +30,7 @@ from community.pages.urls import ThreadUrls, thread_urls
 from community.services.discussion import Node
 from community.services.moments import moment_of
 
-_C, _N, _A, _M = SLOTS["C"].opening, SLOTS["N"].opening, SLOTS["A"].opening, SLOTS["M"].opening
+_C, _N, _V, _A, _M = (SLOTS[name].opening for name in "CNVAM")
 
 # On a narrow screen a thread shows this many levels and then a "Continue this thread"
 # link (site.css hides the deeper levels there), so indentation stops growing by 360 px.
@@ -141,7 +141,7 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
             if header is not None and p.kind.value != "comment":
                 out.append(str(header(p)))
             out.append(f'<div class="comment-body prose">{p.body_html}</div>\n'
-                       f'<div class="comment-actions">{_A}{p.id}-->{_M}{p.id}--></div>\n')
+                       f'<div class="comment-actions">{_V}{p.id}-->\n{_A}{p.id}-->{_M}{p.id}--></div>\n')
         if n:
             more = f'<a href="{permalink}">Continue this thread ({below} more {plural(below, "reply", "replies")}) →</a>'
             if depth + 1 >= max_depth:
@@ -314,16 +314,18 @@ def personal_chunks(shared: SharedThread, reader: Reader, html: str | None = Non
     if prefilled is None:
         stand_in = ClassReader(**dict(zip(CLASS_FIELDS, reader.reader_class)))
         prefilled = shared.prefilled[key] = _prefill(shared, html, stand_in)
-    special: set[int] = set()
-    for name in prefilled.personal:
-        special.update(FIELDS[name].differs(reader, prefilled.index))
+    special: dict[int, set[str]] = {}  # post id -> the fields on which this reader differs there
+    for field in prefilled.personal:
+        for post_id in FIELDS[field].differs(reader, prefilled.index):
+            special.setdefault(post_id, set()).add(field)
     slot, token = CSRF_SLOT.encode(), reader.csrf.encode()
     changed = {index: piece.replace(slot, token) for index, piece in prefilled.with_csrf.items()}
     if special:
         views = {name: reader.view(s.needs) for name, s in SLOTS.items()}
-        for post_id in special:
+        for post_id, differing in special.items():
             for index, name in prefilled.slots.get(post_id, ()):
-                changed[index] = SLOTS[name].render(post_id, shared.facts[post_id], views[name]).encode()
+                if not differing.isdisjoint(SLOTS[name].needs):  # the others show what the class sees
+                    changed[index] = SLOTS[name].render(post_id, shared.facts[post_id], views[name]).encode()
     whole, starts = memoryview(prefilled.joined), prefilled.starts
     chunks, at = [], 0
     for index in sorted(changed):
