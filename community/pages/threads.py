@@ -315,9 +315,9 @@ def personal_chunks(shared: SharedThread, reader: Reader, html: str | None = Non
         stand_in = ClassReader(**dict(zip(CLASS_FIELDS, reader.reader_class)))
         prefilled = shared.prefilled[key] = _prefill(shared, html, stand_in)
     special: dict[int, set[str]] = {}  # post id -> the fields on which this reader differs there
-    for field in prefilled.personal:
-        for post_id in FIELDS[field].differs(reader, prefilled.index):
-            special.setdefault(post_id, set()).add(field)
+    for need in prefilled.personal:
+        for post_id in FIELDS[need].differs(reader, prefilled.index):
+            special.setdefault(post_id, set()).add(need)
     slot, token = CSRF_SLOT.encode(), reader.csrf.encode()
     changed = {index: piece.replace(slot, token) for index, piece in prefilled.with_csrf.items()}
     if special:
