@@ -90,8 +90,8 @@
     note.textContent = message;
   }
 
-  // --- Votes without a reload. Every vote button sends the page's one #vote-form to its
-  // own post's address (formaction), which works on its own; this only saves the reload.
+  // --- Votes without a reload. Each vote button sends the page's #vote-form to its
+  // post (formaction): that works alone; this saves the reload.
   document.addEventListener("submit", async (event) => {
     const form = event.target, button = event.submitter;
     if (form.id !== "vote-form" || !button || button.dataset.reload) return;
@@ -113,7 +113,7 @@
         el.textContent = `${data.score} ${unit}${data.score === 1 ? "" : "s"}`;
       });
     } catch (error) {
-      button.dataset.reload = "1";  // as without JavaScript: the page answers
+      button.dataset.reload = "1";  // sent as without JavaScript
       button.disabled = false;
       form.requestSubmit(button);
     } finally {
