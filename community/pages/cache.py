@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 from flask import Flask, current_app, g, has_request_context, make_response, request, session
+from flask_caching.backends import SimpleCache
 from flask_login import current_user
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -174,7 +175,7 @@ def remembered(app: Flask, name: str, key: str, build=None, memo_is_enough: bool
         value = cache.get(key)
         if value is None and build is not None:
             value = build()
-            if not (memo_is_enough and app.config["CACHE_TYPE"] == "SimpleCache"):
+            if not (memo_is_enough and isinstance(cache.cache, SimpleCache)):
                 cache.set(key, value, timeout=timeout)
         if value is not None:
             memo.put(key, value)

@@ -1,14 +1,13 @@
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
 from flask_login import current_user
-from markupsafe import Markup
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from community import shared_state
 from community.extensions import csrf, db
-from community.pages.cache import cached_for_anonymous, remembered
-from community.pages.readers import ClassReader, as_class
-from community.services import activity, discussion, episodes, freshness
+from community.pages import frames
+from community.pages.cache import cached_for_anonymous
+from community.services import activity, freshness
 
 bp = Blueprint("main", __name__)
 
@@ -16,26 +15,8 @@ bp = Blueprint("main", __name__)
 @bp.get("/")
 @cached_for_anonymous(lambda: (freshness.LISTS,))
 def home():
-    return render_template("main/home.html", shared_front=_shared_front(),
+    return render_template("main/home.html", shared_front=frames.front_lists(),
                            new_since=activity.new_since_last_visit(current_user))
-
-
-def _shared_front() -> Markup:
-    """The front page below the reader's own "New since your last visit", the same for
-    every reader: rendered once per version of the lists, as the class stand-in (nothing
-    personal can get in: pages/readers.py), and kept while its relative times hold
-    (PAGE_CACHE_SECONDS, as a cached page). A logged-in reader's front page ran 11 queries
-    and about 30 ms; now the lists are one lookup."""
-    def build() -> str:
-        latest = episodes.latest(6)
-        counts = discussion.counts_by_episode([e.id for e in latest])
-        with as_class(ClassReader(logged_in=None, moderator=False)):
-            return render_template("main/_front.html", front=activity.front_page(latest, counts), counts=counts)
-
-    if not current_app.config["PAGE_CACHE"]:
-        return Markup(build())  # nosec B704: a template's output
-    key = f"front:{request.host}:{freshness.versions(freshness.LISTS)}"
-    return Markup(remembered(current_app, "recent_fronts", key, build))  # nosec B704: a template's output
 
 
 @bp.get("/favicon.ico")
