@@ -14,7 +14,7 @@ from community.models import PostKind, PostStatus
 from community.services import DomainError, discussion, episodes, moderation, moments, questions, watching
 from community.views.episodes import render_episode
 from community.views.helpers import (
-    composes, form_error, is_safe_next, press, refusal, status_for, visible_post, with_drafts,
+    compose, composes, form_error, is_safe_next, press, status_for, visible_post, with_drafts,
 )
 
 bp = Blueprint("discussion", __name__)
@@ -205,21 +205,14 @@ def reply(post_id: int):
 
 
 def _publish(form, page, create, location):
-    """A comment or a reply sent: its page again, `page(form, ...)` with what was typed, when
-    the form is refused or previewed, or when create() is refused; otherwise the post that
-    create() made, committed, and the writer sent to it (`location(post)`, an address)."""
-    refused = refusal(form, form.body)
-    if refused:
-        return page(form, status=refused)
-    if form.preview.data:
-        return page(form, preview_html=discussion.preview_html(form.body.data))
-    try:
-        post = create()
-    except DomainError as error:
-        return page(form, status=form_error(form.body, error))
-    db.session.commit()
-    flash(_posted(post), "posted")
-    return redirect(location(post))
+    """A comment or a reply sent (compose), previewed on its page when asked; the writer
+    is sent to the post made (`location(post)`, an address)."""
+    def done(post):
+        flash(_posted(post), "posted")
+        return redirect(location(post))
+
+    return compose(form, form.body, page, create, done,
+                   preview=lambda: discussion.preview_html(form.body.data) if form.preview.data else None)
 
 
 def _posted(post) -> str:

@@ -136,6 +136,25 @@ def refusal(form, field) -> int | None:
     return None if valid else 422
 
 
+def compose(form, field, page, create, done, preview=None):
+    """A compose form sent (a comment, a reply, a question, a paper): `page(form, status=...)`
+    again, with what was typed, when the form is refused (refusal) or create() is (the
+    message beside `field`); `page(form, preview_html=...)` when `preview()` gives HTML;
+    otherwise what create() made, committed, and `done(made)`: the writer's redirect."""
+    refused = refusal(form, field)
+    if refused:
+        return page(form, status=refused)
+    shown = preview() if preview is not None else None
+    if shown is not None:
+        return page(form, preview_html=shown)
+    try:
+        made = create()
+    except DomainError as error:
+        return page(form, status=form_error(field, error))
+    db.session.commit()
+    return done(made)
+
+
 def flash_refusal(error: DomainError) -> None:
     """A refusal of a button press (no typed text to keep): rolled back, and told on the
     page the view sends the reader back to."""

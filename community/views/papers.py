@@ -6,10 +6,10 @@ from sqlalchemy.exc import IntegrityError
 from community.extensions import db, limiter
 from community.forms.papers import PaperForm, PaperKindForm
 from community.pages.cache import cached_for_anonymous
-from community.services import DomainError, discussion, episodes, freshness, moments, papers, watching
+from community.services import discussion, episodes, freshness, moments, papers, watching
 from community.views.discussion import posting_limited
 from community.views.episodes import render_episode
-from community.views.helpers import composes, form_error, is_safe_next, press, refusal, visible_post
+from community.views.helpers import compose, composes, is_safe_next, press, visible_post
 from community.models import PostKind
 
 bp = Blueprint("papers", __name__)
@@ -22,9 +22,7 @@ bp = Blueprint("papers", __name__)
 def submit(slug: str):
     episode = episodes.get_by_slug(slug) or abort(404)
     form = PaperForm()
-    refused = refusal(form, form.link)
-    if refused:
-        return render_episode(episode, paper_form=form, status=refused)
+
     def submit_once():
         anchored = moments.resolve(episode, form.anchor())
         result = papers.submit(current_user, episode, link=form.link.data, title=form.title.data,
@@ -33,23 +31,25 @@ def submit(slug: str):
             moments.attach(result.post, episode, anchored)
         return result
 
-    try:
+    def create():
         try:
-            result = submit_once()
+            return submit_once()
         except IntegrityError:  # the same paper added by someone else this instant: now it merges
             db.session.rollback()
-            result = submit_once()
-    except DomainError as error:
-        return render_episode(episode, paper_form=form, status=form_error(form.link, error))
-    db.session.commit()
-    if result.merged:
-        flash("That paper is already on this episode's reading list, so your vote went to it instead.", "info")
-    elif result.post.paper.is_link:
-        flash("Link added to the reading list, among the links: it is not a paper identifier. "
-              "If it is a paper, say so with “This is a paper”.", "success")
-    else:
-        flash("Paper added to the reading list.", "success")
-    return redirect(url_for("episodes.show", slug=slug, _anchor=f"c{result.post.id}"))
+            return submit_once()
+
+    def done(result):
+        if result.merged:
+            flash("That paper is already on this episode's reading list, so your vote went to it instead.", "info")
+        elif result.post.paper.is_link:
+            flash("Link added to the reading list, among the links: it is not a paper identifier. "
+                  "If it is a paper, say so with “This is a paper”.", "success")
+        else:
+            flash("Paper added to the reading list.", "success")
+        return redirect(url_for("episodes.show", slug=slug, _anchor=f"c{result.post.id}"))
+
+    return compose(form, form.link, lambda form, **shown: render_episode(episode, paper_form=form, **shown),
+                   create, done)
 
 
 @bp.post("/posts/<int:post_id>/paper-kind")

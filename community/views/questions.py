@@ -3,16 +3,15 @@ from functools import wraps
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from community.extensions import db
 from community.forms import episode_choices
 from community.forms.questions import AnswerForm, DeclineForm, MergeForm, OnAirForm, QuestionForm
 from community.markup import timestamp_seconds
 from community.models import PostKind
 from community.pages.cache import cached_for_anonymous
-from community.services import DomainError, discussion, episodes, freshness, moments, questions
+from community.services import discussion, episodes, freshness, moments, questions
 from community.views.discussion import posting_limited, render_permalink
 from community.views.episodes import render_episode
-from community.views.helpers import composes, form_error, is_safe_next, press, refusal, visible_post
+from community.views.helpers import compose, composes, is_safe_next, press, visible_post
 
 bp = Blueprint("questions", __name__)
 
@@ -36,18 +35,19 @@ def _act(question, action, success: str, back: str | None = None):
 def ask(slug: str):
     episode = episodes.get_by_slug(slug) or abort(404)
     form = QuestionForm()
-    refused = refusal(form, form.body)
-    if refused:
-        return render_episode(episode, question_form=form, status=refused)
-    try:
+
+    def create():
         anchored = moments.resolve(episode, form.anchor())
         question = questions.ask(current_user, episode, form.body.data)
         moments.attach(question, episode, anchored)
-    except DomainError as error:
-        return render_episode(episode, question_form=form, status=form_error(form.body, error))
-    db.session.commit()
-    flash("Question posted. Others can upvote it, and the guests see the most-voted first.", "success")
-    return redirect(url_for("episodes.show", slug=slug, _anchor=f"c{question.id}"))
+        return question
+
+    def done(question):
+        flash("Question posted. Others can upvote it, and the guests see the most-voted first.", "success")
+        return redirect(url_for("episodes.show", slug=slug, _anchor=f"c{question.id}"))
+
+    return compose(form, form.body, lambda form, **shown: render_episode(episode, question_form=form, **shown),
+                   create, done)
 
 
 def _manage_form(name: str, form_class, may_use):
