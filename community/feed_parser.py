@@ -50,6 +50,7 @@ USER_AGENT = "GI-Community/1.0"
 MAX_FEED_BYTES = 50 * 1024 * 1024  # refuse anything bigger when fetching
 SUMMARY_LIMIT = 500
 MAX_EPISODE_NUMBER = 100_000
+MAX_DURATION_SECONDS = 7 * 24 * 3600  # longer is junk (and past the database's integers soon after)
 
 AUDIO_EXTENSIONS = (".mp3", ".m4a", ".m4b", ".ogg", ".oga", ".opus", ".aac", ".wav", ".flac")
 
@@ -751,7 +752,7 @@ def _episode_number(itunes_episode, title: str) -> int | None:
 def parse_duration(value) -> int | None:
     """itunes:duration -> seconds: 'HH:MM:SS', 'H:MM:SS', 'MM:SS', 'M:SS', '3600', '3600.5'.
 
-    Fractions are rounded half up. Junk, negative or zero durations give None.
+    Fractions are rounded half up. Junk, negative, zero or over a week give None.
     """
     if value is None:
         return None
@@ -774,7 +775,7 @@ def parse_duration(value) -> int | None:
     if not math.isfinite(seconds):
         return None
     result = math.floor(seconds + 0.5)
-    return result if result > 0 else None
+    return result if 0 < result <= MAX_DURATION_SECONDS else None
 
 
 # --------------------------------------------------------------------------- text helpers

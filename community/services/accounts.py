@@ -11,12 +11,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import func, or_, select
 
 from community import identity, markup
 from community.extensions import db
-from community.models import EmailAddress, Role, User, UserSession
-from community.models.accounts import hash_token
+from community.models import EmailAddress, Role, User
 from community.models.base import utcnow
 from community.services import DomainError, PermissionDenied, admin_log
 from community.services.sessions import end_all_sessions, start_session

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from sqlalchemy import delete, func, select
 
-from community import markup
 from community.extensions import db
 from community.models import (
     Appearance, AppearanceRole, Episode, ModerationAction, NotificationKind, Person, Post, PostKind, PostStatus,
