@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.reliability.support import (  # noqa: E402
-    Client, FlakyProxy, PgDatabase, Server, app_env, prepare_database, run_in_threads,
+    Client, run_in_threads, site_behind_flaky_proxy,
 )
 
 
@@ -53,17 +53,9 @@ def main() -> int:
                         help="any database URL on the server; only its host, port and credentials are used")
     parser.add_argument("--expect", type=float, default=10.0, help="seconds within which a 503 is expected")
     args = parser.parse_args()
-    pg = PgDatabase("stall", args.server_url)
-    proxy = server = None
     ok = True
-    try:
-        with tempfile.TemporaryDirectory(prefix="gi-stall-") as tmp:
-            tmp = Path(tmp)
-            env = app_env(tmp, pg.url)
-            prepare_database(env, tmp)
-            proxy = FlakyProxy(pg.host, pg.port)
-            env["DATABASE_URL"] = pg.url_via("127.0.0.1", proxy.port)
-            server = Server(env, tmp / "gunicorn.log").start()
+    with tempfile.TemporaryDirectory(prefix="gi-stall-") as tmp:
+        with site_behind_flaky_proxy("stall", Path(tmp), args.server_url) as (_, proxy, server):
             run_in_threads([lambda: Client(server.port).get("/healthz") for _ in range(12)], max_workers=4)
             workers_before = server.worker_pids()
 
@@ -84,12 +76,6 @@ def main() -> int:
             timeouts = server.log_text().count("WORKER TIMEOUT")
             print(f"gunicorn log: {timeouts} WORKER TIMEOUT line(s)")
             server.stop()
-    finally:
-        if server is not None:
-            server.stop()
-        if proxy is not None:
-            proxy.close()
-        pg.drop()
     print("as expected" if ok else f"NOT as expected: a stalled database should give the 503 page within {args.expect:.0f} s")
     return 0 if ok else 1
 

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -662,6 +663,28 @@ class FlakyProxy:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+@contextmanager
+def site_behind_flaky_proxy(name: str, tmp_path: Path, server_url: str | None = None):
+    """(database, proxy, server): a gunicorn site on a throwaway PostgreSQL database that it
+    reaches only through a FlakyProxy, which the caller stalls, cuts or refuses; migrated
+    and seeded straight at the server. Stopped, closed and dropped on the way out."""
+    pg = PgDatabase(name, server_url)
+    proxy = server = None
+    try:
+        env = app_env(tmp_path, pg.url)
+        prepare_database(env, tmp_path)  # straight to the server: the proxy is only for the app
+        proxy = FlakyProxy(pg.host, pg.port)
+        env["DATABASE_URL"] = pg.url_via("127.0.0.1", proxy.port)
+        server = Server(env, tmp_path / "gunicorn.log").start()
+        yield pg, proxy, server
+    finally:
+        if server is not None:
+            server.stop()
+        if proxy is not None:
+            proxy.close()
+        pg.drop()
 
 
 @dataclass

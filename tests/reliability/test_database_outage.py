@@ -22,8 +22,7 @@ import uuid
 import pytest
 
 from tests.reliability.support import (
-    Client, FlakyProxy, PgDatabase, Server, app_env, first_episode_slug, post_id_from, prepare_database,
-    requires_gunicorn, requires_postgres,
+    Client, first_episode_slug, post_id_from, requires_gunicorn, requires_postgres, site_behind_flaky_proxy,
 )
 
 pytestmark = [requires_gunicorn, requires_postgres, pytest.mark.reliability]
@@ -39,17 +38,8 @@ def _timed(fn, *args, **kwargs):
 
 
 def test_database_outage_answers_503_and_recovers_without_restart(tmp_path):
-    pg = PgDatabase("outage")
-    proxy = None
-    server = None
     figures: dict[str, dict] = {}
-    try:
-        env = app_env(tmp_path, pg.url)
-        prepare_database(env, tmp_path)  # straight to the server: the proxy is only for the app
-        proxy = FlakyProxy(pg.host, pg.port)
-        env["DATABASE_URL"] = pg.url_via("127.0.0.1", proxy.port)
-        server = Server(env, tmp_path / "gunicorn.log").start()
-
+    with site_behind_flaky_proxy("outage", tmp_path) as (pg, proxy, server):
         slug = first_episode_slug(server.port)
         member = Client(server.port)
         member.register(f"outage_{uuid.uuid4().hex[:6]}")
@@ -126,12 +116,6 @@ def test_database_outage_answers_503_and_recovers_without_restart(tmp_path):
         same_master = server.running and server.proc.pid == master
         workers_after = server.worker_pids()
         stored_replies = pg.query("SELECT body_source FROM posts WHERE parent_id = :id", {"id": comment_id})
-    finally:
-        if server is not None:
-            server.stop()
-        if proxy is not None:
-            proxy.close()
-        pg.drop()
 
     print(f"\n[reliability] database outage: {figures}; same master {same_master}, "
           f"workers unchanged {workers_before == workers_after} ({len(workers_after)}); "
