@@ -6,7 +6,7 @@ state goes: slot X of post 123. Every slot is declared below with `@slot`, sayin
 reads of the reader (`needs`, names from FIELDS) and of the post (`facts`, PostFacts
 fields). Everything else is derived from those declarations:
 
-- MARKER, the pattern of every slot's marker;
+- MARKER (and MARKER_BYTES), the pattern of every slot's marker;
 - the fill of each marker for a class of readers (`ClassReader`: logged in or not,
   moderator or not), prepared once per content version;
 - the posts on which one particular `Reader` may differ from its class: for each
@@ -293,12 +293,14 @@ def slot(name: str, *, needs: Iterable[str], facts: Iterable[str] = ()):
 
 
 def _compile() -> None:
-    """MARKER follows the registry: every declared slot's marker, and nothing else."""
-    global MARKER
+    """MARKER follows the registry: every declared slot's marker, and nothing else
+    (MARKER_BYTES: the same in UTF-8, for pages kept as bytes)."""
+    global MARKER, MARKER_BYTES
     MARKER = re.compile(r"<!--u:([" + "".join(SLOTS) + r"])(\d+)-->")
+    MARKER_BYTES = re.compile(MARKER.pattern.encode())
 
 
-MARKER = re.compile("(?!)")  # until the first slot is declared
+MARKER = MARKER_BYTES = re.compile("(?!)")  # until the first slot is declared
 
 
 def vote_button_html(post_id: int, voted: bool, on: str = "▲ Upvoted", off: str = "▲ Upvote") -> str:
