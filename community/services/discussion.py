@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import defer, joinedload
 
 from community import markup
@@ -471,9 +471,14 @@ def episode_votes(user: User | None, episode: Episode) -> set[int]:
     """The user's upvotes on this episode's posts: one query, no matter the thread size."""
     if user is None or not user.is_authenticated:
         return set()
-    query = select(Vote.post_id).join(Post, Post.id == Vote.post_id).where(
-        Vote.user_id == user.id, Post.episode_id == episode.id)
-    return set(db.session.scalars(query))
+    return set(db.session.scalars(_EPISODE_VOTES, {"user_id": user.id, "episode_id": episode.id}))
+
+
+# Built once (a logged-in episode page asks both on every view).
+_EPISODE_VOTES = select(Vote.post_id).join(Post, Post.id == Vote.post_id).where(
+    Vote.user_id == bindparam("user_id"), Post.episode_id == bindparam("episode_id"))
+_LAST_VISIT = select(ThreadVisit.visited_at).where(
+    ThreadVisit.user_id == bindparam("user_id"), ThreadVisit.episode_id == bindparam("episode_id"))
 
 
 def mark_visit(user: User | None, episode: Episode, newest_shown: datetime | None = None) -> datetime | None:
@@ -486,8 +491,7 @@ def mark_visit(user: User | None, episode: Episode, newest_shown: datetime | Non
     if user is None or not user.is_authenticated:
         return None
     if newest_shown is not None:
-        last = db.session.scalar(select(ThreadVisit.visited_at).where(
-            ThreadVisit.user_id == user.id, ThreadVisit.episode_id == episode.id))
+        last = db.session.scalar(_LAST_VISIT, {"user_id": user.id, "episode_id": episode.id})
         if last is not None and last >= newest_shown:
             return last
     statement = dialect_insert(ThreadVisit).values(user_id=user.id, episode_id=episode.id, visited_at=utcnow())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from community.extensions import db
 from community.models import Draft, PendingSubmission, User
@@ -58,9 +58,13 @@ def of_forms(actor: User, form_keys: list[str]) -> dict[str, dict[str, str]]:
     """The actor's drafts of these forms, by form key (one query for a whole page)."""
     if not form_keys:
         return {}
-    rows = db.session.execute(select(Draft.form_key, Draft.fields).where(
-        Draft.user_id == actor.id, Draft.form_key.in_(form_keys[:50])))
+    rows = db.session.execute(_OF_FORMS, {"user_id": actor.id, "keys": form_keys[:50]})
     return {key: fields for key, fields in rows}
+
+
+# Built once: a logged-in episode page asks on every view.
+_OF_FORMS = select(Draft.form_key, Draft.fields).where(
+    Draft.user_id == bindparam("user_id"), Draft.form_key.in_(bindparam("keys", expanding=True)))
 
 
 def latest_page(actor: User) -> str | None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from community import markup
@@ -38,10 +38,14 @@ def latest(limit: int) -> list[Episode]:
 def get_by_slug(slug: str, include_unpublished: bool = False) -> Episode | None:
     """With its appearances and people, in one query: every episode page starts here.
     An unpublished episode is there only for the show's team (`include_unpublished`)."""
-    query = select(Episode).where(Episode.slug == slug).options(joinedload(Episode.appearances))
-    if not include_unpublished:
-        query = query.where(PUBLISHED)
-    return db.session.scalars(query).unique().first()
+    return db.session.scalars(_by_slug(include_unpublished), {"slug": slug}).unique().first()
+
+
+@cache
+def _by_slug(include_unpublished: bool):
+    """Built once: every episode page asks it."""
+    query = select(Episode).where(Episode.slug == bindparam("slug")).options(joinedload(Episode.appearances))
+    return query if include_unpublished else query.where(PUBLISHED)
 
 
 @cache

@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from community.extensions import db
@@ -49,6 +49,12 @@ def _limits(now: datetime) -> tuple[datetime, datetime]:
     return now - timedelta(days=config["SESSION_IDLE_DAYS"]), now - timedelta(days=config["SESSION_MAX_DAYS"])
 
 
+# Built once, asked on every request of a logged-in reader.
+_LIVE_SESSION = select(UserSession).where(UserSession.token_hash == bindparam("token_hash"),
+                                          UserSession.last_seen_at > bindparam("idle"),
+                                          UserSession.created_at > bindparam("oldest"))
+
+
 def load_session_user(token: str, address: str = "") -> User | None:
     """The user loader: one query, session and user joined. Notes the use at most once per
     SESSION_SEEN_MINUTES, in a short transaction of its own (a read must not hold the
@@ -57,8 +63,7 @@ def load_session_user(token: str, address: str = "") -> User | None:
         return None
     now = utcnow()
     idle, oldest = _limits(now)
-    row = db.session.scalar(select(UserSession).where(
-        UserSession.token_hash == hash_token(token), UserSession.last_seen_at > idle, UserSession.created_at > oldest))
+    row = db.session.scalar(_LIVE_SESSION, {"token_hash": hash_token(token), "idle": idle, "oldest": oldest})
     if row is None:
         return None
     network = network_of(address) or row.network

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import bindparam, delete, or_, select
 
 from community import markup
 from community.extensions import db
@@ -93,12 +93,18 @@ def choices_of(user: User, can_see: Callable[[Post], bool]) -> Choices:
     return found
 
 
-def _target(*, episode=None, post=None, paper=None):
+def _target(**thing):
+    column, value = _column_of(**thing)
+    return column == value
+
+
+def _column_of(*, episode=None, post=None, paper=None):
+    """(Watch's column for this kind of thing, the thing's id)."""
     if sum(x is not None for x in (episode, post, paper)) != 1:
         raise ValueError("watch exactly one thing")
     if episode is not None:
-        return Watch.episode_id == episode.id
-    return Watch.post_id == post.id if post is not None else Watch.paper_id == paper.id
+        return Watch.episode_id, episode.id
+    return (Watch.post_id, post.id) if post is not None else (Watch.paper_id, paper.id)
 
 
 def state_of(user: User | None, *, episode: Episode | None = None, post: Post | None = None,
@@ -106,9 +112,14 @@ def state_of(user: User | None, *, episode: Episode | None = None, post: Post | 
     """What the reader chose for this thing itself: WATCH, MUTE or NONE."""
     if user is None or not user.is_authenticated:
         return NONE
-    muted = db.session.scalar(select(Watch.muted).where(
-        Watch.user_id == user.id, _target(episode=episode, post=post, paper=paper)))
+    column, target = _column_of(episode=episode, post=post, paper=paper)
+    muted = db.session.scalar(_STATE[column.key], {"user_id": user.id, "target": target})
     return NONE if muted is None else MUTE if muted else WATCH
+
+
+# Built once per kind of thing watched (every logged-in episode page asks).
+_STATE = {column.key: select(Watch.muted).where(Watch.user_id == bindparam("user_id"), column == bindparam("target"))
+          for column in (Watch.episode_id, Watch.post_id, Watch.paper_id)}
 
 
 def thread_state(user: User | None, post: Post) -> str:
