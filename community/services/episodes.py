@@ -63,6 +63,14 @@ def get_by_number(number: int) -> Episode | None:
                              .order_by(Episode.id).limit(1))
 
 
+def slug_of(episode_id: int) -> str | None:
+    """An episode's address, without loading it (a redirect after a vote names it)."""
+    return db.session.scalar(_SLUG_OF, {"episode_id": episode_id})
+
+
+_SLUG_OF = select(Episode.slug).where(Episode.id == bindparam("episode_id"))
+
+
 def get_by_id(episode_id: int) -> Episode | None:
     query = select(Episode).where(Episode.id == episode_id).options(selectinload(Episode.appearances))
     return db.session.scalar(query)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, event, inspect, or_, select, update
+from sqlalchemy import Connection, bindparam, event, inspect, or_, select, update
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
 
 from community.extensions import db
@@ -123,13 +123,16 @@ def _pending(session) -> _Pending:
     return pending
 
 
+# Built once: every write runs it for each page it changes.
+_BUMP = (update(ContentVersion).where(ContentVersion.key == bindparam("bumped_key"))
+         .values(version=ContentVersion.version + 1).returning(ContentVersion.version))
+
+
 def _bump(keys: list[str]) -> dict[str, int]:
     """Returns each key's new version."""
     bumped = {}
     for key in sorted(keys):  # a fixed order: two writers never wait on each other crosswise
-        bumped[key] = db.session.execute(update(ContentVersion).where(ContentVersion.key == key)
-                                         .values(version=ContentVersion.version + 1)
-                                         .returning(ContentVersion.version)).scalar()
+        bumped[key] = db.session.execute(_BUMP, {"bumped_key": key}).scalar()
         if bumped[key] is None:
             db.session.execute(upsert(ContentVersion, {"key": key, "version": 1}, ["key"], ["version"]))
             bumped[key] = 1

@@ -224,8 +224,7 @@ def _posted(post) -> str:
 def post_location(post) -> str:
     """Where a post is read: its place on the episode page when it is shown there."""
     if post.episode_id and post.depth < discussion.MAX_DEPTH:
-        episode = episodes.get_by_id(post.episode_id)
-        return url_for("episodes.show", slug=episode.slug, _anchor=f"c{post.id}")
+        return url_for("episodes.show", slug=episodes.slug_of(post.episode_id), _anchor=f"c{post.id}")
     return url_for("discussion.permalink", post_id=post.root_id if post.depth == 0 else post.parent_id, _anchor=f"c{post.id}")
 
 
@@ -285,7 +284,7 @@ def where_it_was(post) -> str:
         return post_location(discussion.get_post_or_none(post.parent_id))
     if post.episode_id:
         section = {PostKind.paper: "papers", PostKind.question: "questions"}.get(post.kind, "discussion")
-        return url_for("episodes.show", slug=episodes.get_by_id(post.episode_id).slug, _anchor=section)
+        return url_for("episodes.show", slug=episodes.slug_of(post.episode_id), _anchor=section)
     return url_for("guests.suggestions")
 
 

@@ -17,8 +17,7 @@ bp = Blueprint("questions", __name__)
 
 
 def _back(question) -> str:
-    slug = episodes.get_by_id(question.episode_id).slug
-    return url_for("episodes.show", slug=slug, _anchor=f"c{question.id}")
+    return url_for("episodes.show", slug=episodes.slug_of(question.episode_id), _anchor=f"c{question.id}")
 
 
 def _act(question, action, success: str, back: str | None = None):
