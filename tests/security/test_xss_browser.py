@@ -15,6 +15,8 @@ On every page: no dialog (every payload calls alert when it runs), no console me
 request to another origin, the CSP header present, and a DOM audit (no on* attribute, no
 javascript:/data: URL, no script/iframe/object/embed/base, no form control, svg, img or
 style inside user content) for what would only run on a click or a hover.
+
+The corpus runs in SHARDS parts (every fourth payload), each on a site of its own.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ pytestmark = pytest.mark.e2e
 DATA = Path(__file__).parent / "data"
 PER_PAGE = 50      # payloads per episode page (comments, papers, questions, show notes)
 PER_BIO = 10       # payloads per profile bio
+# The corpus in this many parts, each on a site of its own: together one 2-minute test, so
+# the test run's workers share it instead of one of them ending the run alone with it.
+SHARDS = 4
 PERMALINK_EVERY = {"comment": 10, "paper": 25, "question": 25, "suggestion": 25}
 SEARCHES = ["alert", "alert&page=2", "alert&page=3", "svg", "onerror", "javascript", "script", "iframe", "math",
             "href", "onload", "alert&kind=paper", "alert&kind=suggestion"]
@@ -186,14 +191,17 @@ class Ledger:
             return None
 
 
-def seed(app, tmp_path, ledger: Ledger) -> dict:
-    """Push every payload through every input; return the pages to open."""
-    n = len(PAYLOADS)
-    batches = [PAYLOADS[i:i + PER_PAGE] for i in range(0, n, PER_PAGE)]
+def seed(app, tmp_path, ledger: Ledger, shard: int) -> dict:
+    """Push every payload of `shard` through every input; return the pages to open. A
+    payload keeps its index in the corpus (the report names it)."""
+    indices = list(range(shard, len(PAYLOADS), SHARDS))
+    chosen = [PAYLOADS[i] for i in indices]
+    n = len(chosen)
+    batches = [chosen[i:i + PER_PAGE] for i in range(0, n, PER_PAGE)]
 
     # Episode titles and show notes: through the real importer command.
     feed = tmp_path / "xss-feed.xml"
-    feed.write_text(feed_xml(app.base_url, batches, PAYLOADS), "utf-8")
+    feed.write_text(feed_xml(app.base_url, batches, chosen), "utf-8")
     result = app.test_cli_runner().invoke(args=["import-feed", str(feed)])
     assert result.exit_code == 0, result.output
     assert f"created {n}," in result.output, result.output
@@ -204,29 +212,29 @@ def seed(app, tmp_path, ledger: Ledger) -> dict:
     pages = [episodes[f"xss-{k}"] for k in range(len(batches))]
 
     users = []
-    for i, payload in enumerate(PAYLOADS):
+    for i, payload in enumerate(chosen):
         user = Factories().user(f"xss{i}")
-        bio = "\n\n".join(PAYLOADS[i * PER_BIO:(i + 1) * PER_BIO]) if i * PER_BIO < n else ""
-        ledger.attempt("profile display name", i, lambda: accounts.update_profile(
+        bio = "\n\n".join(chosen[i * PER_BIO:(i + 1) * PER_BIO]) if i * PER_BIO < n else ""
+        ledger.attempt("profile display name", indices[i], lambda: accounts.update_profile(
             user, display_name=payload, affiliation="", bio=bio, links=[]))
         if bio:
-            ledger.tried["profile bio"] += len(PAYLOADS[i * PER_BIO:(i + 1) * PER_BIO])
+            ledger.tried["profile bio"] += len(chosen[i * PER_BIO:(i + 1) * PER_BIO])
         users.append(user)
     db.session.commit()
 
-    for i, payload in enumerate(PAYLOADS):
-        author, episode = users[i], pages[i // PER_PAGE]
-        post = ledger.attempt("comment body", i, lambda: discussion.create_post(author, episode=episode, body=payload))
+    for i, payload in enumerate(chosen):
+        author, episode, index = users[i], pages[i // PER_PAGE], indices[i]
+        post = ledger.attempt("comment body", index, lambda: discussion.create_post(author, episode=episode, body=payload))
         if post is not None:
-            ledger.post_payload[post.id] = ("comment", i)
+            ledger.post_payload[post.id] = ("comment", index)
         ledger.tried["paper note"] += 1
-        submitted = ledger.attempt("paper title", i, lambda: papers.submit(
+        submitted = ledger.attempt("paper title", index, lambda: papers.submit(
             author, episode, link=f"2101.{i + 1:05d}", title=payload, note=payload))
         if submitted is not None:
-            ledger.post_payload[submitted.post.id] = ("paper", i)
-        question = ledger.attempt("question body", i, lambda: questions.ask(author, episode, payload))
+            ledger.post_payload[submitted.post.id] = ("paper", index)
+        question = ledger.attempt("question body", index, lambda: questions.ask(author, episode, payload))
         if question is not None:
-            ledger.post_payload[question.id] = ("question", i)
+            ledger.post_payload[question.id] = ("question", index)
         ledger.tried["suggestion affiliation"] += 1
         ledger.tried["suggestion why"] += 1
 
@@ -238,9 +246,9 @@ def seed(app, tmp_path, ledger: Ledger) -> dict:
                                             papers=[], disclosure="neither")
             return nomination.post
 
-        suggestion = ledger.attempt("suggestion name", i, suggest)
+        suggestion = ledger.attempt("suggestion name", index, suggest)
         if suggestion is not None:
-            ledger.post_payload[suggestion.id] = ("suggestion", i)
+            ledger.post_payload[suggestion.id] = ("suggestion", index)
         if i % 50 == 49:
             db.session.commit()
     db.session.commit()
@@ -329,13 +337,14 @@ def describe(context: list[str], ledger: Ledger) -> str:
     return "; ".join(out) or "source not attributed"
 
 
-def test_xss_corpus_executes_nowhere(live_app, data, new_page, tmp_path, request):
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_xss_corpus_executes_nowhere(live_app, data, new_page, tmp_path, request, shard):
     assert len(PAYLOADS) == 488, len(PAYLOADS)
     live_app.config["EPISODES_PER_PAGE"] = 1000  # every imported title on /episodes/
     live_app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 3600  # CSS and JS once, not revalidated on each of ~1,000 loads
     ledger = Ledger()
     started = time.perf_counter()
-    pages = seed(live_app, tmp_path, ledger)
+    pages = seed(live_app, tmp_path, ledger, shard)
     seeded = time.perf_counter()
 
     enforced = new_page(js=True)
@@ -347,7 +356,8 @@ def test_xss_corpus_executes_nowhere(live_app, data, new_page, tmp_path, request
 
     refused = sum(len(v) for v in ledger.refused.values())
     tried = sum(ledger.tried.values())
-    summary = (f"XSS: {len(PAYLOADS)} payloads x {len(INPUTS)} inputs tried ({tried} submissions, {refused} refused "
+    tried_here = len(range(shard, len(PAYLOADS), SHARDS))
+    summary = (f"XSS, part {shard + 1} of {SHARDS}: {tried_here} of {len(PAYLOADS)} payloads x {len(INPUTS)} inputs tried ({tried} submissions, {refused} refused "
                f"by validation), {ledger.pages} page loads "
                f"({', '.join(f'{n} {mode}' for mode, n in ledger.pages_by_mode.items())}), {ledger.executions} executed, "
                f"{ledger.csp_violations} blocked by CSP, {ledger.dom} dangerous DOM nodes, "
@@ -361,7 +371,7 @@ def test_xss_corpus_executes_nowhere(live_app, data, new_page, tmp_path, request
     for name, refusals in ledger.refused.items():
         if refusals:
             print(f"  refused by {name}: {len(refusals)} e.g. {refusals[:2]}")
-    assert all(count == len(PAYLOADS) for count in ledger.tried.values()), ledger.tried
+    assert all(count == tried_here for count in ledger.tried.values()), ledger.tried
     assert ledger.executions == 0 and not ledger.findings, summary + "\n" + "\n".join(ledger.findings[:60])
 
 
