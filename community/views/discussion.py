@@ -211,8 +211,7 @@ def _publish(form, page, create, location):
         flash(_posted(post), "posted")
         return redirect(location(post))
 
-    return compose(form, form.body, page, create, done,
-                   preview=lambda: discussion.preview_html(form.body.data) if form.preview.data else None)
+    return compose(form, form.body, page, create, done, preview=form.preview.data)
 
 
 def _posted(post) -> str:

@@ -136,17 +136,17 @@ def refusal(form, field) -> int | None:
     return None if valid else 422
 
 
-def compose(form, field, page, create, done, preview=None):
+def compose(form, field, page, create, done, preview: bool = False):
     """A compose form sent (a comment, a reply, a question, a paper): `page(form, status=...)`
     again, with what was typed, when the form is refused (refusal) or create() is (the
-    message beside `field`); `page(form, preview_html=...)` when `preview()` gives HTML;
-    otherwise what create() made, committed, and `done(made)`: the writer's redirect."""
+    message beside `field`); `page(form, preview_html=...)` with `field` rendered when
+    `preview` was asked for; otherwise what create() made, committed, and `done(made)`:
+    the writer's redirect."""
     refused = refusal(form, field)
     if refused:
         return page(form, status=refused)
-    shown = preview() if preview is not None else None
-    if shown is not None:
-        return page(form, preview_html=shown)
+    if preview:
+        return page(form, preview_html=discussion.preview_html(field.data))
     try:
         made = create()
     except DomainError as error:
