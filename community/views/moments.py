@@ -13,12 +13,14 @@ from community import anchoring
 from community.extensions import db
 from community.forms.moments import CorrectionForm, MomentForm
 from community.pages.threads import moment_chip
+from community.pages.transcript import transcript_sentences
 from community.services import DomainError, episodes, moments, transcripts
 from community.views.episodes import render_episode
 from community.views.helpers import composes, form_error, refusal
 
 bp = Blueprint("moments", __name__)
 bp.add_app_template_global(moment_chip, "moment_chip")
+bp.add_app_template_global(transcript_sentences, "transcript_sentences")
 bp.add_app_template_global(moments.moment_of, "moment_of")
 
 
