@@ -51,7 +51,7 @@ class Prefilled:
     slots: dict[int, list[tuple[int, str]]]  # post id -> [(index of its piece, slot name)]
     index: Index
     personal: list[str]  # the personal fields read by the slots present in this HTML
-    with_csrf: dict[int, bytes]  # the pieces holding CSRF_SLOT, by index
+    csrf_at: list[int]  # where CSRF_SLOT is in `joined` (a form in a 800 KB transcript: not copied to fill it)
 
 
 @dataclass
@@ -103,7 +103,8 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
     def comment(node: Node, depth: int) -> None:
         p: Post = node.post
         status = p.status.value
-        classes = "comment" + (" is-tombstone" if p.is_tombstone else "") + (
+        tombstone = status in _TOMBSTONES
+        classes = "comment" + (" is-tombstone" if tombstone else "") + (
             f" is-{status}" if status in ("hidden", "pending") else "")
         n = len(node.children)
         below = _descendants(node, counted)  # what collapsing hides: every reply under it, not only the direct ones
@@ -120,23 +121,23 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
             who = f'<span class="who">{escape(p.author.name)}</span>'
         note = f' <span class="collapsed-note">({below} {plural(below, "reply", "replies")} hidden)</span>' if n else ""
         out.append(f'<summary class="comment-toggle">{who}{note}</summary>\n<p class="comment-meta">')
-        if not p.is_tombstone:
+        if not tombstone:
             out.append(_user_link(p.author, p.author_id in guest_user_ids, urls) + ' <span class="sep">·</span> ')
         out.append(f'{_SCORE} <span class="sep">·</span> <a class="permalink" href="{permalink}">{_time(p.created_at)}</a>')
-        if p.edited_at and not p.is_tombstone:
+        if p.edited_at and not tombstone:
             out.append(f' <span class="sep">·</span> <a class="edited" href="{urls.history.format(p.id)}" '
                        f'title="edited {exact_time(p.edited_at)}">edited</a>')
         out.append(f"{_N}{p.id}-->")
         if status in ("hidden", "pending"):
             out.append(f' <span class="badge badge-moderation">{status}</span>')
         out.append("</p>\n")
-        if p.is_tombstone:  # no actions line: the moderators' menu goes under the placeholder
+        if tombstone:  # no actions line: the moderators' menu goes under the placeholder
             out.append(f"{_M}{p.id}-->")
         if status == "pending":
             out.append('<p class="moderation-note">Waiting for a moderator before others can see it.</p>')
         elif status == "hidden":
             out.append(f'<p class="moderation-note">Hidden from others: {escape(p.status_reason or "under review")}</p>')
-        if not p.is_tombstone:
+        if not tombstone:
             if (moment := moment_of(p)) is not None:
                 out.append(moment_chip(moment))
             if header is not None and p.kind.value != "comment":
@@ -157,10 +158,11 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
         """One post from its fragment (comment() above, without its score and replies),
         rendered again only when the post, its author or its replies' count changed."""
         p: Post = node.post
-        facts[p.id] = PostFacts(p.author_id, p.created_at, p.status.value, p.parent_id, p.is_tombstone)
+        status = p.status.value
+        facts[p.id] = PostFacts(p.author_id, p.created_at, status, p.parent_id, status in _TOMBSTONES)
         below = _descendants(node, counted)
         key = None
-        if header is None or p.kind.value == "comment":  # a kind's header reads other rows: not cached
+        if cache.keeps and (header is None or p.kind.value == "comment"):  # a kind's header reads other rows: not cached
             # The author's shown columns are not in the key: changing them bumps the version
             # of everything (services/freshness), which empties `fragments` (frames.py).
             key = (p.id, below, depth, depth + 1 >= max_depth, p.author_id in guest_user_ids, _row(p))
@@ -189,6 +191,8 @@ def shared_html(roots: list[Node], guest_user_ids: set[int], max_depth: int, hea
     level(roots, 0)
     return SharedThread("".join(out), facts)
 
+
+_TOMBSTONES = frozenset({"deleted", "removed"})  # Post.is_tombstone, from the status's value read once
 
 # Where the score and the replies go in a post's fragment (NUL never reaches stored content).
 _SCORE, _CHILDREN = "\x00score\x00", "\x00children\x00"
@@ -236,6 +240,7 @@ class Fragments:
 
     def __init__(self, max_age: float = 0):
         self.max_age = max_age
+        self.keeps = max_age > 0  # none (a rendering from scratch): no key is worth computing
         self.entries: dict[tuple, tuple[tuple[str, ...], int, float]] = {}
         self.generation, self.rendered, self.now = 0, 0, 0.0
         self.epoch = None
@@ -268,7 +273,7 @@ class Fragments:
         self.rendered += 1
         before, after = html.split(_SCORE)
         parts = (before, *after.split(_CHILDREN))
-        if key is not None and self.max_age > 0:
+        if key is not None and self.keeps:
             self.entries[key] = (parts, self.generation, self.now)
         return parts
 
@@ -302,15 +307,14 @@ def _prefill(shared: SharedThread, html: str, stand_in: ClassReader) -> Prefille
     by_time = sorted((shared.facts[post_id].created_at, post_id) for post_id in slots)
     starts = [0, *accumulate(map(len, pieces))]
     joined = b"".join(pieces)
-    # The pieces holding a form's token: found in the joined page, not piece by piece (30,000 on a 2,000-comment page).
-    csrf, with_csrf = CSRF_SLOT.encode(), {}
+    # Where the forms' token goes: found in the joined page, not piece by piece (30,000 on a 2,000-comment page).
+    csrf, csrf_at = CSRF_SLOT.encode(), []
     at = joined.find(csrf)
     while at != -1:
-        index = bisect_right(starts, at) - 1
-        with_csrf[index] = pieces[index]
-        at = joined.find(csrf, starts[index + 1])
+        csrf_at.append(at)
+        at = joined.find(csrf, at + len(csrf))
     return Prefilled(joined, starts, slots, Index(by_author, by_time, reading),
-                     sorted(name for name in reading if FIELDS[name].personal), with_csrf)
+                     sorted(name for name in reading if FIELDS[name].personal), csrf_at)
 
 
 def personal_chunks(shared: SharedThread, reader: Reader, html: str | None = None) -> list:
@@ -327,8 +331,7 @@ def personal_chunks(shared: SharedThread, reader: Reader, html: str | None = Non
     for need in prefilled.personal:
         for post_id in FIELDS[need].differs(reader, prefilled.index):
             special.setdefault(post_id, set()).add(need)
-    slot, token = CSRF_SLOT.encode(), reader.csrf.encode()
-    changed = {index: piece.replace(slot, token) for index, piece in prefilled.with_csrf.items()}
+    changed: dict[int, bytes] = {}  # pieces rendered again for this reader (their forms carry its token)
     if special:
         views = {name: reader.view(s.needs) for name, s in SLOTS.items()}
         for post_id, differing in special.items():
@@ -336,10 +339,14 @@ def personal_chunks(shared: SharedThread, reader: Reader, html: str | None = Non
                 if not differing.isdisjoint(SLOTS[name].needs):  # the others show what the class sees
                     changed[index] = SLOTS[name].render(post_id, shared.facts[post_id], views[name]).encode()
     whole, starts = memoryview(prefilled.joined), prefilled.starts
+    edits = [(starts[index], starts[index + 1], piece) for index, piece in changed.items()]  # (from, to, bytes)
+    token, width = reader.csrf.encode(), len(CSRF_SLOT.encode())
+    edits += [(at, at + width, token) for at in prefilled.csrf_at if bisect_right(starts, at) - 1 not in changed]
+    edits.sort(key=lambda edit: edit[0])
     chunks, at = [], 0
-    for index in sorted(changed):
-        chunks += (whole[at:starts[index]], changed[index])
-        at = starts[index + 1]
+    for start, end, piece in edits:
+        chunks += (whole[at:start], piece)
+        at = end
     chunks.append(whole[at:])
     return chunks
 
@@ -387,9 +394,12 @@ def kind_header(ctx: dict):
 def _descendants(node: Node, counted: dict[int, int]) -> int:
     """Replies anywhere under a post; `counted` remembers each node's, so one render counts
     every node once."""
-    count = counted.get(node.post.id)
+    count = counted.get(id(node))  # the node's identity: a post's id is an ORM attribute read
     if count is None:
-        count = counted[node.post.id] = sum(1 + _descendants(child, counted) for child in node.children)
+        count = 0
+        for child in node.children:
+            count += 1 + _descendants(child, counted)
+        counted[id(node)] = count
     return count
 
 
