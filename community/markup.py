@@ -165,6 +165,8 @@ _ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
 
 
 def astral_as_references(html_text: str) -> str:
+    if html_text.isascii():  # a flag CPython keeps on every string: no scan
+        return html_text
     return _ASTRAL.sub(lambda m: f"&#x{ord(m[0]):X};", html_text)
 
 

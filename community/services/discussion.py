@@ -413,8 +413,7 @@ def _prune(posts: list[Post], viewer: User | None) -> list[Post]:
 PAGE_LOAD = (
     defer(Post.body_source), defer(Post.appeal_note),
     joinedload(Post.author).load_only(User.id, User.username, User.display_name, User.affiliation, User.role,
-                                      User.deleted_at, User.verified_via, User.verified_detail, User.verified_since,
-                                      User.verified_until),
+                                      User.deleted_at, User.verified_via, User.verified_detail, User.verified_until),
 )
 
 

@@ -187,11 +187,12 @@ def episode_content(episode: Episode, viewer: User | None, sort: str, posts: lis
     posts = discussion.episode_posts(episode) if posts is None else posts
     moments.load_for(posts, episode)  # the chips of posts anchored to the transcript
     asked = questions.for_episode(posts, viewer)
+    answer_ids = {q.answer_id for q in asked}
     return EpisodeContent(
         thread=discussion.episode_thread(posts, viewer, sort), sort=sort,
         guest_user_ids=episode.guest_user_ids,
         papers=papers.reading_list(posts, viewer), questions=asked,
-        answers={p.id: p for p in posts if p.id in {q.answer_id for q in asked}},
+        answers={p.id: p for p in posts if p.id in answer_ids},
         linked=linked_episodes(asked),
         unpublished_authors={p.author_id for p in posts if p.status in (PostStatus.hidden, PostStatus.pending)},
     )
