@@ -163,12 +163,18 @@ def make_test_app(database: str, tmp_path, **overrides):
 
 
 _sqlite_template: Path | None = None
+# Every table emptied, children first, and every id counting from 1 again, in one round trip.
+# Not TRUNCATE: it gives each of ~50 tables and their indexes new files, ~200 ms a test
+# (5 minutes of a run); deleting the few rows a test wrote takes a few milliseconds.
+_EMPTY_POSTGRES = "".join(f'DELETE FROM "{table.name}";' for table in reversed(db.metadata.sorted_tables)) + (
+    "SELECT setval((quote_ident(schemaname) || '.' || quote_ident(sequencename))::regclass, 1, false) FROM pg_sequences"
+    " WHERE schemaname = current_schema();")
 
 
 def reset_database(app, database: str) -> None:
     """An empty schema for the test. SQLite: the schema is built once per test session and
     copied per test (a file copy costs 0.4 ms, create_all 17 ms). PostgreSQL: built once,
-    emptied per test with TRUNCATE."""
+    emptied per test (_EMPTY_POSTGRES)."""
     global _pg_schema_ready, _sqlite_template
     with app.app_context():
         if database == "sqlite":
@@ -192,9 +198,8 @@ def reset_database(app, database: str) -> None:
                 conn.execute(text("CREATE SCHEMA public"))
             db.create_all()
             _pg_schema_ready = True
-        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
         with db.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            conn.exec_driver_sql(_EMPTY_POSTGRES)
 
 
 @pytest.fixture(params=DATABASES)
