@@ -8,6 +8,9 @@
   readers (`ClassReader`), and the registry of per-reader slots: the one place that says
   what differs between readers;
 - frames.py: the logged-in episode page rendered once per class of reader and filled
-  per request, and the episode page's shared sections.
+  per request, and the episode page's shared sections;
+- posts.py: this process's copy of a hot episode's posts, brought up to date per rebuild;
+- transcript.py: the transcript's sentences on the episode page, kept per revision;
+- urls.py: the addresses inside thread HTML, built once from the url_map.
 
 Views import from here; nothing here imports a view."""
