@@ -194,3 +194,32 @@ def test_chapters_head_their_sections_of_the_transcript(app, client, factories):
     assert hello < transcript.index("The second pass checks") < breaking < transcript.index(THIRD_PASS)
     assert f'<h4 class="speaker">Sam Sample' in transcript[breaking:transcript.index(THIRD_PASS)]
     assert f'href="/episodes/{episode.slug}?t=45#player"' in transcript
+
+
+def test_the_transcripts_sentences_follow_what_they_show(app, client, factories, login):
+    """The sentences are kept between renderings (pages/transcript.py): a count, a name or a
+    removed post they show is on the next page all the same."""
+    guest = factories.user("samsample")
+    episode = _episode(app, factories, guest_user=guest)
+    login(guest)
+    fields = _anchor_fields(client, episode.slug, 4)
+    assert client.post(f"/episodes/{episode.slug}/corrections",
+                       data={"correction": "It was 2019.", **fields}).status_code == 302
+    client.post("/auth/logout")
+    assert "Correction by samsample" in text_of(client.get(f"/episodes/{episode.slug}"))
+    guest.display_name = "Sam Sample-Jones"
+    db.session.commit()
+    assert "Correction by Sam Sample-Jones" in text_of(client.get(f"/episodes/{episode.slug}"))
+
+    reader = factories.user()
+    login(reader)
+    fields = _anchor_fields(client, episode.slug, 2)
+    assert client.post(f"/episodes/{episode.slug}/comments", data={"body": "Only the figures?", **fields}).status_code == 302
+    comment = db.session.scalar(select(Post).where(Post.body_source == "Only the figures?"))
+    client.post("/auth/logout")
+    assert "1 post here" in text_of(client.get(f"/episodes/{episode.slug}"))
+    login(reader)
+    assert client.post(f"/posts/{comment.id}/delete").status_code in (302, 303)
+    client.post("/auth/logout")
+    page = client.get(f"/episodes/{episode.slug}")
+    assert "1 post here" not in text_of(page) and 'class="discuss has-posts"' not in page.get_data(as_text=True)
